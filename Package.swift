@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-mocca",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "MOCCACore", targets: ["MOCCACore"]),
+        .library(name: "MOCCANN", targets: ["MOCCANN"]),
+        .library(name: "MOCCAModels", targets: ["MOCCAModels"]),
+        .executable(name: "mocca", targets: ["mocca"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, reached through system-library targets.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-openmp-dev"])]),
+
+        // The tensor/autograd core: knows nothing of layers or of MOCCA.
+        .target(name: "MOCCACore", dependencies: ["CDNNL", "COpenBLAS"]),
+        // Layers, initialisers, optimisers, schedules, weight files.
+        .target(name: "MOCCANN", dependencies: ["MOCCACore"]),
+        // Network architectures built from MOCCANN layers.
+        .target(name: "MOCCAModels", dependencies: ["MOCCANN"]),
+        // The command-line tool.
+        .executableTarget(name: "mocca", dependencies: [
+            "MOCCAModels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Helpers shared by the test targets: fixtures, PyTorch's deterministic fill, tolerances.
+        .target(name: "MOCCATestSupport", dependencies: ["MOCCANN"], path: "Tests/Support"),
+        .testTarget(name: "MOCCACoreTests", dependencies: ["MOCCACore", "MOCCATestSupport"]),
+        .testTarget(name: "MOCCANNTests", dependencies: ["MOCCANN", "MOCCAModels", "MOCCATestSupport"],
+                    exclude: ["../Fixtures"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+// OpenBLAS, OpenMP build (Debian libopenblas-openmp-dev); pkg-config adds its include dir.
+#include <cblas.h>
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);

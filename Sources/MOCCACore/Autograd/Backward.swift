@@ -1,0 +1,86 @@
+/// How an op's output propagates a gradient to its inputs: the op's backward,
+/// written next to its forward.
+final class GradientFunction {
+    let name: String
+    let inputs: [Tensor]
+    /// Maps the gradient of the output to one gradient per input (nil: no gradient).
+    let backward: (Tensor) throws -> [Tensor?]
+
+    init(name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+extension Tensor {
+    /// Attaches a backward function to `output` when gradients are enabled and any
+    /// input needs one; otherwise records nothing. Returns `output`.
+    static func record(
+        _ output: Tensor, name: String, inputs: [Tensor],
+        backward: @escaping (Tensor) throws -> [Tensor?]
+    ) -> Tensor {
+        guard GradientMode.isEnabled, inputs.contains(where: \.requiresGrad) else { return output }
+        output.requiresGrad = true
+        output.gradientFunction = GradientFunction(name: name, inputs: inputs, backward: backward)
+        return output
+    }
+
+    /// Back-propagates from this tensor through the recorded graph and accumulates
+    /// the gradients of every leaf that requires one into its ``grad``.
+    ///
+    /// - Parameter seed: the gradient of the final objective with respect to this
+    ///   tensor; defaults to ones (the usual case of a scalar loss).
+    /// The graph is released afterwards, as PyTorch does by default.
+    public func backward(seed: Tensor? = nil) throws {
+        guard requiresGrad else {
+            throw TensorError.invalidArgument(op: "backward", message: "the tensor does not require gradients")
+        }
+        if let seed, seed.shape != shape {
+            throw TensorError.shapeMismatch(op: "backward", message: "seed \(seed.shape) vs tensor \(shape)")
+        }
+        let order = topologicalOrder()
+        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(repeating: 1, shape: shape)]
+        for node in order.reversed() {
+            guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            guard let function = node.gradientFunction else {
+                node.grad = try node.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()
+                continue
+            }
+            let inputGradients = try function.backward(gradient)
+            for (input, inputGradient) in zip(function.inputs, inputGradients) {
+                guard input.requiresGrad, let inputGradient else { continue }
+                let id = ObjectIdentifier(input)
+                gradients[id] = try gradients[id].map { try $0.accumulating(inputGradient) } ?? inputGradient
+            }
+            node.gradientFunction = nil
+        }
+    }
+
+    /// Nodes reachable from this tensor, each after all the nodes it depends on.
+    private func topologicalOrder() -> [Tensor] {
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Tensor, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+            stack.append((node, true))
+            for input in node.gradientFunction?.inputs ?? [] where input.requiresGrad {
+                if !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
+            }
+        }
+        return order
+    }
+
+    /// `self + other` for gradient accumulation: element-wise over the raw buffer
+    /// when both share a layout, otherwise after a reorder to this tensor's layout.
+    func accumulating(_ other: Tensor) throws -> Tensor {
+        let other = try DNNL.reorder(other, to: memoryDescriptor)
+        let result = Tensor(uninitializedShape: shape, descriptor: descriptor)
+        let n = (descriptor?.byteCount ?? count * 4) / 4
+        let a = floatPointer, b = other.floatPointer, c = result.floatPointer
+        parallelFor(n) { range in for i in range { c[i] = a[i] + b[i] } }
+        return result
+    }
+}

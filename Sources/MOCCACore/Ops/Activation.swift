@@ -1,0 +1,59 @@
+import CDNNL
+
+/// Element-wise activations on oneDNN's eltwise primitive, in any layout.
+extension Tensor {
+    /// `max(0, x)`.
+    public func relu() throws -> Tensor { try eltwise(dnnl_eltwise_relu, alpha: 0, name: "relu") }
+
+    /// `x` where positive, `slope·x` elsewhere.
+    public func leakyRelu(slope: Float = 0.01) throws -> Tensor {
+        try eltwise(dnnl_eltwise_relu, alpha: slope, name: "leaky_relu")
+    }
+
+    /// The logistic function `1 / (1 + e^{-x})`.
+    public func sigmoid() throws -> Tensor {
+        try eltwise(dnnl_eltwise_logistic_use_dst_for_bwd, alpha: 0, name: "sigmoid", backwardFromOutput: true)
+    }
+
+    /// The hyperbolic tangent.
+    public func tanh() throws -> Tensor {
+        try eltwise(dnnl_eltwise_tanh_use_dst_for_bwd, alpha: 0, name: "tanh", backwardFromOutput: true)
+    }
+
+    private func eltwise(_ algorithm: dnnl_alg_kind_t, alpha: Float, name: String,
+                         backwardFromOutput: Bool = false) throws -> Tensor {
+        guard count > 0 else { return Tensor(zeros: shape) }
+        let source = rank == 0 ? try reshaped(to: [1]).detached() : self
+        let dataMD = source.memoryDescriptor
+        let key = "eltwise|\(algorithm.rawValue)|\(alpha)|\(dataMD.key)"
+        let forward = try DNNL.primitive("\(key)|fwd", op: name) {
+            var desc = dnnl_eltwise_desc_t()
+            var md = dataMD.raw
+            try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, algorithm, &md, alpha, 0),
+                           name, "eltwise forward descriptor")
+            return try DNNL.makeDescriptor(&desc, op: name)
+        }
+        let out = Tensor(uninitializedShape: shape, descriptor: descriptor)
+        try forward.execute([(DNNL_ARG_SRC, rawPointer, dataMD), (DNNL_ARG_DST, out.rawPointer, dataMD)], op: name)
+        let input = self
+        let savedOutput = out.detached()
+        return Tensor.record(out, name: name, inputs: [self]) { gradient in
+            let backward = try DNNL.primitive("\(key)|bwd", op: name) {
+                var desc = dnnl_eltwise_desc_t()
+                var md = dataMD.raw, diffMD = dataMD.raw
+                try DNNL.check(dnnl_eltwise_backward_desc_init(&desc, algorithm, &diffMD, &md, alpha, 0),
+                               name, "eltwise backward descriptor")
+                return try DNNL.makeDescriptor(&desc, op: name, hint: forward)
+            }
+            let diffDst = try DNNL.reorder(gradient.rank == 0 ? gradient.reshaped(to: [1]) : gradient, to: dataMD)
+            let diffSrc = Tensor(uninitializedShape: input.shape, descriptor: input.descriptor)
+            let data = backwardFromOutput ? savedOutput : input
+            try backward.execute([
+                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, data.rawPointer, dataMD),
+                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, dataMD),
+                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, dataMD),
+            ], op: name)
+            return [diffSrc]
+        }
+    }
+}

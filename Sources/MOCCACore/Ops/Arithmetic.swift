@@ -1,0 +1,64 @@
+/// Element-wise arithmetic on same-shape tensors and with scalars, in plain layout.
+extension Tensor {
+    /// Applies `f` to every element pair of two same-shape tensors.
+    fileprivate static func zipMap(
+        _ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Float
+    ) throws -> Tensor {
+        try Validate.sameShape(a, b, op)
+        let a = try a.plain(), b = try b.plain()
+        let result = Tensor(zeros: a.shape)
+        let pa = a.floatPointer, pb = b.floatPointer, pr = result.floatPointer
+        for i in 0..<a.count { pr[i] = f(pa[i], pb[i]) }
+        return result
+    }
+
+    /// Applies `f` to every element.
+    func map(_ f: (Float) -> Float) throws -> Tensor {
+        let source = try plain()
+        let result = Tensor(zeros: shape)
+        let ps = source.floatPointer, pr = result.floatPointer
+        for i in 0..<count { pr[i] = f(ps[i]) }
+        return result
+    }
+
+    /// Element-wise sum.
+    public static func + (a: Tensor, b: Tensor) throws -> Tensor {
+        let out = try zipMap(a, b, "add", +)
+        return record(out, name: "add", inputs: [a, b]) { g in [g, g] }
+    }
+
+    /// Element-wise difference.
+    public static func - (a: Tensor, b: Tensor) throws -> Tensor {
+        let out = try zipMap(a, b, "subtract", -)
+        return record(out, name: "subtract", inputs: [a, b]) { g in [g, try g * -1] }
+    }
+
+    /// Element-wise (Hadamard) product.
+    public static func * (a: Tensor, b: Tensor) throws -> Tensor {
+        let out = try zipMap(a, b, "multiply", *)
+        return record(out, name: "multiply", inputs: [a, b]) { g in
+            [try zipMap(g, b.detached(), "multiply", *), try zipMap(g, a.detached(), "multiply", *)]
+        }
+    }
+
+    /// Every element times `scalar`.
+    public static func * (a: Tensor, scalar: Float) throws -> Tensor {
+        let out = try a.map { $0 * scalar }
+        return record(out, name: "scale", inputs: [a]) { g in [try g.map { $0 * scalar }] }
+    }
+
+    /// Every element plus `scalar`.
+    public static func + (a: Tensor, scalar: Float) throws -> Tensor {
+        let out = try a.map { $0 + scalar }
+        return record(out, name: "shift", inputs: [a]) { g in [g] }
+    }
+
+    /// Every element squared.
+    public func squared() throws -> Tensor {
+        let out = try map { $0 * $0 }
+        let input = detached()
+        return Tensor.record(out, name: "square", inputs: [self]) { g in
+            [try Tensor.zipMap(g, input, "square backward") { $0 * 2 * $1 }]
+        }
+    }
+}

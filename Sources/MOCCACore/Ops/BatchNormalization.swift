@@ -1,0 +1,104 @@
+import CDNNL
+
+/// Batch normalisation on oneDNN, in whatever layout its input arrives.
+extension Tensor {
+    /// Batch normalisation of `x` `[N, C]` or `[N, C, H, W]` over every axis but the channel axis.
+    ///
+    /// In training mode it normalises with the batch statistics and updates the running
+    /// statistics in place, PyTorch-style: `running = (1 - momentum)·running + momentum·batch`,
+    /// with the unbiased batch variance. In evaluation mode it uses the running statistics.
+    /// - Parameters:
+    ///   - scale: γ `[C]`, or nil together with `shift` for a non-affine normalisation.
+    ///   - shift: β `[C]`.
+    public static func batchNormalization(
+        _ x: Tensor, scale: Tensor?, shift: Tensor?, runningMean: Tensor, runningVariance: Tensor,
+        training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+    ) throws -> Tensor {
+        let op = "batch_norm"
+        guard x.rank == 2 || x.rank == 4 else {
+            throw TensorError.rankMismatch(op: op, expected: "input [N, C] or [N, C, H, W]", got: x.shape)
+        }
+        try Validate.nonEmptyBatch(x, op)
+        let channels = x.shape[1]
+        let valuesPerChannel = x.count / channels
+        if training && valuesPerChannel < 2 {
+            throw TensorError.invalidArgument(op: op, message: "training needs more than one value per channel, got input \(x.shape)")
+        }
+        guard (scale == nil) == (shift == nil) else {
+            throw TensorError.invalidArgument(op: op, message: "give both scale and shift, or neither")
+        }
+        for (name, t) in [("scale", scale), ("shift", shift), ("running mean", runningMean), ("running variance", runningVariance)] {
+            if let t, t.shape != [channels] {
+                throw TensorError.shapeMismatch(op: op, message: "\(name) has shape \(t.shape), expected [\(channels)]")
+            }
+        }
+        guard epsilon > 0 else { throw TensorError.invalidArgument(op: op, message: "epsilon must be positive, got \(epsilon)") }
+
+        let affine = scale != nil
+        var flags: UInt32 = affine ? (dnnl_use_scale.rawValue | dnnl_use_shift.rawValue) : 0
+        if !training { flags |= dnnl_use_global_stats.rawValue }
+        let dataMD = x.memoryDescriptor
+        let key = "bn|\(dataMD.key)|f\(flags)|e\(epsilon)"
+        let forward = try DNNL.primitive("\(key)|fwd", op: op) {
+            var desc = dnnl_batch_normalization_desc_t()
+            var md = dataMD.raw
+            try DNNL.check(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_training, &md, epsilon, flags),
+                           op, "batch normalisation forward descriptor")
+            return try DNNL.makeDescriptor(&desc, op: op)
+        }
+        // Statistics used by this call; in eval mode a snapshot of the running ones.
+        let mean = training ? Tensor(zeros: [channels]) : try runningMean.copy()
+        let variance = training ? Tensor(zeros: [channels]) : try runningVariance.copy()
+        let out = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+        var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
+            (DNNL_ARG_SRC, x.rawPointer, dataMD), (DNNL_ARG_DST, out.rawPointer, dataMD),
+            (DNNL_ARG_MEAN, mean.rawPointer, mean.memoryDescriptor),
+            (DNNL_ARG_VARIANCE, variance.rawPointer, variance.memoryDescriptor),
+        ]
+        let scalePlain = try scale?.plain(), shiftPlain = try shift?.plain()
+        if let scalePlain, let shiftPlain {
+            args.append((DNNL_ARG_SCALE, scalePlain.rawPointer, scalePlain.memoryDescriptor))
+            args.append((DNNL_ARG_SHIFT, shiftPlain.rawPointer, shiftPlain.memoryDescriptor))
+        }
+        try forward.execute(args, op: op)
+
+        if training {
+            let correction = Float(valuesPerChannel) / Float(valuesPerChannel - 1)
+            let rm = runningMean.floatPointer, rv = runningVariance.floatPointer
+            for c in 0..<channels {
+                rm[c] = (1 - momentum) * rm[c] + momentum * mean.floatPointer[c]
+                rv[c] = (1 - momentum) * rv[c] + momentum * variance.floatPointer[c] * correction
+            }
+        }
+
+        let inputs = [x] + [scale, shift].compactMap { $0 }
+        return record(out, name: op, inputs: inputs) { gradient in
+            let backward = try DNNL.primitive("\(key)|bwd", op: op) {
+                var desc = dnnl_batch_normalization_desc_t()
+                var md = dataMD.raw, diffMD = dataMD.raw
+                try DNNL.check(dnnl_batch_normalization_backward_desc_init(
+                    &desc, affine ? dnnl_backward : dnnl_backward_data, &diffMD, &md, epsilon, flags),
+                    op, "batch normalisation backward descriptor")
+                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            }
+            let diffDst = try DNNL.reorder(gradient, to: dataMD)
+            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+            let diffScale = Tensor(zeros: [channels]), diffShift = Tensor(zeros: [channels])
+            var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
+                (DNNL_ARG_SRC, x.rawPointer, dataMD), (DNNL_ARG_DIFF_DST, diffDst.rawPointer, dataMD),
+                (DNNL_ARG_MEAN, mean.rawPointer, mean.memoryDescriptor),
+                (DNNL_ARG_VARIANCE, variance.rawPointer, variance.memoryDescriptor),
+                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, dataMD),
+            ]
+            if let scalePlain, let shiftPlain {
+                // oneDNN 2.6 asks for the shift in the backward pass too, though it does not read it.
+                args.append((DNNL_ARG_SCALE, scalePlain.rawPointer, scalePlain.memoryDescriptor))
+                args.append((DNNL_ARG_SHIFT, shiftPlain.rawPointer, shiftPlain.memoryDescriptor))
+                args.append((DNNL_ARG_DIFF_SCALE, diffScale.rawPointer, diffScale.memoryDescriptor))
+                args.append((DNNL_ARG_DIFF_SHIFT, diffShift.rawPointer, diffShift.memoryDescriptor))
+            }
+            try backward.execute(args, op: op)
+            return affine ? [diffSrc, diffScale, diffShift] : [diffSrc]
+        }
+    }
+}

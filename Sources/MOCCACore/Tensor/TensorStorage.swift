@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A 64-byte aligned, zero-initialised buffer of raw bytes that one or more tensors view.
+///
+/// The alignment suits AVX-512 loads in oneDNN's kernels; zero initialisation matters
+/// because oneDNN's blocked layouts pad channels and expect the padding to be zero.
+final class TensorStorage {
+    let pointer: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int) {
+        let size = max(byteCount, 64)
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, size) == 0, let raw else {
+            fatalError("out of memory allocating \(size) bytes")
+        }
+        memset(raw, 0, size)
+        self.pointer = raw
+        self.byteCount = byteCount
+    }
+
+    deinit { free(pointer) }
+
+    var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
+}

@@ -1,0 +1,51 @@
+import MOCCACore
+
+/// Batch normalisation over `[N, C]` (PyTorch's `BatchNorm1d`) or `[N, C, H, W]`
+/// (`BatchNorm2d`), with running statistics for evaluation mode.
+public final class BatchNorm: Module, Layer {
+    /// γ, or nil when not affine.
+    public let weight: Tensor?
+    /// β, or nil when not affine.
+    public let bias: Tensor?
+    public let runningMean: Tensor
+    public let runningVariance: Tensor
+    public let momentum: Float
+    public let epsilon: Float
+    /// The input rank this layer accepts: 2 (1-D) or 4 (2-D).
+    public let inputRank: Int
+
+    public override class var tensorKeys: [String: String] {
+        ["runningMean": "running_mean", "runningVariance": "running_var"]
+    }
+
+    init(features: Int, inputRank: Int, epsilon: Float, momentum: Float, affine: Bool) {
+        weight = affine ? Tensor(repeating: 1, shape: [features]) : nil
+        bias = affine ? Tensor(zeros: [features]) : nil
+        weight?.requiresGrad = true
+        bias?.requiresGrad = true
+        runningMean = Tensor(zeros: [features])
+        runningVariance = Tensor(repeating: 1, shape: [features])
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.inputRank = inputRank
+    }
+
+    /// PyTorch's `BatchNorm1d`: input `[N, C]`.
+    public static func oneD(features: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> BatchNorm {
+        BatchNorm(features: features, inputRank: 2, epsilon: epsilon, momentum: momentum, affine: affine)
+    }
+
+    /// PyTorch's `BatchNorm2d`: input `[N, C, H, W]`.
+    public static func twoD(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> BatchNorm {
+        BatchNorm(features: channels, inputRank: 4, epsilon: epsilon, momentum: momentum, affine: affine)
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        guard input.rank == inputRank else {
+            throw TensorError.rankMismatch(op: "BatchNorm", expected: "input of rank \(inputRank)", got: input.shape)
+        }
+        return try Tensor.batchNormalization(
+            input, scale: weight, shift: bias, runningMean: runningMean, runningVariance: runningVariance,
+            training: isTraining, momentum: momentum, epsilon: epsilon)
+    }
+}

@@ -1,0 +1,75 @@
+import MOCCACore
+
+/// A 2-D convolution layer, as PyTorch's `Conv2d` (no groups or dilation).
+public final class Conv2d: Module, Layer {
+    /// `[out, in, kh, kw]`.
+    public let weight: Tensor
+    /// `[out]`, or nil.
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Int
+
+    /// Weights start from PyTorch's default Kaiming-uniform (a = √5) and bias U(±1/√fan_in).
+    public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, generator: inout RandomGenerator) {
+        let shape = [outChannels, inChannels, kernelSize, kernelSize]
+        weight = Initializer.kaimingUniform(shape: shape, using: &generator)
+        weight.requiresGrad = true
+        self.bias = bias ? Initializer.bias(count: outChannels, fanIn: Initializer.fans(of: shape).fanIn, using: &generator) : nil
+        self.bias?.requiresGrad = true
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try Tensor.convolution2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// A 2-D transposed convolution layer, as PyTorch's `ConvTranspose2d`; the weight is
+/// `[in, out, kh, kw]` as in PyTorch.
+public final class ConvTranspose2d: Module, Layer {
+    /// `[in, out, kh, kw]`.
+    public let weight: Tensor
+    /// `[out]`, or nil.
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Int
+    public let outputPadding: Int
+
+    public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                outputPadding: Int = 0, bias: Bool = true, generator: inout RandomGenerator) {
+        let shape = [inChannels, outChannels, kernelSize, kernelSize]
+        weight = Initializer.kaimingUniform(shape: shape, using: &generator)
+        weight.requiresGrad = true
+        self.bias = bias ? Initializer.bias(count: outChannels, fanIn: Initializer.fans(of: shape).fanIn, using: &generator) : nil
+        self.bias?.requiresGrad = true
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try Tensor.convolutionTranspose2d(input, weight: weight, bias: bias, stride: stride,
+                                          padding: padding, outputPadding: outputPadding)
+    }
+}
+
+/// A fully connected layer, as PyTorch's `Linear`.
+public final class Linear: Module, Layer {
+    /// `[out, in]`.
+    public let weight: Tensor
+    /// `[out]`, or nil.
+    public let bias: Tensor?
+
+    public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
+        weight = Initializer.kaimingUniform(shape: [outFeatures, inFeatures], using: &generator)
+        weight.requiresGrad = true
+        self.bias = bias ? Initializer.bias(count: outFeatures, fanIn: inFeatures, using: &generator) : nil
+        self.bias?.requiresGrad = true
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        try Tensor.linear(input, weight: weight, bias: bias)
+    }
+}

@@ -1,0 +1,561 @@
+#!/usr/bin/env python3
+"""Generate small PyTorch golden fixtures (safetensors) for the swift-mocca tests.
+
+What it generates (all in Tests/Fixtures/golden/, relative to the repository root,
+located from this script's own path):
+
+    conv2d.safetensors                  Conv2d 3->4, 3x3, stride 2, pad 1, bias
+    conv2d_5x5.safetensors              Conv2d 3->4, 5x5, stride 1, pad 2, no bias
+    conv_transpose2d.safetensors        ConvTranspose2d 4->3, 5x5, stride 2, pad 2, out_pad 1, bias
+    conv_transpose2d_s1.safetensors     ConvTranspose2d 8->5, 5x5, stride 1, pad 2, no bias
+    linear.safetensors                  Linear 5->4
+    batchnorm2d.safetensors             BatchNorm2d(3), affine, train step + eval output
+    batchnorm2d_noaffine.safetensors    BatchNorm2d(3, eps=1e-4, affine=False)
+    batchnorm1d.safetensors             BatchNorm1d(5, eps=1e-4, affine=False)
+    activations.safetensors             leaky_relu (0.01 and 0.2), relu, sigmoid, tanh
+    pooling.safetensors                 max pool 2x2, global avg pool, adaptive max pool, nearest x2
+    losses.safetensors                  batch-mean of per-sample SSE, squared distance to a centre
+    cifar_ae.safetensors                the CIFAR-10 LeNet autoencoder of shared/bench/torch_cifar_ae.py
+    optim.safetensors                   Adam / AdamW / SGD (+momentum) / MultiStepLR trajectories
+    safetensors_interop.safetensors     tiny file for reader/writer byte compatibility
+    safetensors_interop.header.txt      the raw header JSON of the file above (incl. padding)
+
+How to run (from anywhere):
+
+    /tmp/torch-ref/bin/python scripts/make-golden.py
+
+Conventions
+-----------
+* Every input, weight, bias and upstream gradient ``gy`` comes from ``det_fill`` (below),
+  which the Swift side reimplements bit-exactly, so values can be regenerated without the
+  file (small ones are stored anyway).
+* Where a fixture says ``det_fill(...) + c`` the addition is done in float32 on the float32
+  det_fill result.
+* Layer / network references (files 1-12) are computed in float64 from those float32-exact
+  inputs and parameters, then rounded to float32 for storage ("compute_dtype" metadata).
+  The optimizer fixture (13) runs PyTorch's optimizers on float32 params, as PyTorch would.
+* Gradients: y = layer(x); gy = det_fill(y.shape, seed, 1.0); (y * gy).sum().backward().
+* All stored tensors are float32, C-contiguous.  Metadata values are strings.
+* safetensors writes the header as: "__metadata__" first, then the tensors sorted by name
+  (data laid out in that same order), compact JSON, padded with spaces to a multiple of 8.
+  The order of keys *inside* "__metadata__" comes from a Rust HashMap and varies between
+  runs, so after writing this script sorts those keys in place (same length, same offsets):
+  running the script twice gives identical bytes.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "Tests", "Fixtures", "golden")
+REF = torch.float64  # dtype of the reference computations for files 1-12
+
+PHI = 0.6180339887498949   # 1/golden ratio
+PLASTIC = 0.7548776662466927  # 1/plastic number
+
+
+def det_fill(shape, seed, scale=1.0):
+    """Deterministic fill shared with Swift.
+
+    n = prod(shape); for i in 0..<n (float64):
+        v = (i * 0.6180339887498949 + seed * 0.7548776662466927) mod 1.0
+        value = scale * (2 * v - 1)
+    then cast to float32 and reshape in C order.
+    """
+    shape = tuple(int(s) for s in shape)
+    n = int(np.prod(shape)) if shape else 1
+    v = np.mod(np.arange(n, dtype=np.float64) * PHI + float(seed) * PLASTIC, 1.0)
+    out = float(scale) * (2.0 * v - 1.0)
+    return out.astype(np.float32).reshape(shape)
+
+
+def t32(shape, seed, scale=1.0):
+    """det_fill as a float32 torch tensor."""
+    return torch.from_numpy(det_fill(shape, seed, scale))
+
+
+def ref(t, grad=False):
+    """float32-exact tensor -> reference dtype leaf."""
+    r = t.detach().to(REF).clone()
+    return r.requires_grad_(grad)
+
+
+def f32(t):
+    return t.detach().to(torch.float32).contiguous().clone()
+
+
+BASE_META = {
+    "generator": "scripts/make-golden.py",
+    "torch_version": torch.__version__,
+    "det_fill": "v=(i*0.6180339887498949+seed*0.7548776662466927) mod 1 (float64); "
+                "value=float32(scale*(2*v-1))",
+}
+
+
+def canonicalize_metadata(path):
+    """Rewrite the header's __metadata__ object with its keys sorted, in place.
+
+    safetensors (0.8) serializes __metadata__ from a Rust HashMap, so the order of the
+    metadata keys changes from run to run; tensor entries are already sorted by name.
+    Sorting is a pure permutation of the JSON text, so the header length, padding and data
+    offsets are unchanged and the regenerated files are byte-for-byte reproducible.
+    """
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    (hlen,) = struct.unpack("<Q", data[:8])
+    header = data[8:8 + hlen].decode("utf-8")
+    parsed = json.loads(header, object_pairs_hook=lambda kv: kv)  # keep the file's order
+    entries = dict(parsed)
+    if "__metadata__" not in entries:
+        return
+    meta_pairs = entries["__metadata__"]
+    prefix = '{"__metadata__":'
+    as_is = json.dumps(dict(meta_pairs), separators=(",", ":"), ensure_ascii=False)
+    assert header.startswith(prefix + as_is), "unexpected header layout"
+    ordered = json.dumps(dict(sorted(meta_pairs)), separators=(",", ":"), ensure_ascii=False)
+    new = (prefix + ordered + header[len(prefix) + len(as_is):]).encode("utf-8")
+    assert len(new) == hlen
+    data[8:8 + hlen] = new
+    with open(path, "wb") as f:
+        f.write(bytes(data))
+
+
+def save(name, tensors, meta):
+    path = os.path.join(OUT, name)
+    tensors = {k: f32(v) for k, v in tensors.items()}
+    for k, v in tensors.items():
+        assert v.dtype == torch.float32 and v.is_contiguous(), k
+        assert torch.isfinite(v).all(), f"{name}:{k} not finite"
+    md = dict(BASE_META)
+    md.update({k: str(v) for k, v in meta.items()})
+    save_file(tensors, path, metadata=md)
+    canonicalize_metadata(path)
+    os.chmod(path, 0o644)
+    print(f"{name:36s} {os.path.getsize(path):9d} bytes  keys={list(tensors)}")
+    return path
+
+
+def set_param(p, value32):
+    with torch.no_grad():
+        p.copy_(value32.to(p.dtype))
+
+
+# --------------------------------------------------------------------------- layers
+def conv_like(name, module, x_shape, x_seed, w_seed, w_scale, b_seed, b_scale, gy_seed, meta):
+    module = module.to(REF)
+    x32 = t32(x_shape, x_seed, 1.0)
+    w32 = t32(module.weight.shape, w_seed, w_scale)
+    set_param(module.weight, w32)
+    out = {"x": x32, "weight": w32}
+    if module.bias is not None:
+        b32 = t32(module.bias.shape, b_seed, b_scale)
+        set_param(module.bias, b32)
+        out["bias"] = b32
+    x = ref(x32, grad=True)
+    y = module(x)
+    gy32 = t32(y.shape, gy_seed, 1.0)
+    (y * ref(gy32)).sum().backward()
+    out.update({"y": y, "gy": gy32, "gx": x.grad, "gweight": module.weight.grad})
+    if module.bias is not None:
+        out["gbias"] = module.bias.grad
+    seeds = {"seed.x": x_seed, "seed.weight": w_seed, "scale.weight": w_scale, "seed.gy": gy_seed}
+    if module.bias is not None:
+        seeds.update({"seed.bias": b_seed, "scale.bias": b_scale})
+    save(name, out, {**meta, **seeds, "compute_dtype": "float64", "x_scale": 1.0})
+
+
+def make_convs():
+    conv_like("conv2d.safetensors", nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=True),
+              [2, 3, 7, 7], 1, 2, 0.3, 3, 0.1, 4,
+              {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1,
+               "bias": "true"})
+    conv_like("conv2d_5x5.safetensors", nn.Conv2d(3, 4, 5, padding=2, bias=False),
+              [2, 3, 8, 8], 5, 6, 0.2, None, None, 7,
+              {"in_channels": 3, "out_channels": 4, "kernel_size": 5, "stride": 1, "padding": 2,
+               "bias": "false"})
+    conv_like("conv_transpose2d.safetensors",
+              nn.ConvTranspose2d(4, 3, 5, stride=2, padding=2, output_padding=1, bias=True),
+              [2, 4, 5, 5], 8, 9, 0.2, 10, 0.1, 11,
+              {"in_channels": 4, "out_channels": 3, "kernel_size": 5, "stride": 2, "padding": 2,
+               "output_padding": 1, "bias": "true", "weight_layout": "[in,out,kh,kw]"})
+    conv_like("conv_transpose2d_s1.safetensors",
+              nn.ConvTranspose2d(8, 5, 5, padding=2, bias=False),
+              [2, 8, 4, 4], 12, 13, 0.2, None, None, 14,
+              {"in_channels": 8, "out_channels": 5, "kernel_size": 5, "stride": 1, "padding": 2,
+               "output_padding": 0, "bias": "false", "weight_layout": "[in,out,kh,kw]"})
+    conv_like("linear.safetensors", nn.Linear(5, 4),
+              [3, 5], 15, 16, 0.4, 17, 0.1, 18,
+              {"in_features": 5, "out_features": 4, "bias": "true", "weight_layout": "[out,in]"})
+
+
+def bn_fixture(name, module, x32, w32, b32, gy_seed, meta):
+    module = module.to(REF)
+    module.train()
+    out = {"x": x32}
+    if module.affine:
+        set_param(module.weight, w32)
+        set_param(module.bias, b32)
+        out.update({"weight": w32, "bias": b32})
+    x = ref(x32, grad=True)
+    y = module(x)
+    gy32 = t32(y.shape, gy_seed, 1.0)
+    (y * ref(gy32)).sum().backward()
+    out.update({"y": y, "gy": gy32, "gx": x.grad})
+    if module.affine:
+        out.update({"gweight": module.weight.grad, "gbias": module.bias.grad})
+    out.update({"running_mean": module.running_mean.clone(),
+                "running_var": module.running_var.clone()})
+    module.eval()
+    with torch.no_grad():
+        out["y_eval"] = module(ref(x32))
+    save(name, out, {**meta, "eps": module.eps, "momentum": module.momentum,
+                     "affine": str(module.affine).lower(), "compute_dtype": "float64",
+                     "seed.gy": gy_seed,
+                     "running_var": "unbiased batch variance (n/(n-1)); initial mean 0, var 1",
+                     "y_eval": "eval-mode output on the same x using the updated running stats"})
+
+
+def make_bns():
+    x = t32([4, 3, 5, 5], 19, 2.0) + 0.5
+    w = t32([3], 20, 1.0) + 1.0
+    b = t32([3], 21, 0.5)
+    bn_fixture("batchnorm2d.safetensors", nn.BatchNorm2d(3, eps=1e-5, momentum=0.1, affine=True),
+               x, w, b, 22,
+               {"x": "det_fill([4,3,5,5],19,2.0)+0.5", "weight": "det_fill([3],20,1.0)+1.0",
+                "bias": "det_fill([3],21,0.5)"})
+    bn_fixture("batchnorm2d_noaffine.safetensors",
+               nn.BatchNorm2d(3, eps=1e-4, momentum=0.1, affine=False),
+               t32([4, 3, 4, 4], 23, 1.5), None, None, 24, {"x": "det_fill([4,3,4,4],23,1.5)"})
+    bn_fixture("batchnorm1d.safetensors",
+               nn.BatchNorm1d(5, eps=1e-4, momentum=0.1, affine=False),
+               t32([6, 5], 25, 1.0), None, None, 26, {"x": "det_fill([6,5],25,1.0)"})
+
+
+def make_activations():
+    x32 = t32([3, 7], 27, 3.0)
+    assert (x32 != 0).all()
+    gy32 = t32([3, 7], 28, 1.0)
+    acts = {
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.01),
+        "leaky_relu_0.2": lambda x: F.leaky_relu(x, 0.2),
+        "relu": F.relu,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+    }
+    out = {"x": x32, "gy": gy32}
+    for name, fn in acts.items():
+        x = ref(x32, grad=True)
+        y = fn(x)
+        (y * ref(gy32)).sum().backward()
+        out[f"{name}.y"] = y
+        out[f"{name}.gx"] = x.grad
+    save("activations.safetensors", out,
+         {"x": "det_fill([3,7],27,3.0)", "gy": "det_fill([3,7],28,1.0)",
+          "leaky_relu.negative_slope": 0.01, "leaky_relu_0.2.negative_slope": 0.2,
+          "compute_dtype": "float64"})
+
+
+def assert_distinct_windows(x, kh, kw, sh, sw):
+    n, c, h, w = x.shape
+    for i in range(0, h - kh + 1, sh):
+        for j in range(0, w - kw + 1, sw):
+            win = x[:, :, i:i + kh, j:j + kw].reshape(n, c, -1)
+            s = win.sort(dim=-1).values
+            assert (s[..., 1:] != s[..., :-1]).all(), "tie inside a pooling window"
+
+
+def make_pooling():
+    x32 = t32([2, 3, 6, 6], 29, 1.0)
+    assert_distinct_windows(x32, 2, 2, 2, 2)
+    out = {"x": x32}
+    meta = {"x": "det_fill([2,3,6,6],29,1.0)", "compute_dtype": "float64"}
+
+    def run(key, fn, xin32, gy_seed):
+        x = ref(xin32, grad=True)
+        y = fn(x)
+        gy32 = t32(y.shape, gy_seed, 1.0)
+        (y * ref(gy32)).sum().backward()
+        out[f"{key}.y"] = y
+        out[f"{key}.gy"] = gy32
+        out[f"{key}.gx"] = x.grad
+        meta[f"{key}.seed.gy"] = gy_seed
+
+    run("maxpool", lambda x: F.max_pool2d(x, 2, 2), x32, 30)
+    meta["maxpool"] = "MaxPool2d(kernel_size=2, stride=2)"
+    run("gap", lambda x: x.mean(dim=(2, 3)), x32, 31)
+    meta["gap"] = "global average pool over H,W -> [N,C]"
+    x2 = t32([2, 3, 7, 5], 33, 1.0)
+    # adaptive windows: rows [0,4),[3,7); cols [0,2),[1,4),[3,5)
+    for (r0, r1) in ((0, 4), (3, 7)):
+        for (c0, c1) in ((0, 2), (1, 4), (3, 5)):
+            w = x2[:, :, r0:r1, c0:c1].reshape(2, 3, -1).sort(-1).values
+            assert (w[..., 1:] != w[..., :-1]).all()
+    out["adaptive_max.x"] = x2
+    run("adaptive_max", lambda x: F.adaptive_max_pool2d(x, (2, 3)), x2, 32)
+    meta["adaptive_max"] = ("F.adaptive_max_pool2d(x2,(2,3)), x2=det_fill([2,3,7,5],33,1.0); "
+                            "window i: [floor(i*H/oh), ceil((i+1)*H/oh)) (overlapping)")
+    run("upsample", lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), x32, 34)
+    meta["upsample"] = "F.interpolate(x, scale_factor=2, mode='nearest')"
+    save("pooling.safetensors", out, meta)
+
+
+def make_losses():
+    a32 = t32([3, 2, 4, 4], 35, 1.0)
+    b32 = t32([3, 2, 4, 4], 36, 1.0)
+    a = ref(a32, grad=True)
+    mse = torch.mean(torch.sum((a - ref(b32)) ** 2, dim=(1, 2, 3)))
+    mse.backward()
+    z32 = t32([5, 6], 37, 1.0)
+    c32 = t32([6], 38, 1.0)
+    z = ref(z32, grad=True)
+    c = ref(c32, grad=True)
+    d = ((z - c) ** 2).sum(1)
+    gy32 = t32(d.shape, 39, 1.0)
+    (d * ref(gy32)).sum().backward()
+    save("losses.safetensors",
+         {"a": a32, "b": b32, "mse": mse.reshape(1), "mse.ga": a.grad,
+          "z": z32, "c": c32, "sqdist": d, "sqdist.gy": gy32, "sqdist.gz": z.grad,
+          "sqdist.gc": c.grad},
+         {"mse": "mean over batch of per-sample sum of (a-b)^2; a=det_fill(.,35), b=det_fill(.,36)",
+          "sqdist": "d=((z-c)**2).sum(1); z=det_fill([5,6],37), c=det_fill([6],38), gy seed 39",
+          "compute_dtype": "float64"})
+
+
+# --------------------------------------------------------------------------- CIFAR AE
+class CIFAR10LeNetAutoencoder(nn.Module):
+    """Same architecture and attribute names as shared/bench/torch_cifar_ae.py (no xavier)."""
+
+    def __init__(self, rep_dim=128):
+        super().__init__()
+        self.rep_dim = rep_dim
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv1 = nn.Conv2d(3, 32, 5, bias=False, padding=2)
+        self.bn2d1 = nn.BatchNorm2d(32, eps=1e-04, affine=False)
+        self.conv2 = nn.Conv2d(32, 64, 5, bias=False, padding=2)
+        self.bn2d2 = nn.BatchNorm2d(64, eps=1e-04, affine=False)
+        self.conv3 = nn.Conv2d(64, 128, 5, bias=False, padding=2)
+        self.bn2d3 = nn.BatchNorm2d(128, eps=1e-04, affine=False)
+        self.fc1 = nn.Linear(128 * 4 * 4, rep_dim, bias=False)
+        self.bn1d = nn.BatchNorm1d(rep_dim, eps=1e-04, affine=False)
+        self.deconv1 = nn.ConvTranspose2d(rep_dim // 16, 128, 5, bias=False, padding=2)
+        self.bn2d4 = nn.BatchNorm2d(128, eps=1e-04, affine=False)
+        self.deconv2 = nn.ConvTranspose2d(128, 64, 5, bias=False, padding=2)
+        self.bn2d5 = nn.BatchNorm2d(64, eps=1e-04, affine=False)
+        self.deconv3 = nn.ConvTranspose2d(64, 32, 5, bias=False, padding=2)
+        self.bn2d6 = nn.BatchNorm2d(32, eps=1e-04, affine=False)
+        self.deconv4 = nn.ConvTranspose2d(32, 3, 5, bias=False, padding=2)
+
+    def forward(self, x):
+        x = self.pool(F.leaky_relu(self.bn2d1(self.conv1(x))))
+        x = self.pool(F.leaky_relu(self.bn2d2(self.conv2(x))))
+        x = self.pool(F.leaky_relu(self.bn2d3(self.conv3(x))))
+        x = self.bn1d(self.fc1(x.reshape(x.size(0), -1)))
+        x = F.leaky_relu(x.reshape(x.size(0), self.rep_dim // 16, 4, 4))
+        x = F.interpolate(F.leaky_relu(self.bn2d4(self.deconv1(x))), scale_factor=2)
+        x = F.interpolate(F.leaky_relu(self.bn2d5(self.deconv2(x))), scale_factor=2)
+        x = F.interpolate(F.leaky_relu(self.bn2d6(self.deconv3(x))), scale_factor=2)
+        return torch.sigmoid(self.deconv4(x))
+
+
+CIFAR_WEIGHTS = ["conv1", "conv2", "conv3", "fc1", "deconv1", "deconv2", "deconv3", "deconv4"]
+CIFAR_BNS = ["bn2d1", "bn2d2", "bn2d3", "bn1d", "bn2d4", "bn2d5", "bn2d6"]
+
+
+def fan_in(w):
+    # Conv2d [out,in,kh,kw], Linear [out,in], ConvTranspose2d [in,out,kh,kw]: all use dim 1.
+    return int(w.shape[1] * int(np.prod(w.shape[2:])))
+
+
+def run_cifar_ae(dtype):
+    """Build the AE with det_fill weights, run one train forward/backward and one eval
+    forward in `dtype`; return (tensors, scales)."""
+    model = CIFAR10LeNetAutoencoder(rep_dim=128)
+    scales = {}
+    for k, name in enumerate(CIFAR_WEIGHTS):
+        w = getattr(model, name).weight
+        scale = 1.0 / np.sqrt(float(fan_in(w)))
+        set_param(w, t32(w.shape, 100 + k, scale))
+        scales[name] = (scale, 100 + k, fan_in(w))
+    model = model.to(dtype)
+    captured = {}
+    model.bn1d.register_forward_hook(lambda m, i, o: captured.__setitem__("code", o.detach().clone()))
+    bn_out = {}
+    hooks = [getattr(model, n).register_forward_hook(
+        lambda m, i, o, n=n: bn_out.__setitem__(n, o.detach().clone())) for n in CIFAR_BNS]
+
+    x32 = t32([2, 3, 32, 32], 99, 0.5) + 0.5
+    x = x32.to(dtype)
+    model.train()
+    output = model(x)
+    for h in hooks:
+        h.remove()
+    loss = torch.mean(torch.sum((output - x) ** 2, dim=(1, 2, 3)))
+    loss.backward()
+    out = {"x": x32, "output": output, "loss": loss.reshape(1), "code": captured["code"]}
+    for pname, p in model.named_parameters():
+        out[f"grad.{pname}"] = p.grad
+    for bn in CIFAR_BNS:
+        m = getattr(model, bn)
+        out[f"{bn}.running_mean"] = m.running_mean.clone()
+        out[f"{bn}.running_var"] = m.running_var.clone()
+    model.eval()
+    with torch.no_grad():
+        out["output_eval"] = model(x)
+        out["code_eval"] = captured["code"]
+    return {k: v.detach() for k, v in out.items()}, scales, bn_out
+
+
+def pool_margin(a):
+    """Smallest gap between the largest and second largest value of any 2x2/stride-2 window."""
+    n, c, h, w = a.shape
+    win = a.reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 2, 4, 3, 5).reshape(-1, 4)
+    top = win.topk(2, dim=1).values
+    return float((top[:, 0] - top[:, 1]).min())
+
+
+def make_cifar_ae():
+    meta = {"compute_dtype": "float64", "rep_dim": 128, "mode": "train forward+backward, then eval",
+            "x": "det_fill([2,3,32,32],99,0.5)+0.5 (float32 add)",
+            "loss": "mean over batch of per-image sum of squared error (output - x)",
+            "weights": "det_fill(weight.shape, 100+k, 1/sqrt(fan_in)), k = index in "
+                       + ",".join(CIFAR_WEIGHTS) + "; fan_in = shape[1]*prod(shape[2:])",
+            "leaky_relu.negative_slope": 0.01, "bn.eps": 1e-4, "bn.momentum": 0.1,
+            "upsample": "F.interpolate(scale_factor=2), nearest"}
+    out, scales, bn_out = run_cifar_ae(REF)
+    # Non-smooth points: |BN output| is the distance to the LeakyReLU kink; the pool margin is
+    # the top-2 gap inside each max-pool window (pooling follows LeakyReLU of bn2d1..3).
+    meta["kink_margin"] = "min |train-mode BN output| (input of LeakyReLU), float64"
+    for n, a in bn_out.items():
+        meta[f"kink_margin.{n}"] = f"{float(a.abs().min()):.3e}"
+    meta["pool_margin"] = "min top1-top2 gap in a 2x2 max-pool window after LeakyReLU(bnX), float64"
+    for n in ("bn2d1", "bn2d2", "bn2d3"):
+        meta[f"pool_margin.{n}"] = f"{pool_margin(F.leaky_relu(bn_out[n])):.3e}"
+    for name, (scale, seed, fi) in scales.items():
+        meta[f"scale.{name}"] = repr(float(scale))
+        meta[f"seed.{name}"] = seed
+        meta[f"fan_in.{name}"] = fi
+    meta["loss.value"] = repr(float(out["loss"]))
+    # How far PyTorch itself lands from this float64 reference when run in float32: a guide
+    # for tolerances (batch-2 BatchNorm1d and LeakyReLU kinks make the gradients sensitive).
+    out32, _, bn_out32 = run_cifar_ae(torch.float32)
+    flips = {n: int(((bn_out32[n].double() > 0) != (bn_out[n] > 0)).sum()) for n in bn_out}
+    meta["torch_f32_kink_flips"] = json.dumps(flips)
+    print("    LeakyReLU sign flips, torch float32 vs float64:", flips)
+    meta["torch_f32_deviation"] = ("per key: maxabs(f32-ref)/maxabs(ref) ; norm2(f32-ref)/norm2(ref), "
+                                   "PyTorch CPU float32 vs this float64 reference")
+    for k, v in out.items():
+        if k == "x":
+            continue
+        r = v.to(torch.float64)
+        d = out32[k].to(torch.float64) - r
+        mx = float(d.abs().max() / r.abs().max())
+        l2 = float(d.norm() / r.norm())
+        meta[f"torch_f32_deviation.{k}"] = f"{mx:.3e} ; {l2:.3e}"
+    path = save("cifar_ae.safetensors", out, meta)
+    size = os.path.getsize(path)
+    if size > 3.5 * 1024 * 1024:
+        print(f"WARNING: cifar_ae.safetensors is {size} bytes (> 3.5 MiB)")
+    for k in out:
+        if k != "x":
+            print(f"    torch f32 deviation {k:28s} {meta['torch_f32_deviation.' + k]}")
+    for k, v in meta.items():
+        if k.startswith(("kink_margin.", "pool_margin.")):
+            print(f"    {k:28s} {v}")
+
+
+# --------------------------------------------------------------------------- optimizers
+def make_optim():
+    p0 = t32([10], 50, 1.0)
+    gs = [t32([10], 50 + t, 1.0) for t in range(1, 6)]
+    out = {"p0": p0}
+    for t, g in enumerate(gs, 1):
+        out[f"g{t}"] = g
+    configs = {
+        "adam": lambda p: (torch.optim.Adam([p], lr=1e-2, betas=(0.9, 0.999), eps=1e-8,
+                                            weight_decay=0.1, foreach=False), None),
+        "adamw": lambda p: (torch.optim.AdamW([p], lr=1e-2, betas=(0.9, 0.999), eps=1e-8,
+                                              weight_decay=0.1, foreach=False), None),
+        "sgd": lambda p: (torch.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01,
+                                          foreach=False), None),
+        "sgd_plain": lambda p: (torch.optim.SGD([p], lr=0.1, foreach=False), None),
+        "adam_multistep": lambda p: _adam_ms(p),
+    }
+    meta = {
+        "p0": "det_fill([10],50,1.0)", "g_t": "det_fill([10],50+t,1.0), t=1..5 (fixed, not param dependent)",
+        "compute_dtype": "float32 (PyTorch single-tensor optimizer path, foreach=False)",
+        "adam": "Adam(lr=1e-2, betas=(0.9,0.999), eps=1e-8, weight_decay=0.1) (L2 added to grad)",
+        "adamw": "AdamW(lr=1e-2, betas=(0.9,0.999), eps=1e-8, weight_decay=0.1) (decoupled)",
+        "sgd": "SGD(lr=0.1, momentum=0.9, weight_decay=0.01, dampening=0, nesterov=False)",
+        "sgd_plain": "SGD(lr=0.1)",
+        "adam_multistep": "Adam(lr=1e-2, weight_decay=0) + MultiStepLR(milestones=[2,4], gamma=0.1) "
+                          "stepped after every optimizer step",
+    }
+    for name, make in configs.items():
+        p = p0.clone().requires_grad_(True)
+        opt, sched = make(p)
+        lrs = []
+        for t, g in enumerate(gs, 1):
+            lrs.append(opt.param_groups[0]["lr"])
+            p.grad = g.clone()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            out[f"{name}.step{t}"] = p.detach().clone()
+        meta[f"{name}.lr_per_step"] = json.dumps(lrs)
+    save("optim.safetensors", out, meta)
+
+
+def _adam_ms(p):
+    opt = torch.optim.Adam([p], lr=1e-2, weight_decay=0, foreach=False)
+    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.1)
+
+
+# --------------------------------------------------------------------------- interop
+def make_interop():
+    tensors = {"a": t32([2, 3], 60, 1.0), "b.weight": t32([4], 61, 1.0),
+               "c": t32([1, 2, 2, 1], 62, 1.0)}
+    path = os.path.join(OUT, "safetensors_interop.safetensors")
+    save_file(tensors, path, metadata={"format": "pt", "note": "interop"})
+    canonicalize_metadata(path)  # "format","note" (the library itself emits either order)
+    os.chmod(path, 0o644)
+    with open(path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<Q", data[:8])
+    header = data[8:8 + hlen]
+    with open(os.path.join(OUT, "safetensors_interop.header.txt"), "wb") as f:
+        f.write(header)
+    print(f"safetensors_interop.safetensors     {len(data):9d} bytes; header length {hlen}"
+          f" (total prefix 8+{hlen}={8 + hlen}, mod 8 = {(8 + hlen) % 8})")
+    print("header JSON (between the bars, trailing spaces included):")
+    print("|" + header.decode("utf-8") + "|")
+    print("header bytes:", header)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    v = det_fill([5], 1, 1.0)
+    print("det_fill([5], seed=1, scale=1) =", [repr(float(a)) for a in v])
+    make_convs()
+    make_bns()
+    make_activations()
+    make_pooling()
+    make_losses()
+    make_cifar_ae()
+    make_optim()
+    make_interop()
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    print(f"total {total} bytes in {OUT}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
