@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "MOCCACore", targets: ["MOCCACore"]),
         .library(name: "MOCCANN", targets: ["MOCCANN"]),
         .library(name: "MOCCAModels", targets: ["MOCCAModels"]),
+        .library(name: "MOCCAData", targets: ["MOCCAData"]),
+        .library(name: "MOCCA", targets: ["MOCCA"]),
         .executable(name: "mocca", targets: ["mocca"]),
     ],
     dependencies: [
@@ -18,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-openmp-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The tensor/autograd core: knows nothing of layers or of MOCCA.
         .target(name: "MOCCACore", dependencies: ["CDNNL", "COpenBLAS"]),
@@ -25,11 +30,15 @@ let package = Package(
         .target(name: "MOCCANN", dependencies: ["MOCCACore"]),
         // Network architectures built from MOCCANN layers.
         .target(name: "MOCCAModels", dependencies: ["MOCCANN"]),
+        // Data sets: readers for CIFAR-10, IDX (MNIST) and image folders, preprocessing, batching.
+        .target(name: "MOCCAData", dependencies: ["MOCCACore", "CTurboJPEG", "CPNG", "CZlib"]),
+        // The MOCCA method: taps, centroids, one-class objectives, scores, detectors, metrics.
+        .target(name: "MOCCA", dependencies: ["MOCCAModels", "MOCCAData"]),
         // The command-line tool.
         .executableTarget(name: "mocca", dependencies: [
-            "MOCCAModels",
+            "MOCCA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], resources: [.copy("Resources/fashion-mnist")]),
 
         // Helpers shared by the test targets: fixtures, PyTorch's deterministic fill, tolerances.
         .target(name: "MOCCATestSupport", dependencies: ["MOCCANN"], path: "Tests/Support"),

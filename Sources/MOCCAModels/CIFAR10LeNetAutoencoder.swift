@@ -9,7 +9,11 @@ import MOCCANN
 /// the code and a non-affine BatchNorm1d. The decoder mirrors it with transposed
 /// convolutions and nearest ×2 upsampling, ending in a sigmoid. Property names follow
 /// the reference PyTorch module, so weight-file keys match its `state_dict`.
-public final class CIFAR10LeNetAutoencoder: Module, Layer {
+public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
+    public var inputShape: [Int] { [3, 32, 32] }
+    public var tapNames: [String] { ["conv1", "conv2", "conv3", "code"] }
+    public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, conv3.weight, fc1.weight] }
+
     /// The length of the code (a multiple of 16: the decoder views it as `[code/16, 4, 4]`).
     public let codeLength: Int
     public let conv1, conv2, conv3: Conv2d
@@ -49,19 +53,9 @@ public final class CIFAR10LeNetAutoencoder: Module, Layer {
         }
     }
 
-    /// The encoder's convolutional blocks' raw outputs (before BatchNorm) and the code.
-    public struct Encoding {
-        /// The outputs of conv1, conv2 and conv3, before BatchNorm.
-        public var convolutions: [Tensor]
-        /// The code, after the final BatchNorm1d, `[N, codeLength]`.
-        public var code: Tensor
-    }
-
     /// Runs the encoder, keeping the intermediate feature maps.
     public func encode(_ x: Tensor) throws -> Encoding {
-        guard x.rank == 4, Array(x.shape.dropFirst()) == [3, 32, 32] else {
-            throw TensorError.shapeMismatch(op: "CIFAR10LeNetAutoencoder", message: "expected images [N, 3, 32, 32], got \(x.shape)")
-        }
+        try checkInput(x)
         var convolutions: [Tensor] = []
         var h = x
         for (conv, bn) in [(conv1, bn2d1), (conv2, bn2d2), (conv3, bn2d3)] {
@@ -69,8 +63,8 @@ public final class CIFAR10LeNetAutoencoder: Module, Layer {
             convolutions.append(features)
             h = try Tensor.maxPool2d(bn(features).leakyRelu(), kernelSize: 2)
         }
-        let code = try bn1d(fc1(h.flattened()))
-        return Encoding(convolutions: convolutions, code: code)
+        let linear = try fc1(h.flattened())
+        return Encoding(convolutions: convolutions, linear: linear, code: try bn1d(linear))
     }
 
     /// Maps a code back to an image in `[0, 1]`.
@@ -82,8 +76,4 @@ public final class CIFAR10LeNetAutoencoder: Module, Layer {
         return try deconv4(h).sigmoid()
     }
 
-    /// The reconstruction of `x`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try decode(encode(x).code)
-    }
 }

@@ -135,6 +135,7 @@ final class Primitive {
             memories.append(memory)
             execArgs.append(dnnl_exec_arg_t(arg: Int32(arg), memory: memory))
         }
+        Threads.applyToCurrentThread()
         try DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(execArgs.count), execArgs),
                        op, "dnnl_primitive_execute")
         try DNNL.check(dnnl_stream_wait(DNNL.stream), op, "dnnl_stream_wait")

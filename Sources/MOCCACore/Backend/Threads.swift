@@ -10,30 +10,46 @@ import Foundation
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
         let fromEnvironment = ProcessInfo.processInfo.environment["MOCCA_THREADS"].flatMap { Int($0) }
-        let initial = max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
-        apply(initial)
-        return initial
+        return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
     }()
+    nonisolated(unsafe) private static var openBLASCount = 0
 
     /// The thread count in force; setting it reconfigures every backend.
     public static var count: Int {
         get { current }
         set {
-            let value = max(1, newValue)
-            current = value
-            apply(value)
+            current = max(1, newValue)
+            applyToCurrentThread()
         }
     }
 
     private typealias SetThreads = @convention(c) (Int32) -> Void
 
-    private static func apply(_ value: Int) {
-        // oneDNN threads through libgomp, which it loads itself; reach omp_set_num_threads
-        // at run time so that the package needs no link against GCC's private directory.
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") {
-            unsafeBitCast(symbol, to: SetThreads.self)(Int32(value))
+    /// oneDNN threads through libgomp, which it loads itself; omp_set_num_threads is
+    /// reached at run time so that the package needs no link against GCC's private directory.
+    nonisolated(unsafe) private static let setOpenMPThreads: SetThreads? = {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads").map { unsafeBitCast($0, to: SetThreads.self) }
+    }()
+
+    /// The count last applied to each thread's OpenMP settings (plus one; zero means never).
+    private static let appliedKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// OpenMP's thread count is a per-thread setting: apply the current count to the
+    /// calling thread before it starts oneDNN or OpenBLAS work, if it has not seen it yet.
+    static func applyToCurrentThread() {
+        let value = current
+        if openBLASCount != value {
+            openblas_set_num_threads(Int32(value))
+            openBLASCount = value
         }
-        openblas_set_num_threads(Int32(value))
+        let applied = Int(bitPattern: pthread_getspecific(appliedKey)) - 1
+        guard applied != value else { return }
+        setOpenMPThreads?(Int32(value))
+        pthread_setspecific(appliedKey, UnsafeRawPointer(bitPattern: value + 1))
     }
 }
 

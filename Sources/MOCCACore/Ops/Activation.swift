@@ -20,6 +20,11 @@ extension Tensor {
         try eltwise(dnnl_eltwise_tanh_use_dst_for_bwd, alpha: 0, name: "tanh", backwardFromOutput: true)
     }
 
+    /// `alpha·x` in any layout (oneDNN's linear eltwise), with autograd.
+    func scaled(by alpha: Float) throws -> Tensor {
+        try eltwise(dnnl_eltwise_linear, alpha: alpha, name: "scale")
+    }
+
     private func eltwise(_ algorithm: dnnl_alg_kind_t, alpha: Float, name: String,
                          backwardFromOutput: Bool = false) throws -> Tensor {
         guard count > 0 else { return Tensor(zeros: shape) }

@@ -16,6 +16,7 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: op, message: "bias \(bias.shape), expected [\(outFeatures)]")
         }
         let xp = try x.plain(), wp = try weight.plain()
+        Threads.applyToCurrentThread()
         let out = Tensor(zeros: [n, outFeatures])
         if let bias {
             let b = try bias.plain()

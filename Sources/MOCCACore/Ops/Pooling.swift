@@ -56,7 +56,8 @@ extension Tensor {
         return record(out, name: op, inputs: [x]) { gradient in
             let backward = try DNNL.primitive("\(key)|bwd", op: op) {
                 var desc = dnnl_pooling_v2_desc_t()
-                var diffSrc = srcMD.raw, diffDst = MemoryDescriptor(shape: outShape, tag: dnnl_format_tag_any).raw
+                // The gradient arrives in the forward output's layout: ask for that one.
+                var diffSrc = srcMD.raw, diffDst = dstMD.raw
                 try DNNL.check(dnnl_pooling_v2_backward_desc_init(
                     &desc, algorithm, &diffSrc, &diffDst, dims(stride), dims(kernel), [0, 0], [0, 0], [0, 0]),
                     op, "pooling backward descriptor")
@@ -96,20 +97,15 @@ extension Tensor {
         let out = Tensor(uninitializedShape: outShape, descriptor: dstMD)
         try forward.execute([(DNNL_ARG_SRC, x.rawPointer, srcMD), (DNNL_ARG_DST, out.rawPointer, dstMD)], op: op)
         return record(out, name: op, inputs: [x]) { gradient in
-            let backward = try DNNL.primitive("\(key)|bwd", op: op) {
-                var desc = dnnl_resampling_desc_t()
-                var diffSrc = srcMD.raw, diffDst = MemoryDescriptor(shape: outShape, tag: dnnl_format_tag_any).raw
-                try DNNL.check(dnnl_resampling_backward_desc_init(&desc, dnnl_resampling_nearest, factors,
-                                                                  &diffSrc, &diffDst), op, "resampling backward descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            // Each input pixel fed factor² output pixels, so its gradient is their sum:
+            // factor² times an average pooling. oneDNN 2.6 has only a reference kernel for
+            // resampling's backward pass; its average pooling is JIT-compiled.
+            let summed = try withoutGradients {
+                try pool(gradient.detached(), op: "\(op) backward", algorithm: dnnl_pooling_avg_exclude_padding,
+                         outShape: x.shape, kernel: [factor, factor], stride: [factor, factor])
+                    .scaled(by: Float(factor * factor))
             }
-            let diffDst = try DNNL.reorder(gradient, to: backward.descriptor(dnnl_query_diff_dst_md))
-            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
-            try backward.execute([
-                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, diffDst.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, srcMD),
-            ], op: op)
-            return [diffSrc]
+            return [summed]
         }
     }
 

@@ -101,7 +101,8 @@ public final class Tensor {
         if descriptor == target {
             return Tensor(shape: shape, storage: storage, offset: offset)
         }
-        return try DNNL.reorder(self, to: target)
+        let reordered = try DNNL.reorder(self, to: target)
+        return Tensor(shape: shape, storage: reordered.storage, offset: reordered.offset)
     }
 
     /// A new leaf tensor sharing no storage with this one, detached from the graph.

@@ -73,7 +73,7 @@ public enum SafeTensors {
         }
         // The format requires the data to be covered exactly, without gaps or overlaps.
         var position = 0
-        for (begin, end, name) in ranges.sorted(by: { $0.0 < $1.0 }) {
+        for (begin, end, name) in ranges.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             guard begin == position else { throw .badHeader("'\(name)' starts at \(begin), expected \(position) (gap or overlap)") }
             position = end
         }

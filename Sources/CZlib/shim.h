@@ -1,0 +1,2 @@
+// zlib (Debian zlib1g-dev), for gzipped IDX files.
+#include <zlib.h>

@@ -1,0 +1,70 @@
+/// Every hyperparameter of a MOCCA detector; stored in its manifest.
+public struct MOCCAConfiguration: Codable, Sendable, Equatable {
+    /// The network architecture.
+    public enum Model: String, Codable, Sendable, CaseIterable {
+        /// Deep SVDD's LeNet-type autoencoder for 3×32×32 images (CIFAR-10).
+        case cifar10LeNet = "cifar10-lenet"
+        /// Deep SVDD's LeNet-type autoencoder for 1×28×28 images (MNIST, Fashion-MNIST).
+        case mnistLeNet = "mnist-lenet"
+    }
+
+    /// The shape of the one-class boundary.
+    public enum Boundary: String, Codable, Sendable, CaseIterable {
+        /// Pull every representation towards its centroid: loss `Σ_l mean_i d_l`.
+        case hard
+        /// Learn a radius per tap and penalise only what lies outside:
+        /// loss `Σ_l R_l² + (1/ν)·mean_i max(0, d_l − R_l²)`.
+        case soft
+    }
+
+    /// How per-tap scores combine into one anomaly score.
+    public enum Fusion: String, Codable, Sendable, CaseIterable {
+        /// The paper's: the mean over taps of `d_l` (hard) or `d_l − R_l²` (soft).
+        case mean
+        /// The mean over taps of scores standardised by the training set's statistics.
+        case standardized
+    }
+
+    public var model: Model = .cifar10LeNet
+    /// The code length of the autoencoder (a multiple of 16).
+    public var codeLength = 128
+    /// The taps trained and scored, by name (for example `conv1`, `conv2`, `conv3`, `code`).
+    public var taps: [String] = ["conv1", "conv2", "conv3", "code"]
+    public var boundary: Boundary = .hard
+    /// ν in (0, 1]: the soft boundary's outlier fraction, and the default threshold quantile.
+    public var nu: Double = 0.1
+    /// Epochs of the one-class phase before the soft boundary's radii start to move.
+    public var warmUpEpochs = 3
+    public var autoencoderEpochs = 20
+    public var autoencoderLearningRate: Float = 1e-3
+    public var autoencoderMilestones: [Int] = []
+    public var oneClassEpochs = 10
+    public var oneClassLearningRate: Float = 1e-4
+    public var oneClassMilestones: [Int] = []
+    /// Adam's L2 weight decay in both phases (Deep SVDD's 0.5e-6).
+    public var weightDecay: Float = 0.5e-6
+    public var batchSize = 64
+    public var seed: UInt64 = 0
+    public var fusion: Fusion = .mean
+    /// Whether to add the autoencoder's reconstruction error as a score channel, fused
+    /// with the taps after standardisation.
+    public var reconstructionChannel = false
+
+    public init() {}
+
+    /// Throws ``MOCCAError/invalidConfiguration(_:)`` naming the first bad option.
+    public func validate(availableTaps: [String]) throws {
+        func fail(_ message: String) throws -> Never { throw MOCCAError.invalidConfiguration(message) }
+        if taps.isEmpty { try fail("choose at least one tap (available: \(availableTaps.joined(separator: ", ")))") }
+        if let unknown = taps.first(where: { !availableTaps.contains($0) }) {
+            try fail("unknown tap '\(unknown)'; the \(model.rawValue) model has \(availableTaps.joined(separator: ", "))")
+        }
+        if Set(taps).count != taps.count { try fail("a tap is listed twice in \(taps)") }
+        if !(nu > 0 && nu <= 1) { try fail("nu must be in (0, 1], got \(nu)") }
+        if codeLength <= 0 || codeLength % 16 != 0 { try fail("the code length must be a positive multiple of 16, got \(codeLength)") }
+        if autoencoderEpochs < 0 || oneClassEpochs < 0 || warmUpEpochs < 0 { try fail("epochs must be non-negative") }
+        if batchSize < 2 { try fail("the batch size must be at least 2 (BatchNorm needs two samples), got \(batchSize)") }
+        if !(autoencoderLearningRate > 0) || !(oneClassLearningRate > 0) { try fail("learning rates must be positive") }
+        if weightDecay < 0 || !weightDecay.isFinite { try fail("the weight decay must be non-negative, got \(weightDecay)") }
+    }
+}

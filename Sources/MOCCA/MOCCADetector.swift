@@ -1,0 +1,309 @@
+import Foundation
+import MOCCACore
+import MOCCAData
+import MOCCAModels
+import MOCCANN
+
+/// A MOCCA anomaly detector: fit on normal images, then score, predict, save and load.
+///
+/// Fitting runs the method's two phases (see the DocC article *The MOCCA method*):
+/// 1. an autoencoder is trained on the normal images to reconstruct them;
+/// 2. its decoder is set aside, a centroid is computed for every tap from the normal
+///    images, and the encoder is trained so that each tap's representation stays close
+///    to its centroid (hard boundary) or inside a learned radius (soft boundary).
+///
+/// Scores follow scikit-learn and PyOD's convention: higher is more anomalous, and
+/// ``predict(_:)`` flags scores above ``threshold``.
+public final class MOCCADetector {
+    /// The hyperparameters.
+    public let configuration: MOCCAConfiguration
+    /// The network whose encoder is trained in the one-class phase.
+    public let network: TappedAutoencoder
+    /// The autoencoder as it was after phase 1, kept for the reconstruction channel.
+    public internal(set) var autoencoder: TappedAutoencoder?
+    /// The preprocessing constants of the training data, applied to raw images at scoring.
+    public var preprocessor: Preprocessor?
+    /// Where the training data came from, for reports and for scoring new files.
+    public var trainingData: TrainingDataDescription?
+    /// One centroid per tap, in ``MOCCAConfiguration/taps`` order.
+    public internal(set) var centroids: [Tensor] = []
+    /// One radius per tap (zero for a hard boundary).
+    public internal(set) var radii: [Float]
+    /// Each score channel's mean and standard deviation over the training images.
+    public internal(set) var channelStatistics: [ChannelStatistics] = []
+    /// How ``threshold`` was chosen.
+    public internal(set) var thresholdRule: ThresholdRule
+    /// Scores above this are anomalies.
+    public internal(set) var threshold: Float = .infinity
+    /// What the last fit measured.
+    public internal(set) var summary: TrainingSummary?
+    /// Phase 1's last epoch's mean loss, and its duration.
+    var pretrainingLoss: Float = .nan
+    var pretrainingSeconds: Double = 0
+
+    /// Whether ``fit(normal:progress:)`` has run (or a fitted detector was loaded).
+    public var isFitted: Bool { !centroids.isEmpty }
+
+    /// The score channels: the taps, then `reconstruction` when enabled.
+    public var channels: [String] { configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : []) }
+
+    /// A detector with freshly initialised weights (seeded by ``MOCCAConfiguration/seed``).
+    public init(configuration: MOCCAConfiguration) throws {
+        var generator = RandomGenerator(seed: configuration.seed)
+        let network = try Self.makeNetwork(configuration, generator: &generator)
+        try configuration.validate(availableTaps: network.tapNames)
+        self.configuration = configuration
+        self.network = network
+        self.radii = Array(repeating: 0, count: configuration.taps.count)
+        self.thresholdRule = .trainingQuantile(nu: configuration.nu)
+    }
+
+    static func makeNetwork(_ configuration: MOCCAConfiguration, generator: inout RandomGenerator) throws -> TappedAutoencoder {
+        switch configuration.model {
+        case .cifar10LeNet: return try CIFAR10LeNetAutoencoder(codeLength: configuration.codeLength, generator: &generator)
+        case .mnistLeNet: return try MNISTLeNetAutoencoder(codeLength: configuration.codeLength, generator: &generator)
+        }
+    }
+
+    // MARK: Fitting
+
+    /// Trains on preprocessed normal images `[N, C, H, W]` (both phases), then sets the
+    /// channel statistics and the threshold from the training scores.
+    /// - Throws: ``MOCCAError`` for unusable data or a non-finite loss.
+    public func fit(normal images: Tensor, progress: ((TrainingProgress) -> Void)? = nil) throws {
+        try pretrain(normal: images, progress: progress)
+        try fitOneClass(normal: images, progress: progress)
+    }
+
+    /// Phase 1: trains the autoencoder to reconstruct the normal images.
+    public func pretrain(normal images: Tensor, progress: ((TrainingProgress) -> Void)? = nil) throws {
+        try checkTrainingImages(images)
+        let start = Date()
+        var sampler = BatchSampler(count: images.shape[0], batchSize: configuration.batchSize, seed: configuration.seed &+ 1)
+        pretrainingLoss = try trainPhase(
+            "autoencoder", epochs: configuration.autoencoderEpochs, parameters: network.parameters(),
+            learningRate: configuration.autoencoderLearningRate, milestones: configuration.autoencoderMilestones,
+            images: images, sampler: &sampler, progress: progress
+        ) { batch, _ in try Tensor.meanSquaredError(self.network(batch), batch) }
+        pretrainingSeconds = Date().timeIntervalSince(start)
+        if configuration.reconstructionChannel { autoencoder = try snapshot(of: network) }
+    }
+
+    /// A detector with `configuration` (another boundary, ν, taps or one-class schedule)
+    /// that starts from this detector's network and autoencoder as they are now, so that
+    /// several one-class runs can share one pretrained autoencoder.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` unless the model and code length match.
+    public func copy(configuration other: MOCCAConfiguration) throws -> MOCCADetector {
+        guard other.model == configuration.model, other.codeLength == configuration.codeLength else {
+            throw MOCCAError.invalidConfiguration("a copy must keep the model and code length (\(configuration.model.rawValue), \(configuration.codeLength))")
+        }
+        let copy = try MOCCADetector(configuration: other)
+        try copy.network.load(network.stateDictionary())
+        if other.reconstructionChannel { copy.autoencoder = try autoencoder.map(snapshot(of:)) ?? snapshot(of: network) }
+        copy.preprocessor = preprocessor
+        copy.pretrainingLoss = pretrainingLoss
+        copy.pretrainingSeconds = pretrainingSeconds
+        return copy
+    }
+
+    /// Phase 2 on a pretrained network: centroids, then the one-class objective on the
+    /// encoder; then the channel statistics and the threshold.
+    public func fitOneClass(normal images: Tensor, progress: ((TrainingProgress) -> Void)? = nil) throws {
+        try checkTrainingImages(images)
+        let start = Date()
+        var sampler = BatchSampler(count: images.shape[0], batchSize: configuration.batchSize, seed: configuration.seed &+ 2)
+
+        // Centroids of the pretrained encoder, in evaluation mode (running BatchNorm statistics).
+        centroids = try computeCentroids(images)
+        radii = Array(repeating: 0, count: configuration.taps.count)
+
+        // The encoder is trained towards the centroids; the decoder is unused.
+        let nu = configuration.nu
+        var distances: [Tensor] = []
+        let oneClassLoss = try trainPhase(
+            "one-class", epochs: configuration.oneClassEpochs, parameters: network.encoderParameters,
+            learningRate: configuration.oneClassLearningRate, milestones: configuration.oneClassMilestones,
+            images: images, sampler: &sampler, progress: progress,
+            objective: { batch, _ in
+                let vectors = try self.network.tapVectors(batch, taps: self.configuration.taps)
+                distances = try zip(vectors, self.centroids).map { try $0.squaredDistance(to: $1) }
+                var total: Tensor?
+                for (l, d) in distances.enumerated() {
+                    let term = try OneClassObjective.loss(distances: d, boundary: self.configuration.boundary, radius: self.radii[l], nu: nu)
+                    total = try total.map { try $0 + term } ?? term
+                }
+                return try total ?? Tensor(0)
+            },
+            afterStep: { epoch in
+                // Deep SVDD: radii move after each step once the warm-up epochs are over.
+                guard self.configuration.boundary == .soft, epoch >= self.configuration.warmUpEpochs else { return }
+                for (l, d) in distances.enumerated() { self.radii[l] = OneClassObjective.radius(distances: d.scalars, nu: nu) }
+            })
+
+        // Statistics and threshold from the training scores.
+        let raw = try channelScores(images)
+        channelStatistics = raw.map(ChannelStatistics.init)
+        thresholdRule = .trainingQuantile(nu: configuration.nu)
+        threshold = try thresholdRule.threshold(referenceScores: fuse(raw))
+        summary = TrainingSummary(normalCount: images.shape[0], autoencoderFinalLoss: pretrainingLoss,
+                                  oneClassFinalLoss: oneClassLoss,
+                                  seconds: pretrainingSeconds + Date().timeIntervalSince(start))
+    }
+
+    private func checkTrainingImages(_ images: Tensor) throws {
+        try network.checkInput(images)
+        guard images.shape[0] >= 2 else {
+            throw MOCCAError.invalidData("at least 2 normal images are needed to train, got \(images.shape[0])")
+        }
+        guard images.isFinite else { throw MOCCAError.invalidData("the normal images hold NaN or infinite values") }
+    }
+
+    /// Runs one training phase and returns its last epoch's mean loss.
+    private func trainPhase(
+        _ phase: String, epochs: Int, parameters: [Tensor], learningRate: Float, milestones: [Int],
+        images: Tensor, sampler: inout BatchSampler, progress: ((TrainingProgress) -> Void)?,
+        objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void = { _ in }
+    ) throws -> Float {
+        guard epochs > 0 else { return .nan }
+        network.train()
+        let optimizer = Adam(parameters: parameters, learningRate: learningRate, weightDecay: configuration.weightDecay)
+        let schedule = MultiStepLR(optimizer: optimizer, milestones: milestones)
+        let phaseStart = Date()
+        var lastLoss: Float = .nan
+        var imagesSeen = 0
+        for epoch in 0..<epochs {
+            // BatchNorm cannot train on a single sample: drop a last batch of one.
+            let batches = sampler.nextEpoch().filter { $0.count >= 2 }
+            var total: Double = 0
+            for (index, rows) in batches.enumerated() {
+                let batch = try images.gatheringRows(rows)
+                optimizer.zeroGradients()
+                let loss = try objective(batch, epoch)
+                let value = loss.item
+                guard value.isFinite else { throw MOCCAError.nonFiniteLoss(phase: phase, epoch: epoch + 1, batch: index + 1) }
+                try loss.backward()
+                try optimizer.step()
+                afterStep(epoch)
+                total += Double(value)
+                imagesSeen += rows.count
+                if let progress {
+                    let elapsed = Date().timeIntervalSince(phaseStart)
+                    let rate = Double(imagesSeen) / max(elapsed, 1e-9)
+                    let remaining = Double((epochs - epoch) * sampler.count - (index + 1) * configuration.batchSize)
+                    progress(TrainingProgress(
+                        phase: phase, epoch: epoch + 1, epochs: epochs, batch: index + 1, batches: batches.count,
+                        loss: Float(total / Double(index + 1)), imagesPerSecond: rate,
+                        secondsRemaining: max(0, remaining) / max(rate, 1e-9)))
+                }
+            }
+            lastLoss = Float(total / Double(max(batches.count, 1)))
+            schedule.step()
+        }
+        return lastLoss
+    }
+
+    private func computeCentroids(_ images: Tensor) throws -> [Tensor] {
+        network.eval()
+        defer { network.train() }
+        var sums: [[Double]] = []
+        try withoutGradients {
+            for rows in stride(from: 0, to: images.shape[0], by: Self.scoringBatch).map({ Array($0..<min($0 + Self.scoringBatch, images.shape[0])) }) {
+                let vectors = try network.tapVectors(images.gatheringRows(rows), taps: configuration.taps)
+                if sums.isEmpty { sums = vectors.map { [Double](repeating: 0, count: $0.shape[1]) } }
+                for (l, v) in vectors.enumerated() {
+                    let values = v.scalars, d = v.shape[1]
+                    for (i, value) in values.enumerated() { sums[l][i % d] += Double(value) }
+                }
+            }
+        }
+        let n = Double(images.shape[0])
+        return try sums.map { sum in
+            let centroid = OneClassObjective.adjustedCentroid(sum.map { Float($0 / n) })
+            return try Tensor(shape: [centroid.count], scalars: centroid)
+        }
+    }
+
+    private func snapshot(of model: TappedAutoencoder) throws -> TappedAutoencoder {
+        var generator = RandomGenerator(seed: configuration.seed)
+        let copy = try Self.makeNetwork(configuration, generator: &generator)
+        try copy.load(model.stateDictionary())
+        return copy
+    }
+
+    // MARK: Scoring
+
+    static let scoringBatch = 256
+
+    /// Scores preprocessed images `[N, C, H, W]`, overall and per channel.
+    public func score(_ images: Tensor) throws -> Scores {
+        guard isFitted else { throw MOCCAError.notFitted }
+        try network.checkInput(images)
+        let raw = try channelScores(images)
+        return Scores(overall: fuse(raw), channels: channels, perChannel: raw)
+    }
+
+    /// Whether each image is an anomaly: its score is above ``threshold``.
+    public func predict(_ images: Tensor) throws -> [Bool] {
+        try score(images).overall.map { $0 > threshold }
+    }
+
+    /// Sets the threshold by a rule; `referenceScores` are the held-out normal scores for
+    /// ``ThresholdRule/falsePositiveRate(rate:)`` and the training scores otherwise.
+    public func setThreshold(_ rule: ThresholdRule, referenceScores: [Float]) throws {
+        threshold = try rule.threshold(referenceScores: referenceScores)
+        thresholdRule = rule
+    }
+
+    /// Unfused scores, channel-major, in evaluation mode.
+    private func channelScores(_ images: Tensor) throws -> [[Float]] {
+        network.eval()
+        autoencoder?.eval()
+        var perChannel = [[Float]](repeating: [], count: channels.count)
+        try withoutGradients {
+            for start in stride(from: 0, to: images.shape[0], by: Self.scoringBatch) {
+                let batch = try images.slice(alongAxis: 0, start..<min(start + Self.scoringBatch, images.shape[0]))
+                let vectors = try network.tapVectors(batch, taps: configuration.taps)
+                for (l, v) in vectors.enumerated() {
+                    let d = try v.squaredDistance(to: centroids[l]).scalars
+                    perChannel[l] += OneClassObjective.score(distances: d, boundary: configuration.boundary, radius: radii[l])
+                }
+                if let autoencoder {
+                    let error = try (autoencoder(batch) - batch).squared().sum(alongAxes: [1, 2, 3])
+                    perChannel[channels.count - 1] += error.scalars
+                }
+            }
+        }
+        return perChannel
+    }
+
+    /// One score per sample from the channels: their mean (the paper), or the mean of
+    /// standardised channels (with ``MOCCAConfiguration/Fusion/standardized``, and always
+    /// when the reconstruction channel is on, whose scale differs from the distances').
+    func fuse(_ perChannel: [[Float]]) -> [Float] {
+        let standardize = configuration.fusion == .standardized || configuration.reconstructionChannel
+        return fuse(perChannel, fusion: standardize ? .standardized : .mean)
+    }
+
+    /// Fuses unfused channel scores (as in ``Scores/perChannel``) with a given rule. The
+    /// plain mean covers the taps only (the paper's score); the standardised mean covers
+    /// every channel, the reconstruction channel included.
+    public func fuse(_ perChannel: [[Float]], fusion: MOCCAConfiguration.Fusion) -> [Float] {
+        let used = fusion == .mean ? Array(perChannel.prefix(configuration.taps.count)) : perChannel
+        let count = used.first?.count ?? 0
+        return (0..<count).map { i in
+            var total: Float = 0
+            for (k, channel) in used.enumerated() {
+                total += fusion == .standardized && k < channelStatistics.count ? channelStatistics[k].standardize(channel[i]) : channel[i]
+            }
+            return total / Float(used.count)
+        }
+    }
+}
+
+/// What a fit measured.
+public struct TrainingSummary: Codable, Sendable, Equatable {
+    public var normalCount: Int
+    public var autoencoderFinalLoss: Float
+    public var oneClassFinalLoss: Float
+    public var seconds: Double
+}

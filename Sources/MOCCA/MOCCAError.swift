@@ -1,0 +1,28 @@
+/// An error of the MOCCA method: bad options, data that cannot be used, a detector file
+/// that cannot be loaded, or a training run that diverged.
+public enum MOCCAError: Error, Equatable, CustomStringConvertible {
+    /// An option is out of range or inconsistent.
+    case invalidConfiguration(String)
+    /// The data cannot be used (empty normal class, wrong image shape, ...).
+    case invalidData(String)
+    /// A loss became NaN or infinite.
+    case nonFiniteLoss(phase: String, epoch: Int, batch: Int)
+    /// Scores and labels cannot be evaluated.
+    case invalidEvaluation(String)
+    /// A detector file is missing, truncated, of another format version, or not a detector.
+    case invalidDetector(path: String, reason: String)
+    /// The detector has not been fitted.
+    case notFitted
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): return "invalid configuration: \(message)"
+        case .invalidData(let message): return "invalid data: \(message)"
+        case let .nonFiniteLoss(phase, epoch, batch):
+            return "the \(phase) loss became NaN or infinite at epoch \(epoch), batch \(batch); lower the learning rate or check the data"
+        case .invalidEvaluation(let message): return "cannot evaluate: \(message)"
+        case let .invalidDetector(path, reason): return "\(path) is not a usable detector: \(reason)"
+        case .notFitted: return "the detector has not been fitted"
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import MOCCACore
+import MOCCAData
+
+/// The data sets the `mocca` tool reads, and the one-class protocol on them.
+public enum DatasetKind: String, Codable, Sendable, CaseIterable {
+    /// CIFAR-10: the binary batches (`cifar-10-batches-bin`) or an image folder (`train/<class>`, `test/<class>`).
+    case cifar10
+    /// MNIST IDX files (`train-images-idx3-ubyte[.gz]`, ...).
+    case mnist
+    /// Fashion-MNIST IDX files, same layout as MNIST.
+    case fashionMNIST = "fashion-mnist"
+    /// Any image folder `ROOT/{train,test}/<class>/*.{jpg,png}`.
+    case imageFolder = "image-folder"
+
+    /// The model that fits the data set's images.
+    public var defaultModel: MOCCAConfiguration.Model {
+        switch self {
+        case .cifar10, .imageFolder: return .cifar10LeNet
+        case .mnist, .fashionMNIST: return .mnistLeNet
+        }
+    }
+
+    /// The class names of the built-in data sets.
+    public var classNames: [String]? {
+        switch self {
+        case .cifar10: return CIFAR10.classNames
+        case .mnist: return (0...9).map(String.init)
+        case .fashionMNIST:
+            return ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
+        case .imageFolder: return nil
+        }
+    }
+}
+
+/// The one-class protocol of the paper: train on the normal class's training images only;
+/// test on the whole test set, with label 0 for the normal class and 1 for all others.
+public struct OneClassSplit {
+    /// The normal class's training images.
+    public var train: ImageDataset
+    /// The test images, all classes.
+    public var test: ImageDataset
+    /// The index of the normal class.
+    public var normalClass: Int
+
+    /// A split from its parts: `train` should hold only the normal class.
+    public init(train: ImageDataset, test: ImageDataset, normalClass: Int) {
+        self.train = train
+        self.test = test
+        self.normalClass = normalClass
+    }
+
+    /// 0 for the normal class, 1 for the others.
+    public var testLabels: [Int] { test.labels.map { $0 == normalClass ? 0 : 1 } }
+
+    /// The name of the normal class.
+    public var normalClassName: String { train.classNames[normalClass] }
+
+    /// Loads a data set and splits it for `normalClass` (a name or an index).
+    /// - Throws: ``DataError`` for missing files, a wrong layout, corrupt data, an unknown
+    ///   class or a normal class without training images.
+    public static func load(_ kind: DatasetKind, path: String, normalClass: String, channels: Int = 3) throws -> OneClassSplit {
+        let (train, test) = try loadSplits(kind, path: path, channels: channels)
+        return try OneClassSplit(allTraining: train, test: test, normalClass: normalClass, path: path)
+    }
+
+    /// Loads the whole training and test sets of a data set (all classes).
+    public static func loadSplits(_ kind: DatasetKind, path: String, channels: Int) throws -> (ImageDataset, ImageDataset) {
+        let fileManager = FileManager.default
+        func join(_ parts: String...) -> String { parts.reduce(path) { ($0 as NSString).appendingPathComponent($1) } }
+        guard fileManager.fileExists(atPath: path) else { throw DataError.missing(path: path, expected: "the \(kind.rawValue) data folder") }
+        switch kind {
+        case .cifar10:
+            for candidate in [path, join("cifar-10-batches-bin")] where fileManager.fileExists(atPath: (candidate as NSString).appendingPathComponent("test_batch.bin")) {
+                return (try CIFAR10.loadBinary(directory: candidate, split: .train), try CIFAR10.loadBinary(directory: candidate, split: .test))
+            }
+            if fileManager.fileExists(atPath: join("train")) {
+                return try loadFolder(path, channels: 3, classNames: CIFAR10.classNames)
+            }
+            throw DataError.wrongLayout(path: path, expected: "CIFAR-10's binary batches (cifar-10-batches-bin/data_batch_1..5.bin, test_batch.bin) or an image folder (train/<class>/*.jpg, test/<class>/*.jpg)")
+        case .mnist, .fashionMNIST:
+            func idx(_ stem: String) throws -> String {
+                for name in [stem, stem + ".gz"] where fileManager.fileExists(atPath: join(name)) { return join(name) }
+                throw DataError.missing(path: join(stem), expected: "an IDX file \(stem) or \(stem).gz")
+            }
+            let train = try IDXReader.load(images: idx("train-images-idx3-ubyte"), labels: idx("train-labels-idx1-ubyte"), classNames: kind.classNames)
+            let test = try IDXReader.load(images: idx("t10k-images-idx3-ubyte"), labels: idx("t10k-labels-idx1-ubyte"), classNames: kind.classNames)
+            return (train, test)
+        case .imageFolder:
+            return try loadFolder(path, channels: channels, classNames: nil)
+        }
+    }
+
+    private static func loadFolder(_ path: String, channels: Int, classNames: [String]?) throws -> (ImageDataset, ImageDataset) {
+        let train = try ImageFolder.load(root: path, split: "train", channels: channels, classNames: classNames)
+        let test = try ImageFolder.load(root: path, split: "test", channels: channels, classNames: train.classNames)
+        guard test.imageShape == train.imageShape || test.count == 0 else {
+            throw DataError.malformed(path: path, message: "test images are \(test.imageShape), training images \(train.imageShape)")
+        }
+        return (train, test)
+    }
+}
+
+extension OneClassSplit {
+    /// The split for `normalClass` of already loaded training and test sets.
+    public init(allTraining train: ImageDataset, test: ImageDataset, normalClass: String, path: String) throws {
+        let normal = try train.classIndex(normalClass)
+        let normalTrain = train.filter { $0 == normal }
+        guard normalTrain.count > 0 else { throw DataError.emptyClass(train.classNames[normal], path: path) }
+        self.init(train: normalTrain, test: test, normalClass: normal)
+    }
+}
+
+/// A split after preprocessing: tensors ready for training and evaluation.
+public struct PreparedSplit {
+    /// The constants fitted on the normal training images.
+    public var preprocessor: Preprocessor
+    /// The normal training images `[N, C, H, W]`.
+    public var train: Tensor
+    /// The test images `[M, C, H, W]` and their labels (0 normal, 1 anomaly).
+    public var test: Tensor
+    public var testLabels: [Int]
+}
+
+extension OneClassSplit {
+    /// Fits the preprocessing on the normal training images and applies it to both splits,
+    /// once for the whole run.
+    public func prepared(globalContrastNormalization: Bool = true) throws -> PreparedSplit {
+        let preprocessor = try Preprocessor.fit(on: train, globalContrastNormalization: globalContrastNormalization)
+        return PreparedSplit(preprocessor: preprocessor, train: preprocessor.apply(train),
+                             test: preprocessor.apply(test), testLabels: testLabels)
+    }
+
+    /// A description of this split's data for a detector's manifest.
+    public func description(dataset: DatasetKind, path: String) -> TrainingDataDescription {
+        TrainingDataDescription(dataset: dataset.rawValue, path: path, normalClass: normalClassName,
+                                classNames: train.classNames, imageShape: train.imageShape)
+    }
+}

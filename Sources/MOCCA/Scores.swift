@@ -1,0 +1,33 @@
+/// Anomaly scores of a batch of samples: higher means more anomalous.
+public struct Scores: Sendable {
+    /// The fused score of each sample.
+    public var overall: [Float]
+    /// The score channels: the taps in order, then `reconstruction` when enabled.
+    public var channels: [String]
+    /// `perChannel[k][i]`: channel `k`'s score of sample `i` (`d_l`, or `d_l − R_l²` for a
+    /// soft boundary; the reconstruction channel is the squared reconstruction error).
+    public var perChannel: [[Float]]
+
+    /// The scores of one channel.
+    public func channel(_ name: String) -> [Float]? {
+        channels.firstIndex(of: name).map { perChannel[$0] }
+    }
+}
+
+/// The mean and standard deviation of one score channel over the training data, used
+/// to standardise channels before fusing them.
+public struct ChannelStatistics: Codable, Sendable, Equatable {
+    public var mean: Float
+    public var standardDeviation: Float
+
+    public init(scores: [Float]) {
+        let n = Double(max(scores.count, 1))
+        let mean = scores.reduce(0.0) { $0 + Double($1) } / n
+        let variance = scores.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
+        self.mean = Float(mean)
+        // A constant channel would divide by zero; it then contributes only its offset.
+        self.standardDeviation = Float(max(variance.squareRoot(), 1e-12))
+    }
+
+    func standardize(_ value: Float) -> Float { (value - mean) / standardDeviation }
+}

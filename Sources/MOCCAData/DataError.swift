@@ -1,0 +1,27 @@
+/// An error reading a data set: what went wrong, and where.
+public enum DataError: Error, Equatable, CustomStringConvertible {
+    /// A file or folder that should exist does not.
+    case missing(path: String, expected: String)
+    /// A file exists but cannot be read.
+    case unreadable(path: String, reason: String)
+    /// A file's contents are not in the expected format.
+    case malformed(path: String, message: String)
+    /// A folder does not have the expected layout.
+    case wrongLayout(path: String, expected: String)
+    /// A class index or name that the data set does not have.
+    case unknownClass(String, available: [String])
+    /// A class with no samples where some are needed.
+    case emptyClass(String, path: String)
+
+    public var description: String {
+        switch self {
+        case let .missing(path, expected): return "\(path): not found (expected \(expected))"
+        case let .unreadable(path, reason): return "\(path): cannot be read: \(reason)"
+        case let .malformed(path, message): return "\(path): \(message)"
+        case let .wrongLayout(path, expected): return "\(path): wrong folder layout; expected \(expected)"
+        case let .unknownClass(name, available):
+            return "unknown class '\(name)'; the data set has \(available.count) classes: \(available.joined(separator: ", "))"
+        case let .emptyClass(name, path): return "class '\(name)' has no samples in \(path)"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import MOCCACore
+
+/// Decoded images with their labels, stored as 8-bit pixels until preprocessing.
+///
+/// Pixels are row-major `[N, C, H, W]` bytes: a CIFAR-10 training set is 150 MB this
+/// way and four times that as floats, so conversion to floats is left to
+/// ``Preprocessor``, once per run, for the images actually used.
+public struct ImageDataset: Sendable {
+    /// `[C, H, W]` of every image.
+    public let imageShape: [Int]
+    /// All pixels, image after image.
+    public let pixels: [UInt8]
+    /// The class index of each image.
+    public let labels: [Int]
+    /// Class names, indexed by label.
+    public let classNames: [String]
+    /// Where each image came from (file paths, or `file#index` for packed formats).
+    public let sources: [String]
+
+    public init(imageShape: [Int], pixels: [UInt8], labels: [Int], classNames: [String], sources: [String]) {
+        precondition(pixels.count == labels.count * imageShape.reduce(1, *), "pixels and labels disagree")
+        self.imageShape = imageShape
+        self.pixels = pixels
+        self.labels = labels
+        self.classNames = classNames
+        self.sources = sources
+    }
+
+    /// The number of images.
+    public var count: Int { labels.count }
+
+    /// Values per image.
+    public var imageSize: Int { imageShape.reduce(1, *) }
+
+    /// The images whose labels satisfy `predicate`, in order.
+    public func filter(_ predicate: (Int) -> Bool) -> ImageDataset {
+        subset(labels.indices.filter { predicate(labels[$0]) })
+    }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> ImageDataset {
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(indices.count * imageSize)
+        for index in indices { pixels += self.pixels[(index * imageSize)..<((index + 1) * imageSize)] }
+        return ImageDataset(imageShape: imageShape, pixels: pixels, labels: indices.map { labels[$0] },
+                            classNames: classNames, sources: indices.map { sources[$0] })
+    }
+
+    /// The index of a class given by name or by number.
+    public func classIndex(_ name: String) throws -> Int {
+        if let index = classNames.firstIndex(of: name) { return index }
+        if let index = Int(name), classNames.indices.contains(index) { return index }
+        throw DataError.unknownClass(name, available: classNames)
+    }
+}

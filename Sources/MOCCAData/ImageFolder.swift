@@ -1,0 +1,66 @@
+import Foundation
+
+/// Reads an image-folder data set: `ROOT/<split>/<class>/*.{jpg,jpeg,png}`.
+///
+/// Classes are the sub-folders of the split, in sorted order (for CIFAR-10 that is the
+/// official label order), unless `classNames` fixes them. Every image must have the
+/// same size.
+public enum ImageFolder {
+    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Loads one split. `keep` filters on class index before decoding, to save time.
+    public static func load(root: String, split: String, channels: Int, classNames: [String]? = nil,
+                            keep: (Int) -> Bool = { _ in true }) throws -> ImageDataset {
+        let splitPath = (root as NSString).appendingPathComponent(split)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: splitPath, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError.wrongLayout(path: root, expected: "a '\(split)' folder holding one sub-folder per class (ROOT/\(split)/<class>/*.jpg|png)")
+        }
+        let found = try subfolders(of: splitPath)
+        guard !found.isEmpty else {
+            throw DataError.wrongLayout(path: splitPath, expected: "one sub-folder per class, each holding images")
+        }
+        let classes = classNames ?? found
+        var pixels: [UInt8] = [], labels: [Int] = [], sources: [String] = []
+        var shape: [Int]?
+        for (label, name) in classes.enumerated() where keep(label) {
+            let folder = (splitPath as NSString).appendingPathComponent(name)
+            guard found.contains(name) else { continue }
+            for file in try imageFiles(in: folder) {
+                let image = try ImageDecoder.decode(path: file, channels: channels)
+                let imageShape = [channels, image.height, image.width]
+                if let shape, shape != imageShape {
+                    throw DataError.malformed(path: file, message: "image is \(image.width)x\(image.height), expected \(shape[2])x\(shape[1]) like the first image")
+                }
+                shape = imageShape
+                pixels += image.pixels
+                labels.append(label)
+                sources.append(file)
+            }
+        }
+        return ImageDataset(imageShape: shape ?? [channels, 0, 0], pixels: pixels, labels: labels,
+                            classNames: classes, sources: sources)
+    }
+
+    /// The sorted names of the sub-folders of `path`.
+    static func subfolders(of path: String) throws -> [String] {
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw DataError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        return entries.filter { entry in
+            var isDirectory: ObjCBool = false
+            return !entry.hasPrefix(".") && FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(entry), isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
+    }
+
+    /// The sorted image files directly in `folder`.
+    static func imageFiles(in folder: String) throws -> [String] {
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
+            throw DataError.unreadable(path: folder, reason: error.localizedDescription)
+        }
+        return entries.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            .map { (folder as NSString).appendingPathComponent($0) }
+    }
+}

@@ -1,0 +1,109 @@
+import MOCCACore
+import MOCCANN
+
+/// What an encoder computes on the way to its code.
+public struct Encoding {
+    /// The raw outputs of the convolutional blocks, before BatchNorm, shallow to deep.
+    public var convolutions: [Tensor]
+    /// The output of the final linear layer: the one-class representation (Deep SVDD's
+    /// encoder ends here, without bias or BatchNorm, to avoid trivial solutions).
+    public var linear: Tensor
+    /// What the decoder reads: ``linear``, after a BatchNorm1d where the model has one.
+    public var code: Tensor
+}
+
+/// An autoencoder whose encoder exposes intermediate representations ("taps").
+///
+/// MOCCA keeps the encoder after pre-training and attaches a one-class objective to
+/// several of its layers. Convolutional taps are global-average-pooled to vectors.
+public protocol TappedAutoencoder: Module, Layer {
+    /// The shape `[C, H, W]` of one input image.
+    var inputShape: [Int] { get }
+    /// The available taps, shallow to deep: one per convolution, then `code`.
+    var tapNames: [String] { get }
+    /// The parameters of the encoder, the part trained in MOCCA's one-class phase.
+    var encoderParameters: [Tensor] { get }
+    /// Runs the encoder.
+    func encode(_ x: Tensor) throws -> Encoding
+    /// Maps a code to a reconstruction.
+    func decode(_ code: Tensor) throws -> Tensor
+}
+
+extension TappedAutoencoder {
+    /// The reconstruction of `x`.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try decode(encode(x).code)
+    }
+
+    /// The vectors `[N, D_l]` of the named taps, in the order given.
+    public func tapVectors(_ x: Tensor, taps: [String]) throws -> [Tensor] {
+        let encoding = try encode(x)
+        return try taps.map { name in
+            if name == "code" { return encoding.linear }
+            guard let index = tapNames.firstIndex(of: name), index < encoding.convolutions.count else {
+                throw TensorError.invalidArgument(op: "taps", message: "unknown tap '\(name)'; this model has \(tapNames.joined(separator: ", "))")
+            }
+            return try Tensor.globalAveragePool2d(encoding.convolutions[index])
+        }
+    }
+
+    /// Throws unless `x` is a batch of images of ``inputShape``.
+    public func checkInput(_ x: Tensor) throws {
+        guard x.rank == 4, Array(x.shape.dropFirst()) == inputShape else {
+            throw TensorError.shapeMismatch(op: String(describing: Self.self), message: "expected images [N, \(inputShape.map(String.init).joined(separator: ", "))], got \(x.shape)")
+        }
+    }
+}
+
+/// The LeNet-type autoencoder of Deep SVDD for 1×28×28 images (MNIST, Fashion-MNIST).
+///
+/// Encoder: conv 1→8 5×5 → BN → LeakyReLU → pool, conv 8→4 5×5 → BN → LeakyReLU → pool,
+/// linear 196→`codeLength` (no bias). Decoder: the code viewed as `[code/16, 4, 4]`,
+/// upsampled and passed through transposed convolutions back to 28×28, then a sigmoid.
+/// BatchNorms are non-affine with ε = 1e-4, as in the reference.
+public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
+    public let codeLength: Int
+    public let conv1, conv2: Conv2d
+    public let bn1, bn2, bn3, bn4: BatchNorm
+    public let fc1: Linear
+    public let deconv1, deconv2, deconv3: ConvTranspose2d
+
+    public var inputShape: [Int] { [1, 28, 28] }
+    public var tapNames: [String] { ["conv1", "conv2", "code"] }
+    public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, fc1.weight] }
+
+    public init(codeLength: Int = 32, generator: inout RandomGenerator) throws {
+        guard codeLength > 0, codeLength % 16 == 0 else {
+            throw TensorError.invalidArgument(op: "MNISTLeNetAutoencoder", message: "the code length must be a positive multiple of 16, got \(codeLength)")
+        }
+        self.codeLength = codeLength
+        func bn(_ c: Int) -> BatchNorm { .twoD(channels: c, epsilon: 1e-4, affine: false) }
+        conv1 = Conv2d(inChannels: 1, outChannels: 8, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+        bn1 = bn(8)
+        conv2 = Conv2d(inChannels: 8, outChannels: 4, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+        bn2 = bn(4)
+        fc1 = Linear(inFeatures: 4 * 7 * 7, outFeatures: codeLength, bias: false, generator: &generator)
+        deconv1 = ConvTranspose2d(inChannels: codeLength / 16, outChannels: 4, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+        bn3 = bn(4)
+        deconv2 = ConvTranspose2d(inChannels: 4, outChannels: 8, kernelSize: 5, padding: 3, bias: false, generator: &generator)
+        bn4 = bn(8)
+        deconv3 = ConvTranspose2d(inChannels: 8, outChannels: 1, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+    }
+
+    public func encode(_ x: Tensor) throws -> Encoding {
+        try checkInput(x)
+        let c1 = try conv1(x)
+        let h1 = try Tensor.maxPool2d(bn1(c1).leakyRelu(), kernelSize: 2)
+        let c2 = try conv2(h1)
+        let h2 = try Tensor.maxPool2d(bn2(c2).leakyRelu(), kernelSize: 2)
+        let linear = try fc1(h2.flattened())
+        return Encoding(convolutions: [c1, c2], linear: linear, code: linear)
+    }
+
+    public func decode(_ code: Tensor) throws -> Tensor {
+        var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
+        h = try Tensor.upsampleNearest2d(bn3(deconv1(h)).leakyRelu(), factor: 2)
+        h = try Tensor.upsampleNearest2d(bn4(deconv2(h)).leakyRelu(), factor: 2)
+        return try deconv3(h).sigmoid()
+    }
+}

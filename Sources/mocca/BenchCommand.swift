@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import MOCCACore
+import MOCCAModels
+import MOCCANN
+
+/// `mocca bench`: throughput benchmarks that print one JSON object.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks that print JSON (compare with the PyTorch twins in scripts/bench).",
+        subcommands: [Core.self])
+
+    /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
+    struct Core: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Per-layer forward/backward times and the CIFAR-10 autoencoder training step.")
+
+        @Option(help: "Threads for every backend.") var threads = 2
+        @Option(help: "Batch size.") var batch = 128
+        @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
+        @Option(help: "Steps per timed sample.") var steps = 5
+        @Option(help: "Untimed warm-up steps.") var warmup = 3
+        @Flag(help: "Skip the per-layer timings.") var skipLayers = false
+
+        func validate() throws {
+            guard threads > 0, batch > 0, samples > 0, steps > 0, warmup >= 0 else {
+                throw ValidationError("threads, batch, samples and steps must be positive; warm-up non-negative")
+            }
+        }
+
+        func run() throws {
+            Threads.count = threads
+            var result: [String: Any] = [
+                "bench": "mocca_core", "threads": threads, "batch": batch,
+                "samples": samples, "steps_per_sample": steps,
+            ]
+            let timer = Timer(samples: samples, steps: steps, warmup: warmup)
+            result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
+            if !skipLayers { result["layers"] = try layers(timer) }
+            let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: json, as: UTF8.self))
+        }
+
+        /// Training and inference throughput of the autoencoder, as `torch_cifar_ae.py` measures it.
+        private func autoencoder(_ timer: Timer) throws -> [String: Any] {
+            var generator = RandomGenerator(seed: 0)
+            let model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
+            let optimizer = Adam(parameters: model.parameters(), learningRate: 1e-4, weightDecay: 0.5e-6)
+            let pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
+            var index = 0
+            var loss: Float = 0
+            model.train()
+            let train = try timer.measure {
+                optimizer.zeroGradients()
+                let x = pool[index % pool.count]
+                index += 1
+                let objective = try Tensor.meanSquaredError(model(x), x)
+                try objective.backward()
+                try optimizer.step()
+                loss = objective.item
+            }
+            model.eval()
+            let infer = try timer.measure {
+                try withoutGradients {
+                    let x = pool[index % pool.count]
+                    index += 1
+                    _ = try model(x).plain()
+                }
+            }
+            return [
+                "params": model.parameters().reduce(0) { $0 + $1.count },
+                "train_img_per_s_best": round1(Double(batch) / train.best),
+                "train_img_per_s_median": round1(Double(batch) / train.median),
+                "train_step_ms_min": round1(1e3 * train.best),
+                "train_step_ms_median": round1(1e3 * train.median),
+                "infer_img_per_s_best": round1(Double(batch) / infer.best),
+                "infer_img_per_s_median": round1(Double(batch) / infer.median),
+                "final_loss": Double(loss),
+            ]
+        }
+
+        /// Forward and forward+backward times of the autoencoder's layer types at its shapes.
+        private func layers(_ timer: Timer) throws -> [[String: Any]] {
+            var generator = RandomGenerator(seed: 1)
+            let n = batch
+            func conv(_ c: Int, _ k: Int) -> Conv2d { Conv2d(inChannels: c, outChannels: k, kernelSize: 5, padding: 2, bias: false, generator: &generator) }
+            func deconv(_ c: Int, _ k: Int) -> ConvTranspose2d {
+                ConvTranspose2d(inChannels: c, outChannels: k, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+            }
+            let cases: [(String, [Int], Layer)] = [
+                ("conv 3->32 5x5 @32x32", [n, 3, 32, 32], conv(3, 32)),
+                ("conv 32->64 5x5 @16x16", [n, 32, 16, 16], conv(32, 64)),
+                ("conv 64->128 5x5 @8x8", [n, 64, 8, 8], conv(64, 128)),
+                ("deconv 8->128 5x5 @4x4", [n, 8, 4, 4], deconv(8, 128)),
+                ("deconv 128->64 5x5 @8x8", [n, 128, 8, 8], deconv(128, 64)),
+                ("deconv 64->32 5x5 @16x16", [n, 64, 16, 16], deconv(64, 32)),
+                ("deconv 32->3 5x5 @32x32", [n, 32, 32, 32], deconv(32, 3)),
+                ("batchnorm2d 32 @32x32", [n, 32, 32, 32], BatchNorm.twoD(channels: 32, epsilon: 1e-4, affine: false)),
+                ("leaky_relu 32 @32x32", [n, 32, 32, 32], LeakyReLU()),
+                ("maxpool 2x2 32 @32x32", [n, 32, 32, 32], MaxPool2d(kernelSize: 2)),
+                ("upsample x2 32 @16x16", [n, 32, 16, 16], UpsampleNearest2d(factor: 2)),
+                ("linear 2048->128", [n, 2048], Linear(inFeatures: 2048, outFeatures: 128, bias: false, generator: &generator)),
+            ]
+            return try cases.map { name, shape, layer in
+                let x = Tensor.uniform(shape: shape, in: -1...1, using: &generator)
+                x.requiresGrad = true
+                let forward = try timer.measure { _ = try withoutGradients { try layer(x) } }
+                let both = try timer.measure {
+                    let y = try layer(x)
+                    try y.backward(seed: Tensor(repeating: 1, shape: y.shape))
+                }
+                return ["layer": name, "forward_ms": round1(1e3 * forward.best),
+                        "forward_backward_ms": round1(1e3 * both.best)]
+            }
+        }
+    }
+}
+
+/// Times a closure: untimed warm-up calls, then `samples` timings of `steps` calls each.
+struct Timer {
+    let samples: Int, steps: Int, warmup: Int
+
+    /// Seconds per call: the best sample and the median sample.
+    func measure(_ body: () throws -> Void) throws -> (best: Double, median: Double) {
+        for _ in 0..<warmup { try body() }
+        var times: [Double] = []
+        for _ in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<steps { try body() }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+        }
+        times.sort()
+        return (times[0], times[times.count / 2])
+    }
+}
+
+func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }

@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import MOCCA
+import MOCCAData
+import MOCCANN
+
+/// `mocca benchmark`: the paper's one-class protocol over classes, seeds and boundaries.
+struct Benchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the one-class protocol for every class, seed and boundary; print a table like the paper's Table I.",
+        discussion: """
+            Resumable: each finished (class, seed, boundary) is appended to OUT/results.jsonl
+            and skipped on a re-run. Both boundaries of a (class, seed) share one pretrained
+            autoencoder, kept in OUT/pretrained/. The table (mean ± std AUROC over seeds)
+            is written to OUT/table.md and OUT/table.json.
+            """)
+
+    @Argument(help: "The data set: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var dataset: DatasetKind
+    @Option(help: "The data set's folder.") var data: String
+    @Option(help: "Comma-separated classes (names or indices), or 'all'.") var classes = "all"
+    @Option(help: "Comma-separated seeds.") var seeds = "0,1"
+    @Option(help: "Comma-separated boundaries: hard, soft.") var boundaries = "hard,soft"
+    @Option(help: "The results folder.") var out: String
+    @Option(help: "Channels to decode image-folder images to.") var channels = 3
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var threads: ThreadOptions
+
+    func run() throws {
+        try threads.apply()
+        let seedList = try integers(seeds, "--seeds").map { UInt64($0) }
+        let boundaryList = try splitList(boundaries).map { name in
+            guard let boundary = MOCCAConfiguration.Boundary(rawValue: name) else { throw ValidationError("--boundaries: unknown boundary '\(name)'") }
+            return boundary
+        }
+        try FileManager.default.createDirectory(atPath: (out as NSString).appendingPathComponent("pretrained"), withIntermediateDirectories: true)
+        let store = ResultStore(path: (out as NSString).appendingPathComponent("results.jsonl"))
+        var results = try store.load()
+
+        let (allTrain, test) = try OneClassSplit.loadSplits(dataset, path: data, channels: channels)
+        let classNames = allTrain.classNames
+        let classList = classes == "all" ? classNames : try splitList(classes).map { classNames[try allTrain.classIndex($0)] }
+        let progress = ProgressLine()
+        for className in classList {
+            let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
+            var prepared: PreparedSplit?
+            for seed in seedList {
+                let pending = boundaryList.filter { b in !results.contains { $0.normalClass == className && $0.seed == seed && $0.boundary == b.rawValue } }
+                guard !pending.isEmpty else { continue }
+                if prepared == nil { prepared = try split.prepared() }
+                guard let prepared else { continue }
+                var base = try method.configuration(defaultModel: dataset.defaultModel)
+                base.seed = seed
+                base.boundary = pending[0]
+                let pretrained = try MOCCADetector(configuration: base)
+                let weights = URL(fileURLWithPath: out).appendingPathComponent("pretrained/\(className)-seed\(seed).safetensors")
+                let start = Date()
+                if FileManager.default.fileExists(atPath: weights.path) {
+                    try pretrained.network.load(from: weights)
+                    printError("\(className) seed \(seed): reusing the pretrained autoencoder \(weights.path)")
+                } else {
+                    printError("\(className) seed \(seed): pretraining the autoencoder")
+                    try pretrained.pretrain(normal: prepared.train, progress: progress.report)
+                    try pretrained.network.save(to: weights)
+                }
+                let pretrainSeconds = Date().timeIntervalSince(start)
+                for boundary in pending {
+                    var configuration = base
+                    configuration.boundary = boundary
+                    let detector = try pretrained.copy(configuration: configuration)
+                    let phaseStart = Date()
+                    try detector.fitOneClass(normal: prepared.train, progress: progress.report)
+                    let report = try detector.evaluate(prepared.test, labels: prepared.testLabels)
+                    let result = BenchmarkResult(
+                        dataset: dataset.rawValue, normalClass: className, seed: seed, boundary: boundary.rawValue,
+                        auroc: report.overall.auroc,
+                        perChannelAUROC: Dictionary(uniqueKeysWithValues: zip(report.channels, report.perChannel.map(\.auroc))),
+                        meanFusionAUROC: report.meanFusion.auroc, standardizedFusionAUROC: report.standardizedFusion.auroc,
+                        pretrainSeconds: pretrainSeconds, oneClassSeconds: Date().timeIntervalSince(phaseStart),
+                        configuration: configuration)
+                    try store.append(result)
+                    results.append(result)
+                    print(String(format: "%@ seed %llu %@: AUROC %.4f (%@)", className, seed, boundary.rawValue, result.auroc,
+                                 report.channels.enumerated().map { String(format: "%@ %.4f", $0.element, report.perChannel[$0.offset].auroc) }.joined(separator: ", ")))
+                }
+            }
+        }
+        let table = BenchmarkTable(results: results.filter { $0.dataset == dataset.rawValue && classList.contains($0.normalClass) },
+                                   classes: classList, boundaries: boundaryList.map(\.rawValue))
+        let markdown = table.markdown()
+        try writeAtomically(Data(markdown.utf8), to: (out as NSString).appendingPathComponent("table.md"))
+        try writeAtomically(encodeJSON(table), to: (out as NSString).appendingPathComponent("table.json"))
+        print(markdown)
+    }
+}
+
+/// One finished (class, seed, boundary) run.
+struct BenchmarkResult: Codable {
+    var dataset: String
+    var normalClass: String
+    var seed: UInt64
+    var boundary: String
+    var auroc: Double
+    var perChannelAUROC: [String: Double]
+    var meanFusionAUROC: Double
+    var standardizedFusionAUROC: Double
+    var pretrainSeconds: Double
+    var oneClassSeconds: Double
+    var configuration: MOCCAConfiguration
+}
+
+/// Results kept as JSON lines, rewritten atomically on every append.
+struct ResultStore {
+    let path: String
+
+    func load() throws -> [BenchmarkResult] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().map { index, line in
+            do { return try JSONDecoder().decode(BenchmarkResult.self, from: Data(line.utf8)) } catch {
+                throw ValidationError("\(path), line \(index + 1): not a benchmark result (\(error)); move the file away to start afresh")
+            }
+        }
+    }
+
+    func append(_ result: BenchmarkResult) throws {
+        let existing = FileManager.default.contents(atPath: path) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try writeAtomically(existing + encoder.encode(result) + Data("\n".utf8), to: path)
+    }
+}
+
+/// Mean ± standard deviation over seeds, per class and boundary, like the paper's Table I.
+struct BenchmarkTable: Codable {
+    struct Cell: Codable { var mean: Double; var std: Double; var runs: Int }
+    var classes: [String]
+    var boundaries: [String]
+    /// `cells[class][boundary]` for the fused AUROC.
+    var cells: [String: [String: Cell]]
+    /// Mean over classes of the per-class means, per boundary.
+    var overall: [String: Double]
+    /// Per-tap AUROC averaged over classes and seeds, per boundary.
+    var perChannel: [String: [String: Double]]
+
+    init(results: [BenchmarkResult], classes: [String], boundaries: [String]) {
+        self.classes = classes
+        self.boundaries = boundaries
+        cells = [:]
+        overall = [:]
+        perChannel = [:]
+        for boundary in boundaries {
+            var means: [Double] = []
+            var channelSums: [String: (Double, Int)] = [:]
+            for name in classes {
+                let runs = results.filter { $0.normalClass == name && $0.boundary == boundary }
+                guard !runs.isEmpty else { continue }
+                let values = runs.map(\.auroc)
+                let mean = values.reduce(0, +) / Double(values.count)
+                let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+                cells[name, default: [:]][boundary] = Cell(mean: mean, std: std, runs: values.count)
+                means.append(mean)
+                for run in runs {
+                    for (channel, auroc) in run.perChannelAUROC {
+                        let (sum, count) = channelSums[channel] ?? (0, 0)
+                        channelSums[channel] = (sum + auroc, count + 1)
+                    }
+                }
+            }
+            if !means.isEmpty { overall[boundary] = means.reduce(0, +) / Double(means.count) }
+            perChannel[boundary] = channelSums.mapValues { $0.0 / Double($0.1) }
+        }
+    }
+
+    func markdown() -> String {
+        var lines = ["| class | " + boundaries.map { "MOCCA \($0)" }.joined(separator: " | ") + " |",
+                     "|---|" + boundaries.map { _ in "---|" }.joined()]
+        for name in classes {
+            let row = boundaries.map { b in cells[name]?[b].map { String(format: "%.3f ± %.3f (%d)", $0.mean, $0.std, $0.runs) } ?? "–" }
+            lines.append("| \(name) | " + row.joined(separator: " | ") + " |")
+        }
+        lines.append("| **mean** | " + boundaries.map { b in overall[b].map { String(format: "**%.3f**", $0) } ?? "–" }.joined(separator: " | ") + " |")
+        for b in boundaries {
+            let taps = (perChannel[b] ?? [:]).sorted { $0.key < $1.key }.map { String(format: "%@ %.3f", $0.key, $0.value) }
+            if !taps.isEmpty { lines.append("\nper-tap mean AUROC, \(b): " + taps.joined(separator: ", ")) }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

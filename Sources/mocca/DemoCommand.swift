@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import MOCCA
+import MOCCAData
+
+/// `mocca demo`: a one-class detector on the Fashion-MNIST test set shipped with the tool.
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train and evaluate a detector on the embedded Fashion-MNIST data (a few minutes on 2 cores).",
+        discussion: """
+            The tool ships Fashion-MNIST's 10,000 test images (MIT licence). The demo trains on
+            the first 80% of the normal class's images and tests on the remaining 20% together
+            with every image of the other nine classes (normal = 0, others = 1).
+            """)
+
+    @Option(help: "The normal class, by name or index (t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot).")
+    var normalClass = "trouser"
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Also save the detector to this folder.") var out: String?
+
+    func run() throws {
+        try threads.apply()
+        if let out { try checkOutput(out, overwrite: false) }
+        let start = Date()
+        guard let folder = Bundle.module.path(forResource: "fashion-mnist", ofType: nil) else {
+            throw ValidationError("the embedded Fashion-MNIST data is missing from the tool's resources")
+        }
+        let all = try IDXReader.load(images: (folder as NSString).appendingPathComponent("t10k-images-idx3-ubyte.gz"),
+                                     labels: (folder as NSString).appendingPathComponent("t10k-labels-idx1-ubyte.gz"),
+                                     classNames: DatasetKind.fashionMNIST.classNames)
+        let normal = try all.classIndex(normalClass)
+        let normalIndices = all.labels.indices.filter { all.labels[$0] == normal }
+        let cut = normalIndices.count * 4 / 5
+        let trainIndices = Set(normalIndices.prefix(cut))
+        let train = all.subset(normalIndices.prefix(cut).map { $0 })
+        let test = all.subset(all.labels.indices.filter { !trainIndices.contains($0) })
+        let split = OneClassSplit(train: train, test: test, normalClass: normal)
+        let prepared = try split.prepared()
+
+        var configuration = try method.configuration(defaultModel: .mnistLeNet)
+        if configuration.model != .mnistLeNet { throw ValidationError("the demo's images are 28x28 grey: use --model mnist-lenet") }
+        configuration.model = .mnistLeNet
+        print("Fashion-MNIST (embedded test set): normal class '\(split.normalClassName)', \(train.count) training images, \(test.count) test images")
+        let detector = try MOCCADetector(configuration: configuration)
+        detector.preprocessor = prepared.preprocessor
+        detector.trainingData = TrainingDataDescription(dataset: "fashion-mnist-embedded", path: folder, normalClass: split.normalClassName,
+                                                        classNames: all.classNames, imageShape: all.imageShape)
+        try detector.fit(normal: prepared.train, progress: ProgressLine().report)
+        let report = try detector.evaluate(prepared.test, labels: prepared.testLabels)
+        print(renderReport(report, title: String(format: "results after %.0f s:", Date().timeIntervalSince(start))))
+        if let out {
+            try detector.save(to: URL(fileURLWithPath: out))
+            print("saved the detector to \(out)")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `mocca` command-line tool.
+@main
+struct Mocca: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mocca",
+        abstract: "Multi-layer one-class classification (MOCCA) for anomaly detection.",
+        subcommands: [Demo.self, Train.self, Score.self, Evaluate.self, Benchmark.self, Bench.self])
+}

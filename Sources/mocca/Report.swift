@@ -1,0 +1,34 @@
+import Foundation
+import MOCCA
+
+/// Renders an evaluation as a table for people.
+func renderReport(_ report: EvaluationReport, title: String) -> String {
+    func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
+    func number(_ value: Double) -> String { String(format: "%9.4f", value) }
+    func row(_ name: String, _ m: DetectionMetrics) -> String {
+        pad(name, 26) + number(m.auroc) + number(m.aupr) + number(m.maxBalancedAccuracy) + number(m.maxF1)
+    }
+    var lines = [title, pad("score", 26) + ["AUROC", "AUPR", "max bACC", "F1-max"].map { String(repeating: " ", count: 9 - $0.count) + $0 }.joined()]
+    lines.append(row("overall", report.overall))
+    for (name, metrics) in zip(report.channels, report.perChannel) { lines.append(row("  tap \(name)", metrics)) }
+    lines.append(row("  fusion: mean (paper)", report.meanFusion))
+    lines.append(row("  fusion: standardized", report.standardizedFusion))
+    lines.append(String(format: "threshold %.6g: accuracy %.4f on %d normal and %d anomalous samples",
+                        report.threshold, report.accuracyAtThreshold, report.normalCount, report.anomalyCount))
+    return lines.joined(separator: "\n")
+}
+
+/// JSON for machines: sorted keys, pretty-printed.
+func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try encoder.encode(value)
+}
+
+/// Writes a file atomically (a reader never sees half of it).
+func writeAtomically(_ data: Data, to path: String) throws {
+    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        throw MOCCAError.invalidData("cannot write \(path): \(error.localizedDescription)")
+    }
+}
