@@ -1,3 +1,5 @@
+import MOCCAModels
+
 /// Every hyperparameter of a MOCCA detector; stored in its manifest.
 public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// The network architecture.
@@ -6,6 +8,14 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         case cifar10LeNet = "cifar10-lenet"
         /// Deep SVDD's LeNet-type autoencoder for 1×28×28 images (MNIST, Fashion-MNIST).
         case mnistLeNet = "mnist-lenet"
+
+        /// The taps the model offers, shallow to deep.
+        public var tapNames: [String] {
+            switch self {
+            case .cifar10LeNet: return CIFAR10LeNetAutoencoder.taps
+            case .mnistLeNet: return MNISTLeNetAutoencoder.taps
+            }
+        }
     }
 
     /// The shape of the one-class boundary.

@@ -61,7 +61,15 @@ extension MOCCADetector {
                                   to: staging.appendingPathComponent(Self.weightsName))
             try Self.encoder.encode(manifest).write(to: staging.appendingPathComponent(Self.manifestName), options: .atomic)
             if fileManager.fileExists(atPath: directory.path) {
-                _ = try fileManager.replaceItemAt(directory, withItemAt: staging)
+                // Swap by renames; the old detector is removed only once the new one is in place.
+                let previous = parent.appendingPathComponent(".\(directory.lastPathComponent).previous-\(ProcessInfo.processInfo.processIdentifier)")
+                try? fileManager.removeItem(at: previous)
+                try fileManager.moveItem(at: directory, to: previous)
+                do { try fileManager.moveItem(at: staging, to: directory) } catch {
+                    try? fileManager.moveItem(at: previous, to: directory)
+                    throw error
+                }
+                try? fileManager.removeItem(at: previous)
             } else {
                 try fileManager.moveItem(at: staging, to: directory)
             }

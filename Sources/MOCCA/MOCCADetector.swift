@@ -49,9 +49,9 @@ public final class MOCCADetector {
 
     /// A detector with freshly initialised weights (seeded by ``MOCCAConfiguration/seed``).
     public init(configuration: MOCCAConfiguration) throws {
+        try configuration.validate(availableTaps: configuration.model.tapNames)
         var generator = RandomGenerator(seed: configuration.seed)
         let network = try Self.makeNetwork(configuration, generator: &generator)
-        try configuration.validate(availableTaps: network.tapNames)
         self.configuration = configuration
         self.network = network
         self.radii = Array(repeating: 0, count: configuration.taps.count)

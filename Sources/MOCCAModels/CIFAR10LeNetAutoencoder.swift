@@ -11,7 +11,9 @@ import MOCCANN
 /// the reference PyTorch module, so weight-file keys match its `state_dict`.
 public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
     public var inputShape: [Int] { [3, 32, 32] }
-    public var tapNames: [String] { ["conv1", "conv2", "conv3", "code"] }
+    /// The taps: the three convolutions and the code.
+    public static let taps = ["conv1", "conv2", "conv3", "code"]
+    public var tapNames: [String] { Self.taps }
     public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, conv3.weight, fc1.weight] }
 
     /// The length of the code (a multiple of 16: the decoder views it as `[code/16, 4, 4]`).

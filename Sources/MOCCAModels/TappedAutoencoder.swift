@@ -69,7 +69,9 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
     public let deconv1, deconv2, deconv3: ConvTranspose2d
 
     public var inputShape: [Int] { [1, 28, 28] }
-    public var tapNames: [String] { ["conv1", "conv2", "code"] }
+    /// The taps: the two convolutions and the code.
+    public static let taps = ["conv1", "conv2", "code"]
+    public var tapNames: [String] { Self.taps }
     public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, fc1.weight] }
 
     public init(codeLength: Int = 32, generator: inout RandomGenerator) throws {

@@ -66,7 +66,7 @@ struct MethodOptions: ParsableArguments {
         var c = MOCCAConfiguration()
         c.model = model ?? defaultModel
         c.codeLength = codeLength ?? (c.model == .mnistLeNet ? 32 : 128)
-        c.taps = taps.map(splitList) ?? (c.model == .mnistLeNet ? ["conv1", "conv2", "code"] : ["conv1", "conv2", "conv3", "code"])
+        c.taps = taps.map(splitList) ?? c.model.tapNames
         c.boundary = boundary
         c.nu = nu
         c.warmUpEpochs = warmUp

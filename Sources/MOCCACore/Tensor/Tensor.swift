@@ -36,21 +36,25 @@ public final class Tensor {
         self.requiresGrad = false
     }
 
-    /// A zero-filled tensor in plain layout, or in `descriptor`'s layout.
+    /// A tensor in plain layout, or in `descriptor`'s, whose values the caller will write
+    /// in full. Only the padding of a blocked layout (channels rounded up to the block)
+    /// is zeroed, since oneDNN's kernels read it as zeros.
     convenience init(uninitializedShape shape: [Int], descriptor: MemoryDescriptor? = nil) {
         let count = shape.reduce(1, *)
         let bytes = descriptor?.byteCount ?? count * MemoryLayout<Float>.stride
-        self.init(shape: shape, storage: TensorStorage(byteCount: bytes), descriptor: descriptor)
+        let padded = bytes > count * MemoryLayout<Float>.stride
+        self.init(shape: shape, storage: TensorStorage(byteCount: bytes, zeroed: padded), descriptor: descriptor)
     }
 
     /// A tensor of zeros.
     public convenience init(zeros shape: [Int]) {
-        self.init(uninitializedShape: shape)
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, storage: TensorStorage(byteCount: count * MemoryLayout<Float>.stride, zeroed: true))
     }
 
     /// A tensor whose every element is `value`.
     public convenience init(repeating value: Float, shape: [Int]) {
-        self.init(uninitializedShape: shape)
+        self.init(zeros: shape)
         if value != 0 { storage.floats.update(repeating: value, count: count) }
     }
 

@@ -4,21 +4,22 @@ import Glibc
 import Darwin
 #endif
 
-/// A 64-byte aligned, zero-initialised buffer of raw bytes that one or more tensors view.
+/// A 64-byte aligned buffer of raw bytes that one or more tensors view.
 ///
-/// The alignment suits AVX-512 loads in oneDNN's kernels; zero initialisation matters
-/// because oneDNN's blocked layouts pad channels and expect the padding to be zero.
+/// The alignment suits AVX-512 loads in oneDNN's kernels. Zeroing is optional: a buffer
+/// that a kernel overwrites entirely need not be cleared first (clearing a 16 MB
+/// activation costs milliseconds per training step).
 final class TensorStorage {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
 
-    init(byteCount: Int) {
+    init(byteCount: Int, zeroed: Bool = true) {
         let size = max(byteCount, 64)
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, size) == 0, let raw else {
             fatalError("out of memory allocating \(size) bytes")
         }
-        memset(raw, 0, size)
+        if zeroed { memset(raw, 0, size) }
         self.pointer = raw
         self.byteCount = byteCount
     }

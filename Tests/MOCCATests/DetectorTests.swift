@@ -1,0 +1,537 @@
+import Foundation
+import MOCCA
+import MOCCACore
+import MOCCAData
+import MOCCAModels
+import MOCCANN
+import Testing
+
+/// Tiny synthetic MNIST-sized data: normal images are smooth blobs near the centre plus
+/// noise; anomalies are stripes and checkerboards.
+enum SyntheticImages {
+    static let side = 28
+
+    static func normal(count: Int, seed: UInt64) throws -> Tensor {
+        var generator = RandomGenerator(seed: seed)
+        var values: [Float] = []
+        values.reserveCapacity(count * side * side)
+        for _ in 0..<count {
+            let cx = 14 + 6 * (generator.nextUniform() - 0.5), cy = 14 + 6 * (generator.nextUniform() - 0.5)
+            let sigma = 3 + 2 * generator.nextUniform()
+            for y in 0..<side {
+                for x in 0..<side {
+                    let r2 = (Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)
+                    let value = 0.9 * exp(-r2 / (2 * sigma * sigma)) + 0.05 * generator.nextUniform()
+                    values.append(min(max(value, 0), 1))
+                }
+            }
+        }
+        return try Tensor(shape: [count, 1, side, side], scalars: values)
+    }
+
+    static func anomalies(count: Int, seed: UInt64) throws -> Tensor {
+        var generator = RandomGenerator(seed: seed)
+        var values: [Float] = []
+        for i in 0..<count {
+            let period = 2 + i % 4
+            for y in 0..<side {
+                for x in 0..<side {
+                    let on = i % 2 == 0 ? (x / period) % 2 == 0 : ((x / period) + (y / period)) % 2 == 0
+                    values.append((on ? 0.85 : 0.1) + 0.05 * generator.nextUniform())
+                }
+            }
+        }
+        return try Tensor(shape: [count, 1, side, side], scalars: values)
+    }
+
+    /// `normal` then `anomalies` along axis 0, with labels 0 then 1.
+    static func labelled(normal: Int, anomalies count: Int, seed: UInt64) throws -> (Tensor, [Int]) {
+        let a = try Self.normal(count: normal, seed: seed), b = try Self.anomalies(count: count, seed: seed &+ 1)
+        let images = try Tensor(shape: [normal + count, 1, side, side], scalars: a.scalars + b.scalars)
+        return (images, Array(repeating: 0, count: normal) + Array(repeating: 1, count: count))
+    }
+}
+
+@Suite("MOCCA detector", .serialized)
+struct DetectorTests {
+    static let taps = ["conv1", "conv2", "code"]
+
+    /// A small MNIST LeNet configuration: 2 + 2 epochs of batches of 16.
+    static func configuration(seed: UInt64 = 1, epochs: Int = 2) -> MOCCAConfiguration {
+        var configuration = MOCCAConfiguration()
+        configuration.model = .mnistLeNet
+        configuration.codeLength = 32
+        configuration.taps = taps
+        configuration.autoencoderEpochs = epochs
+        configuration.oneClassEpochs = epochs
+        configuration.batchSize = 16
+        configuration.seed = seed
+        return configuration
+    }
+
+    static let train = try! SyntheticImages.normal(count: 40, seed: 11)
+    static let test = try! SyntheticImages.labelled(normal: 10, anomalies: 10, seed: 21)
+
+    static func fitted(_ configuration: MOCCAConfiguration) throws -> MOCCADetector {
+        let detector = try MOCCADetector(configuration: configuration)
+        try detector.fit(normal: train)
+        return detector
+    }
+
+    /// Asserts that `body` throws ``MOCCAError/invalidConfiguration(_:)``.
+    static func expectInvalidConfiguration(_ label: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("\(label): no error", sourceLocation: sourceLocation)
+        } catch let error as MOCCAError {
+            guard case .invalidConfiguration = error else {
+                Issue.record("\(label): got \(error)", sourceLocation: sourceLocation)
+                return
+            }
+        } catch {
+            Issue.record("\(label): expected MOCCAError.invalidConfiguration, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Asserts that `body` throws ``MOCCAError/invalidDetector(path:reason:)`` for `path`.
+    static func expectInvalidDetector(_ path: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("loading \(path) succeeded", sourceLocation: sourceLocation)
+        } catch let error as MOCCAError {
+            guard case .invalidDetector(let reported, _) = error else {
+                Issue.record("got \(error)", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(reported == path, sourceLocation: sourceLocation)
+            #expect(error.description.contains(path), sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected MOCCAError.invalidDetector, got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: Configuration
+
+    static let badOptions = [
+        "unknown tap conv3", "nu 0", "nu 1.5", "nu -0.1", "nu NaN", "duplicate tap", "no taps",
+        "batch size 1", "negative epochs", "zero learning rate", "negative weight decay",
+    ]
+
+    static func configuration(with badOption: String) -> MOCCAConfiguration {
+        var c = configuration()
+        switch badOption {
+        case "unknown tap conv3": c.taps = ["conv1", "conv3"]
+        case "nu 0": c.nu = 0
+        case "nu 1.5": c.nu = 1.5
+        case "nu -0.1": c.nu = -0.1
+        case "nu NaN": c.nu = .nan
+        case "duplicate tap": c.taps = ["conv1", "code", "conv1"]
+        case "no taps": c.taps = []
+        case "batch size 1": c.batchSize = 1
+        case "negative epochs": c.oneClassEpochs = -1
+        case "zero learning rate": c.autoencoderLearningRate = 0
+        case "negative weight decay": c.weightDecay = -1e-6
+        default: Issue.record("unknown case \(badOption)")
+        }
+        return c
+    }
+
+    @Test(arguments: badOptions)
+    func badOptionIsAnInvalidConfiguration(option: String) {
+        let configuration = Self.configuration(with: option)
+        Self.expectInvalidConfiguration(option) { _ = try MOCCADetector(configuration: configuration) }
+        Self.expectInvalidConfiguration(option) { try configuration.validate(availableTaps: Self.taps) }
+    }
+
+    @Test(arguments: [20, 0, -16, 8])
+    func codeLengthThatIsNotAPositiveMultipleOf16IsAnInvalidConfiguration(codeLength: Int) {
+        var configuration = Self.configuration()
+        configuration.codeLength = codeLength
+        Self.expectInvalidConfiguration("validate, code length \(codeLength)") { try configuration.validate(availableTaps: Self.taps) }
+        Self.expectInvalidConfiguration("detector, code length \(codeLength)") { _ = try MOCCADetector(configuration: configuration) }
+    }
+
+    @Test func boundaryValuesAreAccepted() throws {
+        var configuration = Self.configuration()
+        configuration.nu = 1
+        configuration.batchSize = 2
+        configuration.autoencoderEpochs = 0
+        configuration.oneClassEpochs = 0
+        configuration.weightDecay = 0
+        configuration.taps = ["code"]
+        let detector = try MOCCADetector(configuration: configuration)
+        #expect(!detector.isFitted)
+        #expect(detector.channels == ["code"])
+    }
+
+    @Test func theDefaultTapsOfTheMNISTModelAreConv1Conv2AndCode() throws {
+        var generator = RandomGenerator(seed: 0)
+        let model = try MNISTLeNetAutoencoder(codeLength: 32, generator: &generator)
+        #expect(model.tapNames == Self.taps)
+    }
+
+    // MARK: Fitting and scoring
+
+    @Test func fitGivesNonZeroCentroidsAndFiniteScoresThatVaryPerChannel() throws {
+        let detector = try Self.fitted(Self.configuration())
+        #expect(detector.isFitted)
+        #expect(detector.centroids.count == Self.taps.count)
+        #expect(detector.centroids.map { $0.shape } == [[8], [4], [32]])
+        for (tap, centroid) in zip(Self.taps, detector.centroids) {
+            #expect(centroid.scalars.contains { $0 != 0 }, "centroid of \(tap) is all zero")
+            #expect(centroid.isFinite, "\(tap)")
+        }
+        let scores = try detector.score(Self.test.0)
+        #expect(scores.channels == Self.taps)
+        #expect(scores.overall.count == 20)
+        #expect(scores.overall.allSatisfy { $0.isFinite })
+        for (name, channel) in zip(scores.channels, scores.perChannel) {
+            #expect(channel.count == 20)
+            #expect(channel.allSatisfy { $0.isFinite }, "\(name)")
+            #expect(channel.allSatisfy { $0 >= 0 }, "\(name): a hard boundary's score is a squared distance")
+            #expect(Set(channel).count > 1, "\(name) is constant")
+        }
+        #expect(detector.threshold.isFinite)
+        #expect(detector.radii == [0, 0, 0])
+        #expect(detector.summary?.normalCount == 40)
+        #expect(detector.summary.map { $0.autoencoderFinalLoss.isFinite && $0.oneClassFinalLoss.isFinite } == true)
+    }
+
+    @Test func meanFusionIsTheMeanOfTheTapChannels() throws {
+        let detector = try Self.fitted(Self.configuration(epochs: 1))
+        let scores = try detector.score(Self.test.0)
+        for i in scores.overall.indices {
+            let mean = scores.perChannel.map { $0[i] }.reduce(0, +) / Float(scores.perChannel.count)
+            #expect(abs(scores.overall[i] - mean) <= 1e-5 * max(1, abs(mean)))
+        }
+        // The standardised fusion uses the training statistics of each channel.
+        let standardized = detector.fuse(scores.perChannel, fusion: .standardized)
+        for i in scores.overall.indices {
+            let z = zip(scores.perChannel, detector.channelStatistics).map { ($0[i] - $1.mean) / $1.standardDeviation }
+            let expected = z.reduce(0, +) / Float(z.count)
+            #expect(abs(standardized[i] - expected) <= 1e-4 * max(1, abs(expected)))
+        }
+    }
+
+    @Test func thresholdIsTheOneMinusNuQuantileOfTrainingScoresAndPredictUsesIt() throws {
+        let detector = try Self.fitted(Self.configuration(epochs: 1))
+        let training = try detector.score(Self.train).overall
+        #expect(detector.threshold == quantile(training, 1 - detector.configuration.nu))
+        #expect(detector.thresholdRule == .trainingQuantile(nu: 0.1))
+        let scores = try detector.score(Self.test.0).overall
+        #expect(try detector.predict(Self.test.0) == scores.map { $0 > detector.threshold })
+
+        try detector.setThreshold(.falsePositiveRate(rate: 0.5), referenceScores: [1, 2, 3, 4])
+        #expect(detector.threshold == 2.5)
+        #expect(detector.thresholdRule == .falsePositiveRate(rate: 0.5))
+        Self.expectInvalidConfiguration("rate 2") { try detector.setThreshold(.contamination(rate: 2), referenceScores: [1, 2]) }
+        #expect(detector.threshold == 2.5, "a failed rule leaves the threshold alone")
+        #expect(detector.thresholdRule == .falsePositiveRate(rate: 0.5))
+    }
+
+    @Test func sameSeedGivesIdenticalScores() throws {
+        let a = try Self.fitted(Self.configuration(seed: 7))
+        let b = try Self.fitted(Self.configuration(seed: 7))
+        let sa = try a.score(Self.test.0), sb = try b.score(Self.test.0)
+        #expect(sa.overall == sb.overall)
+        #expect(sa.perChannel == sb.perChannel)
+        #expect(a.threshold == b.threshold)
+        #expect(a.centroids.map(\.scalars) == b.centroids.map(\.scalars))
+    }
+
+    @Test func differentSeedGivesDifferentScores() throws {
+        let a = try Self.fitted(Self.configuration(seed: 7, epochs: 1))
+        let b = try Self.fitted(Self.configuration(seed: 8, epochs: 1))
+        let sa = try a.score(Self.test.0), sb = try b.score(Self.test.0)
+        #expect(sa.overall != sb.overall)
+        for k in sa.perChannel.indices { #expect(sa.perChannel[k] != sb.perChannel[k], "\(sa.channels[k])") }
+    }
+
+    @Test func softBoundaryWithoutWarmUpLearnsNonNegativeRadii() throws {
+        var configuration = Self.configuration()
+        configuration.boundary = .soft
+        configuration.warmUpEpochs = 0
+        let detector = try Self.fitted(configuration)
+        #expect(detector.radii.count == Self.taps.count)
+        #expect(detector.radii.allSatisfy { $0 >= 0 && $0.isFinite }, "\(detector.radii)")
+        #expect(detector.radii.contains { $0 > 0 }, "\(detector.radii)")
+        // Soft scores are d − R²: some training samples lie inside each sphere.
+        let scores = try detector.score(Self.train)
+        for (k, channel) in scores.perChannel.enumerated() where detector.radii[k] > 0 {
+            #expect(channel.allSatisfy { $0.isFinite })
+            #expect(channel.contains { $0 < 0 }, "\(scores.channels[k]): nothing inside R = \(detector.radii[k])")
+        }
+    }
+
+    @Test func softBoundaryRadiiStayZeroDuringWarmUp() throws {
+        var configuration = Self.configuration(epochs: 1)
+        configuration.boundary = .soft
+        configuration.warmUpEpochs = 5
+        let detector = try Self.fitted(configuration)
+        #expect(detector.radii == [0, 0, 0])
+    }
+
+    @Test func reconstructionChannelComesLastAndDiffersFromTheTaps() throws {
+        var configuration = Self.configuration()
+        configuration.reconstructionChannel = true
+        let detector = try Self.fitted(configuration)
+        #expect(detector.autoencoder != nil)
+        let scores = try detector.score(Self.test.0)
+        #expect(scores.channels == Self.taps + ["reconstruction"])
+        #expect(scores.perChannel.count == 4)
+        let reconstruction = try #require(scores.channel("reconstruction"))
+        #expect(reconstruction.allSatisfy { $0.isFinite && $0 >= 0 })
+        #expect(Set(reconstruction).count > 1)
+        for tap in Self.taps { #expect(scores.channel(tap) != reconstruction, "\(tap)") }
+        #expect(detector.channelStatistics.count == 4)
+        // With the reconstruction channel the fusion is standardised over all channels.
+        #expect(scores.overall == detector.fuse(scores.perChannel, fusion: .standardized))
+    }
+
+    // MARK: Saving and loading
+
+    @Test(arguments: [false, true])
+    func saveThenLoadGivesIdenticalScoresAndState(reconstruction: Bool) throws {
+        let directory = try makeTemporaryDirectory("detector")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = Self.configuration(seed: 3)
+        configuration.reconstructionChannel = reconstruction
+        configuration.boundary = reconstruction ? .hard : .soft
+        configuration.warmUpEpochs = 0
+        let detector = try Self.fitted(configuration)
+        detector.preprocessor = Preprocessor(globalContrastNormalization: true, minimum: -1.5, maximum: 2.25)
+        detector.trainingData = TrainingDataDescription(dataset: "mnist", path: "/data", normalClass: "3",
+                                                        classNames: (0...9).map(String.init), imageShape: [1, 28, 28])
+        let url = directory.appendingPathComponent("model.mocca")
+        try detector.save(to: url)
+        #expect(FileManager.default.fileExists(atPath: url.appendingPathComponent("manifest.json").path))
+        #expect(FileManager.default.fileExists(atPath: url.appendingPathComponent("weights.safetensors").path))
+
+        let loaded = try MOCCADetector.load(from: url)
+        #expect(loaded.configuration == detector.configuration)
+        #expect(loaded.threshold == detector.threshold)
+        #expect(loaded.thresholdRule == detector.thresholdRule)
+        #expect(loaded.radii == detector.radii)
+        #expect(loaded.channels == detector.channels)
+        #expect(loaded.channelStatistics == detector.channelStatistics)
+        #expect(loaded.centroids.map(\.scalars) == detector.centroids.map(\.scalars))
+        #expect(loaded.preprocessor == detector.preprocessor)
+        #expect(loaded.trainingData == detector.trainingData)
+        #expect(loaded.summary == detector.summary)
+        #expect((loaded.autoencoder != nil) == reconstruction)
+
+        let before = try detector.score(Self.test.0), after = try loaded.score(Self.test.0)
+        #expect(after.overall == before.overall)
+        #expect(after.perChannel == before.perChannel)
+        #expect(after.channels == before.channels)
+        #expect(try loaded.predict(Self.test.0) == detector.predict(Self.test.0))
+    }
+
+    @Test func savingOverAnExistingDetectorReplacesIt() throws {
+        let directory = try makeTemporaryDirectory("detector-replace")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("model.mocca")
+        let first = try Self.fitted(Self.configuration(seed: 1, epochs: 0))
+        try first.save(to: url)
+        var secondConfiguration = Self.configuration(seed: 2, epochs: 0)
+        secondConfiguration.taps = ["conv2", "code"]
+        let second = try Self.fitted(secondConfiguration)
+        do {
+            try second.save(to: url)
+        } catch {
+            Issue.record("saving over an existing detector failed: \(error)")
+            // A failed save must at least leave the old detector intact and no staging folder.
+            #expect(try MOCCADetector.load(from: url).configuration == first.configuration)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.mocca"])
+            return
+        }
+
+        let loaded = try MOCCADetector.load(from: url)
+        #expect(loaded.configuration == second.configuration)
+        #expect(loaded.channels == ["conv2", "code"])
+        #expect(try loaded.score(Self.test.0).overall == second.score(Self.test.0).overall)
+        // Nothing is left beside it.
+        let entries = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(entries == ["model.mocca"], "\(entries)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: url.path)) == ["manifest.json", "weights.safetensors"])
+    }
+
+    @Test func saveBeforeFitIsNotFitted() throws {
+        let directory = try makeTemporaryDirectory("detector-unfitted")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        let error = #expect(throws: MOCCAError.self) { try detector.save(to: directory.appendingPathComponent("x")) }
+        #expect(error == .notFitted)
+    }
+
+    /// A saved detector (no training epochs, to be quick) in a fresh folder.
+    static func savedDetector() throws -> (directory: URL, detector: URL) {
+        let directory = try makeTemporaryDirectory("detector-load")
+        let url = directory.appendingPathComponent("saved.mocca")
+        try fitted(configuration(epochs: 0)).save(to: url)
+        return (directory, url)
+    }
+
+    @Test func loadingAMissingFolderIsAnInvalidDetector() {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mocca-absent-\(UUID().uuidString)")
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+    }
+
+    @Test func loadingAFolderWithoutManifestIsAnInvalidDetector() throws {
+        let directory = try makeTemporaryDirectory("detector-empty")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        Self.expectInvalidDetector(directory.path) { _ = try MOCCADetector.load(from: directory) }
+    }
+
+    @Test func loadingAnotherFormatVersionIsAnInvalidDetector() throws {
+        let (directory, url) = try Self.savedDetector()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let manifestURL = url.appendingPathComponent("manifest.json")
+        var manifest = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        #expect(manifest["formatVersion"] as? Int == 1)
+        manifest["formatVersion"] = 99
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+        do {
+            _ = try MOCCADetector.load(from: url)
+        } catch let error as MOCCAError {
+            #expect(error.description.contains("99"), "\(error)")
+        }
+    }
+
+    @Test func loadingJSONThatIsNotADetectorIsAnInvalidDetector() throws {
+        let (directory, url) = try Self.savedDetector()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"{"hello":1}"#.utf8).write(to: url.appendingPathComponent("manifest.json"))
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+        try Data("not json at all".utf8).write(to: url.appendingPathComponent("manifest.json"))
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+    }
+
+    @Test func loadingAManifestWithMissingFieldsIsAnInvalidDetector() throws {
+        let (directory, url) = try Self.savedDetector()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let manifestURL = url.appendingPathComponent("manifest.json")
+        var manifest = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        manifest["centroids"] = nil
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+    }
+
+    @Test func loadingTruncatedWeightsIsAnInvalidDetector() throws {
+        let (directory, url) = try Self.savedDetector()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let weightsURL = url.appendingPathComponent("weights.safetensors")
+        let data = try Data(contentsOf: weightsURL)
+        try data.prefix(data.count / 2).write(to: weightsURL)
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+        // Missing altogether.
+        try FileManager.default.removeItem(at: weightsURL)
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+    }
+
+    @Test func loadingWeightsOfAnotherModelIsAnInvalidDetector() throws {
+        let (directory, url) = try Self.savedDetector()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Claim a code length of 64 in the manifest: the saved fc1 weight no longer fits.
+        let manifestURL = url.appendingPathComponent("manifest.json")
+        var manifest = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        var configuration = try #require(manifest["configuration"] as? [String: Any])
+        configuration["codeLength"] = 64
+        manifest["configuration"] = configuration
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
+    }
+
+    // MARK: Errors
+
+    @Test func fittingOnOneImageIsInvalidData() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        let one = try Self.train.gatheringRows([0])
+        let error = #expect(throws: MOCCAError.self) { try detector.fit(normal: one) }
+        guard case .invalidData? = error else { Issue.record("got \(String(describing: error))"); return }
+    }
+
+    @Test(arguments: [Float.nan, .infinity])
+    func fittingOnNonFiniteImagesIsInvalidData(bad: Float) throws {
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        let images = try Self.train.gatheringRows(Array(0..<4))
+        images.unsafeScalarPointer[100] = bad
+        let error = #expect(throws: MOCCAError.self) { try detector.fit(normal: images) }
+        guard case .invalidData? = error else { Issue.record("got \(String(describing: error))"); return }
+    }
+
+    @Test func fittingOrScoringImagesOfTheWrongShapeIsATensorError() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        #expect(throws: TensorError.self) { try detector.fit(normal: Tensor(zeros: [4, 3, 32, 32])) }
+        #expect(throws: TensorError.self) { try detector.fit(normal: Tensor(zeros: [4, 28, 28])) }
+        let fitted = try Self.fitted(Self.configuration(epochs: 0))
+        #expect(throws: TensorError.self) { try fitted.score(Tensor(zeros: [2, 1, 32, 32])) }
+    }
+
+    @Test func scoringBeforeFitIsNotFitted() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        #expect(!detector.isFitted)
+        let error = #expect(throws: MOCCAError.self) { try detector.score(Self.test.0) }
+        #expect(error == .notFitted)
+        let predicted = #expect(throws: MOCCAError.self) { try detector.predict(Self.test.0) }
+        #expect(predicted == .notFitted)
+        let evaluated = #expect(throws: MOCCAError.self) { try detector.evaluate(Self.test.0, labels: Self.test.1) }
+        #expect(evaluated == .notFitted)
+    }
+
+    @Test func copyWithAnotherModelOrCodeLengthThrows() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration())
+        var otherModel = MOCCAConfiguration()
+        otherModel.model = .cifar10LeNet
+        otherModel.codeLength = 32
+        Self.expectInvalidConfiguration("cifar model") { _ = try detector.copy(configuration: otherModel) }
+        var otherCode = Self.configuration()
+        otherCode.codeLength = 64
+        Self.expectInvalidConfiguration("code length 64") { _ = try detector.copy(configuration: otherCode) }
+    }
+
+    @Test func copyStartsFromTheSameNetworkWeights() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration(seed: 1))
+        try detector.pretrain(normal: Self.train)
+        var soft = Self.configuration(seed: 99)
+        soft.boundary = .soft
+        let copy = try detector.copy(configuration: soft)
+        let original = detector.network.stateDictionary(), copied = copy.network.stateDictionary()
+        #expect(Set(original.keys) == Set(copied.keys))
+        for (key, tensor) in original { #expect(copied[key]?.scalars == tensor.scalars, "\(key)") }
+        #expect(copy.configuration.boundary == .soft)
+        #expect(!copy.isFitted)
+    }
+
+    // MARK: Evaluation
+
+    @Test func evaluationReportsEveryChannelWithMetricsInTheUnitInterval() throws {
+        let detector = try Self.fitted(Self.configuration())
+        let (images, labels) = Self.test
+        let report = try detector.evaluate(images, labels: labels)
+        #expect(report.channels == detector.channels)
+        #expect(report.perChannel.count == detector.channels.count)
+        #expect(report.normalCount == 10)
+        #expect(report.anomalyCount == 10)
+        #expect(report.threshold == detector.threshold)
+        let all = [report.overall, report.meanFusion, report.standardizedFusion] + report.perChannel
+        for metrics in all {
+            for value in [metrics.auroc, metrics.aupr, metrics.maxBalancedAccuracy, metrics.maxF1] {
+                #expect(value >= 0 && value <= 1, "\(metrics)")
+            }
+        }
+        #expect(report.accuracyAtThreshold >= 0 && report.accuracyAtThreshold <= 1)
+        // The overall metrics are those of the detector's own scores.
+        let scores = try detector.score(images)
+        #expect(report.overall == (try DetectionMetrics(scores: scores.overall, labels: labels)))
+        let correct = zip(scores.overall, labels).filter { ($0 > detector.threshold) == ($1 == 1) }.count
+        #expect(report.accuracyAtThreshold == Double(correct) / 20)
+    }
+
+    @Test func evaluationWithMismatchedLabelsIsAnInvalidEvaluation() throws {
+        let detector = try Self.fitted(Self.configuration(epochs: 0))
+        let error = #expect(throws: MOCCAError.self) { try detector.evaluate(Self.test.0, labels: [0, 1]) }
+        guard case .invalidEvaluation? = error else { Issue.record("got \(String(describing: error))"); return }
+    }
+}
