@@ -41,10 +41,11 @@ struct Benchmark: ParsableCommand {
         let classNames = allTrain.classNames
         let classList = classes == "all" ? classNames : try splitList(classes).map { classNames[try allTrain.classIndex($0)] }
         let progress = ProgressLine()
-        for className in classList {
-            let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
-            var prepared: PreparedSplit?
-            for seed in seedList {
+        // Seed-major, so that an interrupted run already covers every class once.
+        for seed in seedList {
+            for className in classList {
+                let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
+                var prepared: PreparedSplit?
                 let pending = boundaryList.filter { b in !results.contains { $0.normalClass == className && $0.seed == seed && $0.boundary == b.rawValue } }
                 guard !pending.isEmpty else { continue }
                 if prepared == nil { prepared = try split.prepared() }
@@ -135,53 +136,63 @@ struct BenchmarkTable: Codable {
     struct Cell: Codable { var mean: Double; var std: Double; var runs: Int }
     var classes: [String]
     var boundaries: [String]
-    /// `cells[class][boundary]` for the fused AUROC.
-    var cells: [String: [String: Cell]]
-    /// Mean over classes of the per-class means, per boundary.
-    var overall: [String: Double]
-    /// Per-tap AUROC averaged over classes and seeds, per boundary.
+    /// `detector[boundary][class]`: AUROC of the detector's own fused score.
+    var detector: [String: [String: Cell]]
+    /// `paper[boundary][class]`: AUROC of the paper's score, the plain mean over taps.
+    var paper: [String: [String: Cell]]
+    /// Means over classes of the per-class means.
+    var detectorMean: [String: Double]
+    var paperMean: [String: Double]
+    /// Per-channel AUROC averaged over classes and seeds, per boundary.
     var perChannel: [String: [String: Double]]
 
     init(results: [BenchmarkResult], classes: [String], boundaries: [String]) {
         self.classes = classes
         self.boundaries = boundaries
-        cells = [:]
-        overall = [:]
+        func cells(_ value: (BenchmarkResult) -> Double) -> ([String: [String: Cell]], [String: Double]) {
+            var table: [String: [String: Cell]] = [:], means: [String: Double] = [:]
+            for boundary in boundaries {
+                for name in classes {
+                    let values = results.filter { $0.normalClass == name && $0.boundary == boundary }.map(value)
+                    guard !values.isEmpty else { continue }
+                    let mean = values.reduce(0, +) / Double(values.count)
+                    let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+                    table[boundary, default: [:]][name] = Cell(mean: mean, std: std, runs: values.count)
+                }
+                let classMeans = (table[boundary] ?? [:]).values.map(\.mean)
+                if !classMeans.isEmpty { means[boundary] = classMeans.reduce(0, +) / Double(classMeans.count) }
+            }
+            return (table, means)
+        }
+        (detector, detectorMean) = cells(\.auroc)
+        (paper, paperMean) = cells(\.meanFusionAUROC)
         perChannel = [:]
         for boundary in boundaries {
-            var means: [Double] = []
-            var channelSums: [String: (Double, Int)] = [:]
-            for name in classes {
-                let runs = results.filter { $0.normalClass == name && $0.boundary == boundary }
-                guard !runs.isEmpty else { continue }
-                let values = runs.map(\.auroc)
-                let mean = values.reduce(0, +) / Double(values.count)
-                let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
-                cells[name, default: [:]][boundary] = Cell(mean: mean, std: std, runs: values.count)
-                means.append(mean)
-                for run in runs {
-                    for (channel, auroc) in run.perChannelAUROC {
-                        let (sum, count) = channelSums[channel] ?? (0, 0)
-                        channelSums[channel] = (sum + auroc, count + 1)
-                    }
+            var sums: [String: (Double, Int)] = [:]
+            for run in results where run.boundary == boundary {
+                for (channel, auroc) in run.perChannelAUROC {
+                    let (sum, count) = sums[channel] ?? (0, 0)
+                    sums[channel] = (sum + auroc, count + 1)
                 }
             }
-            if !means.isEmpty { overall[boundary] = means.reduce(0, +) / Double(means.count) }
-            perChannel[boundary] = channelSums.mapValues { $0.0 / Double($0.1) }
+            perChannel[boundary] = sums.mapValues { $0.0 / Double($0.1) }
         }
     }
 
     func markdown() -> String {
-        var lines = ["| class | " + boundaries.map { "MOCCA \($0)" }.joined(separator: " | ") + " |",
-                     "|---|" + boundaries.map { _ in "---|" }.joined()]
+        let columns = boundaries.flatMap { ["\($0): mean of taps (paper)", "\($0): detector score"] }
+        var lines = ["| class | " + columns.joined(separator: " | ") + " |",
+                     "|---|" + columns.map { _ in "---|" }.joined()]
+        func text(_ cell: Cell?) -> String { cell.map { String(format: "%.3f ± %.3f (%d)", $0.mean, $0.std, $0.runs) } ?? "–" }
+        func bold(_ value: Double?) -> String { value.map { String(format: "**%.3f**", $0) } ?? "–" }
         for name in classes {
-            let row = boundaries.map { b in cells[name]?[b].map { String(format: "%.3f ± %.3f (%d)", $0.mean, $0.std, $0.runs) } ?? "–" }
+            let row = boundaries.flatMap { [text(paper[$0]?[name]), text(detector[$0]?[name])] }
             lines.append("| \(name) | " + row.joined(separator: " | ") + " |")
         }
-        lines.append("| **mean** | " + boundaries.map { b in overall[b].map { String(format: "**%.3f**", $0) } ?? "–" }.joined(separator: " | ") + " |")
+        lines.append("| **mean** | " + boundaries.flatMap { [bold(paperMean[$0]), bold(detectorMean[$0])] }.joined(separator: " | ") + " |")
         for b in boundaries {
             let taps = (perChannel[b] ?? [:]).sorted { $0.key < $1.key }.map { String(format: "%@ %.3f", $0.key, $0.value) }
-            if !taps.isEmpty { lines.append("\nper-tap mean AUROC, \(b): " + taps.joined(separator: ", ")) }
+            if !taps.isEmpty { lines.append("\nper-channel mean AUROC, \(b): " + taps.joined(separator: ", ")) }
         }
         return lines.joined(separator: "\n") + "\n"
     }
