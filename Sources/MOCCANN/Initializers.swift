@@ -34,4 +34,16 @@ public enum Initializer {
         let bound = 1 / Float(max(fanIn, 1)).squareRoot()
         return Tensor.uniform(shape: [count], in: -bound...bound, using: &generator)
     }
+
+    /// PyTorch's default parameters of a `Linear`, `Conv2d` or `ConvTranspose2d` layer: a
+    /// Kaiming-uniform weight and, when `biasCount` is given, a U(±1/√fan_in) bias; both
+    /// require gradients.
+    public static func defaultParameters(weightShape: [Int], biasCount: Int?, using generator: inout RandomGenerator) -> (weight: Tensor, bias: Tensor?) {
+        let weight = kaimingUniform(shape: weightShape, using: &generator)
+        weight.requiresGrad = true
+        guard let biasCount else { return (weight, nil) }
+        let bias = Initializer.bias(count: biasCount, fanIn: fans(of: weightShape).fanIn, using: &generator)
+        bias.requiresGrad = true
+        return (weight, bias)
+    }
 }

@@ -12,17 +12,9 @@ extension Tensor {
     public static func convolution2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
-        let op = "conv2d"
-        let g = try ConvolutionGeometry(op: op, input: x, weight: weight, bias: bias, transposed: false,
-                                        stride: stride, padding: padding, outputPadding: 0)
-        let forward = try g.forwardPrimitive()
-        let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
-        let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
-        let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
-        return record(out, name: op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
-            try g.backward(gradient, input: x, source: src, weight: weight, weights: weights,
-                           hasBias: bias != nil, forward: forward)
-        }
+        try convolution(x, weight: weight, bias: bias, geometry: ConvolutionGeometry(
+            op: "conv2d", input: x, weight: weight, bias: bias, transposed: false,
+            stride: stride, padding: padding, outputPadding: 0))
     }
 
     /// Transposed convolution (the gradient of a convolution with respect to its input),
@@ -30,14 +22,17 @@ extension Tensor {
     public static func convolutionTranspose2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0
     ) throws -> Tensor {
-        let op = "conv_transpose2d"
-        let g = try ConvolutionGeometry(op: op, input: x, weight: weight, bias: bias, transposed: true,
-                                        stride: stride, padding: padding, outputPadding: outputPadding)
+        try convolution(x, weight: weight, bias: bias, geometry: ConvolutionGeometry(
+            op: "conv_transpose2d", input: x, weight: weight, bias: bias, transposed: true,
+            stride: stride, padding: padding, outputPadding: outputPadding))
+    }
+
+    private static func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) throws -> Tensor {
         let forward = try g.forwardPrimitive()
         let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
         let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
         let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
-        return record(out, name: op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
+        return record(out, name: g.op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
             try g.backward(gradient, input: x, source: src, weight: weight, weights: weights,
                            hasBias: bias != nil, forward: forward)
         }

@@ -12,11 +12,8 @@ public final class Conv2d: Module, Layer {
     /// Weights start from PyTorch's default Kaiming-uniform (a = √5) and bias U(±1/√fan_in).
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, generator: inout RandomGenerator) {
-        let shape = [outChannels, inChannels, kernelSize, kernelSize]
-        weight = Initializer.kaimingUniform(shape: shape, using: &generator)
-        weight.requiresGrad = true
-        self.bias = bias ? Initializer.bias(count: outChannels, fanIn: Initializer.fans(of: shape).fanIn, using: &generator) : nil
-        self.bias?.requiresGrad = true
+        (weight, self.bias) = Initializer.defaultParameters(
+            weightShape: [outChannels, inChannels, kernelSize, kernelSize], biasCount: bias ? outChannels : nil, using: &generator)
         self.stride = stride
         self.padding = padding
     }
@@ -39,11 +36,8 @@ public final class ConvTranspose2d: Module, Layer {
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, bias: Bool = true, generator: inout RandomGenerator) {
-        let shape = [inChannels, outChannels, kernelSize, kernelSize]
-        weight = Initializer.kaimingUniform(shape: shape, using: &generator)
-        weight.requiresGrad = true
-        self.bias = bias ? Initializer.bias(count: outChannels, fanIn: Initializer.fans(of: shape).fanIn, using: &generator) : nil
-        self.bias?.requiresGrad = true
+        (weight, self.bias) = Initializer.defaultParameters(
+            weightShape: [inChannels, outChannels, kernelSize, kernelSize], biasCount: bias ? outChannels : nil, using: &generator)
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
@@ -63,10 +57,8 @@ public final class Linear: Module, Layer {
     public let bias: Tensor?
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        weight = Initializer.kaimingUniform(shape: [outFeatures, inFeatures], using: &generator)
-        weight.requiresGrad = true
-        self.bias = bias ? Initializer.bias(count: outFeatures, fanIn: inFeatures, using: &generator) : nil
-        self.bias?.requiresGrad = true
+        (weight, self.bias) = Initializer.defaultParameters(
+            weightShape: [outFeatures, inFeatures], biasCount: bias ? outFeatures : nil, using: &generator)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
