@@ -59,7 +59,7 @@ extension MOCCADetector {
             try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
             try SafeTensors.write(.init(tensors: tensors, metadata: ["format": DetectorManifest.formatName]),
                                   to: staging.appendingPathComponent(Self.weightsName))
-            try Self.encoder.encode(manifest).write(to: staging.appendingPathComponent(Self.manifestName), options: .atomic)
+            try AtomicFile.write(Self.encoder.encode(manifest), to: staging.appendingPathComponent(Self.manifestName))
             if fileManager.fileExists(atPath: directory.path) {
                 // Swap by renames; the old detector is removed only once the new one is in place.
                 let previous = parent.appendingPathComponent(".\(directory.lastPathComponent).previous-\(ProcessInfo.processInfo.processIdentifier)")

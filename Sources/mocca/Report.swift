@@ -1,5 +1,6 @@
 import Foundation
 import MOCCA
+import MOCCACore
 
 /// Renders an evaluation as a table for people.
 func renderReport(_ report: EvaluationReport, title: String) -> String {
@@ -28,7 +29,7 @@ func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
 
 /// Writes a file atomically (a reader never sees half of it).
 func writeAtomically(_ data: Data, to path: String) throws {
-    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+    do { try AtomicFile.write(data, to: URL(fileURLWithPath: path)) } catch {
         throw MOCCAError.invalidData("cannot write \(path): \(error.localizedDescription)")
     }
 }

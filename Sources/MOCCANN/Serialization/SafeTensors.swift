@@ -130,7 +130,7 @@ public enum SafeTensors {
     /// existing file is replaced only once the new one is complete.
     public static func write(_ contents: Contents, to url: URL) throws {
         let data = try encode(contents)
-        do { try data.write(to: url, options: .atomic) } catch {
+        do { try AtomicFile.write(data, to: url) } catch {
             throw SafeTensorsError.unwritable(path: url.path, reason: error.localizedDescription)
         }
     }
