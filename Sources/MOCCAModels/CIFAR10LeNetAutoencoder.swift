@@ -56,7 +56,7 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
     }
 
     /// Runs the encoder, keeping the intermediate feature maps.
-    public func encode(_ x: Tensor) throws -> Encoding {
+    public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
         try checkInput(x)
         var convolutions: [Tensor] = []
         var h = x
@@ -66,7 +66,7 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
             h = try Tensor.maxPool2d(bn(features).leakyRelu(), kernelSize: 2)
         }
         let linear = try fc1(h.flattened())
-        return Encoding(convolutions: convolutions, linear: linear, code: try bn1d(linear))
+        return Encoding(convolutions: convolutions, linear: linear, code: includingCode ? try bn1d(linear) : nil)
     }
 
     /// Maps a code back to an image in `[0, 1]`.

@@ -9,7 +9,8 @@ public struct Encoding {
     /// encoder ends here, without bias or BatchNorm, to avoid trivial solutions).
     public var linear: Tensor
     /// What the decoder reads: ``linear``, after a BatchNorm1d where the model has one.
-    public var code: Tensor
+    /// Nil when only the encoder's features were asked for.
+    public var code: Tensor?
 }
 
 /// An autoencoder whose encoder exposes intermediate representations ("taps").
@@ -23,21 +24,26 @@ public protocol TappedAutoencoder: Module, Layer {
     var tapNames: [String] { get }
     /// The parameters of the encoder, the part trained in MOCCA's one-class phase.
     var encoderParameters: [Tensor] { get }
-    /// Runs the encoder.
-    func encode(_ x: Tensor) throws -> Encoding
+    /// Runs the encoder up to its linear layer; with `includingCode`, also the layer that
+    /// turns its output into the decoder's code (the one-class phase does not need it).
+    func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding
     /// Maps a code to a reconstruction.
     func decode(_ code: Tensor) throws -> Tensor
 }
 
 extension TappedAutoencoder {
+    /// Runs the whole encoder, code included.
+    public func encode(_ x: Tensor) throws -> Encoding { try encode(x, includingCode: true) }
+
     /// The reconstruction of `x`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try decode(encode(x).code)
+        let encoding = try encode(x, includingCode: true)
+        return try decode(encoding.code ?? encoding.linear)
     }
 
     /// The vectors `[N, D_l]` of the named taps, in the order given.
     public func tapVectors(_ x: Tensor, taps: [String]) throws -> [Tensor] {
-        let encoding = try encode(x)
+        let encoding = try encode(x, includingCode: false)
         return try taps.map { name in
             if name == "code" { return encoding.linear }
             guard let index = tapNames.firstIndex(of: name), index < encoding.convolutions.count else {
@@ -92,7 +98,7 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         deconv3 = ConvTranspose2d(inChannels: 8, outChannels: 1, kernelSize: 5, padding: 2, bias: false, generator: &generator)
     }
 
-    public func encode(_ x: Tensor) throws -> Encoding {
+    public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
         try checkInput(x)
         let c1 = try conv1(x)
         let h1 = try Tensor.maxPool2d(bn1(c1).leakyRelu(), kernelSize: 2)

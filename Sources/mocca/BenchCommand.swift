@@ -8,7 +8,7 @@ import MOCCANN
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print JSON (compare with the PyTorch twins in scripts/bench).",
-        subcommands: [Core.self])
+        subcommands: [Core.self, OneClass.self, Scoring.self])
 
     /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
     struct Core: ParsableCommand {
@@ -37,8 +37,7 @@ struct Bench: ParsableCommand {
             let timer = Timer(samples: samples, steps: steps, warmup: warmup)
             result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
             if !skipLayers { result["layers"] = try layers(timer) }
-            let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: json, as: UTF8.self))
+            try printJSON(result)
         }
 
         /// Training and inference throughput of the autoencoder, as `torch_cifar_ae.py` measures it.
@@ -114,6 +113,88 @@ struct Bench: ParsableCommand {
             }
         }
     }
+}
+
+/// The one-class phase's training step: encoder, taps, hard loss, backward, Adam.
+struct OneClass: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "one-class",
+        abstract: "Training throughput of MOCCA's one-class phase on the CIFAR-10 encoder (all four taps).")
+
+    @Option(help: "Threads for every backend.") var threads = 2
+    @Option(help: "Batch size.") var batch = 128
+    @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
+    @Option(help: "Steps per timed sample.") var steps = 5
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+
+    func run() throws {
+        Threads.count = threads
+        var generator = RandomGenerator(seed: 0)
+        let model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
+        let optimizer = Adam(parameters: model.encoderParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
+        let pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
+        let taps = model.tapNames
+        let centroids = try withoutGradients { try model.tapVectors(pool[0], taps: taps).map { try $0.mean(alongAxes: [0]) } }
+        var index = 0
+        model.train()
+        let timing = try Timer(samples: samples, steps: steps, warmup: warmup).measure {
+            optimizer.zeroGradients()
+            let x = pool[index % pool.count]
+            index += 1
+            var loss = Tensor(0)
+            for (vector, centroid) in zip(try model.tapVectors(x, taps: taps), centroids) {
+                loss = try loss + vector.squaredDistance(to: centroid).mean()
+            }
+            try loss.backward()
+            try optimizer.step()
+        }
+        try printJSON(["bench": "mocca_one_class", "threads": threads, "batch": batch,
+                       "train_img_per_s_best": round1(Double(batch) / timing.best),
+                       "train_img_per_s_median": round1(Double(batch) / timing.median)])
+    }
+}
+
+/// Scoring: encoder forward in evaluation mode and the tap distances.
+struct Scoring: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Scoring throughput (evaluation-mode encoder and tap distances) on the CIFAR-10 encoder.")
+
+    @Option(help: "Threads for every backend.") var threads = 2
+    @Option(help: "Batch size.") var batch = 256
+    @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
+    @Option(help: "Steps per timed sample.") var steps = 5
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+
+    func run() throws {
+        Threads.count = threads
+        var generator = RandomGenerator(seed: 0)
+        let model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
+        let pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
+        let taps = model.tapNames
+        model.eval()
+        let centroids = try withoutGradients { try model.tapVectors(pool[0], taps: taps).map { try $0.mean(alongAxes: [0]) } }
+        var index = 0
+        var checksum: Float = 0
+        let timing = try Timer(samples: samples, steps: steps, warmup: warmup).measure {
+            try withoutGradients {
+                let x = pool[index % pool.count]
+                index += 1
+                for (vector, centroid) in zip(try model.tapVectors(x, taps: taps), centroids) {
+                    checksum += try vector.squaredDistance(to: centroid).scalars[0]
+                }
+            }
+        }
+        try printJSON(["bench": "mocca_score", "threads": threads, "batch": batch,
+                       "infer_img_per_s_best": round1(Double(batch) / timing.best),
+                       "infer_img_per_s_median": round1(Double(batch) / timing.median),
+                       "checksum_finite": checksum.isFinite])
+    }
+}
+
+func printJSON(_ object: [String: Any]) throws {
+    let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
 }
 
 /// Times a closure: untimed warm-up calls, then `samples` timings of `steps` calls each.

@@ -73,7 +73,7 @@ struct CIFARAutoencoderGoldenTests {
 
         // Exactly one train-mode forward, so the running statistics are updated once.
         model.train()
-        let code = try model.encode(x).code
+        let code = try #require(try model.encode(x).code)
         let output = try model.decode(code)
         let loss = try Tensor.meanSquaredError(output, x)
 
@@ -107,7 +107,7 @@ struct CIFARAutoencoderGoldenTests {
 
         model.eval()
         let (codeEval, outputEval) = try withoutGradients {
-            let code = try model.encode(x).code
+            let code = try #require(try model.encode(x).code)
             return (code, try model.decode(code))
         }
         let evalScore = closeness(outputEval, try fixture.tensor("output_eval"), rtol: 1e-4, atol: 1e-5)

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Runs swift-mocca's benchmarks next to their PyTorch twins, in the same run, and prints
+a table of throughput ratios. For each PyTorch figure the faster memory format (NCHW or
+channels-last) is the yardstick.
+
+Pairs:
+  autoencoder training / inference   mocca bench core        vs ../shared/bench/torch_cifar_ae.py
+  one-class training (batch 128)     mocca bench one-class   vs scripts/bench/torch_mocca_phases.py --phase one-class
+  scoring (batch 256)                mocca bench score       vs scripts/bench/torch_mocca_phases.py --phase score
+and, with --thread-scaling, mocca's 2-thread / 1-thread training throughput.
+
+Usage (from the repository root, after `swift build -c release --product mocca`):
+    python3 scripts/bench/compare-with-torch.py [--rounds 2] [--threads 2] [--thread-scaling]
+Install PyTorch's CPU build outside the repository first:
+    python3 -m venv /tmp/torch-ref && /tmp/torch-ref/bin/pip install 'torch==2.13.0+cpu' numpy
+Rounds interleave all runs because these machines are shared and noisy; each figure is
+the best over rounds.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_json(command, env=None):
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--torch-python", default="/tmp/torch-ref/bin/python")
+    ap.add_argument("--torch-ae-bench", default=os.path.join(ROOT, "..", "shared", "bench", "torch_cifar_ae.py"))
+    ap.add_argument("--mocca", default=os.path.join(ROOT, ".build", "release", "mocca"))
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--thread-scaling", action="store_true", help="also measure mocca's training at 1 thread")
+    args = ap.parse_args()
+
+    timing = ["--samples", str(args.samples), "--steps", str(args.steps)]
+    threads = ["--threads", str(args.threads)]
+    phases = os.path.join(ROOT, "scripts", "bench", "torch_mocca_phases.py")
+    # PyTorch is measured as shipped: the OpenBLAS core-type overrides of these machines slow it down.
+    torch_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    mocca = {
+        "core": [args.mocca, "bench", "core", "--skip-layers", "--batch", "128"] + threads + timing,
+        "one-class": [args.mocca, "bench", "one-class", "--batch", "128"] + threads + timing,
+        "score": [args.mocca, "bench", "score", "--batch", "256"] + threads + timing,
+    }
+    torch = {
+        "core": [args.torch_python, args.torch_ae_bench, "--batch", "128"] + threads + timing,
+        "one-class": [args.torch_python, phases, "--phase", "one-class", "--batch", "128"] + threads + timing,
+        "score": [args.torch_python, phases, "--phase", "score", "--batch", "256"] + threads + timing,
+    }
+    best = {}
+
+    def keep(name, result):
+        for key in ("train_img_per_s_best", "infer_img_per_s_best"):
+            if key in result:
+                best[(name, key)] = max(best.get((name, key), 0.0), result[key])
+
+    for _ in range(args.rounds):
+        for phase in mocca:
+            keep(("mocca", phase), run_json(mocca[phase]))
+            keep(("torch", phase), run_json(torch[phase], torch_env))
+            keep(("torch-cl", phase), run_json(torch[phase] + ["--channels-last"], torch_env))
+        if args.thread_scaling:
+            one = [args.mocca, "bench", "core", "--skip-layers", "--threads", "1"] + timing
+            keep(("mocca-1thread", "core"), run_json(one))
+
+    rows = [("autoencoder training, batch 128", "core", "train_img_per_s_best"),
+            ("autoencoder inference, batch 128", "core", "infer_img_per_s_best"),
+            ("one-class training, batch 128", "one-class", "train_img_per_s_best"),
+            ("scoring, batch 256", "score", "infer_img_per_s_best")]
+    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s, best of {args.rounds} rounds")
+    print(f"| measure | mocca | torch NCHW | torch channels-last | ratio |")
+    print(f"|---|---|---|---|---|")
+    table = {}
+    for label, phase, key in rows:
+        m, a, b = best[(("mocca", phase), key)], best[(("torch", phase), key)], best[(("torch-cl", phase), key)]
+        ratio = m / max(a, b)
+        table[label] = {"mocca": m, "torch_nchw": a, "torch_channels_last": b, "ratio": round(ratio, 3)}
+        print(f"| {label} | {m:.1f} | {a:.1f} | {b:.1f} | {ratio:.2f}x |")
+    if args.thread_scaling:
+        one = best[(("mocca-1thread", "core"), "train_img_per_s_best")]
+        two = best[(("mocca", "core"), "train_img_per_s_best")]
+        table["thread_scaling"] = {"one_thread": one, "threads": two, "ratio": round(two / one, 3)}
+        print(f"| autoencoder training, {args.threads} threads / 1 thread | {two:.1f} / {one:.1f} | | | {two / one:.2f}x |")
+    print(json.dumps(table))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""PyTorch twins of `mocca bench one-class` and `mocca bench score`: MOCCA's one-class
+training step (encoder, four taps: conv1..conv3 globally average-pooled before BatchNorm,
+and the fc code; hard loss = sum over taps of the batch-mean squared distance to fixed
+centroids; Adam lr 1e-4, weight decay 0.5e-6 over the encoder weights) and scoring
+(evaluation-mode encoder plus the tap distances, no autograd).
+
+Prints one JSON line. Usage:
+    /tmp/torch-ref/bin/python scripts/bench/torch_mocca_phases.py --phase one-class|score
+        [--threads 2] [--batch 128] [--channels-last]
+"""
+import argparse
+import json
+import statistics
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--phase", choices=["one-class", "score"], required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=None, help="default 128 (one-class) or 256 (score)")
+    ap.add_argument("--samples", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--channels-last", action="store_true")
+    args = ap.parse_args()
+    batch = args.batch or (128 if args.phase == "one-class" else 256)
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.MaxPool2d(2, 2)
+            self.conv1 = nn.Conv2d(3, 32, 5, bias=False, padding=2)
+            self.bn2d1 = nn.BatchNorm2d(32, eps=1e-04, affine=False)
+            self.conv2 = nn.Conv2d(32, 64, 5, bias=False, padding=2)
+            self.bn2d2 = nn.BatchNorm2d(64, eps=1e-04, affine=False)
+            self.conv3 = nn.Conv2d(64, 128, 5, bias=False, padding=2)
+            self.bn2d3 = nn.BatchNorm2d(128, eps=1e-04, affine=False)
+            self.fc1 = nn.Linear(128 * 4 * 4, 128, bias=False)
+
+        def forward(self, x):
+            taps = []
+            for conv, bn in ((self.conv1, self.bn2d1), (self.conv2, self.bn2d2), (self.conv3, self.bn2d3)):
+                c = conv(x)
+                taps.append(c.mean(dim=(2, 3)))
+                x = self.pool(F.leaky_relu(bn(c)))
+            taps.append(self.fc1(x.reshape(x.size(0), -1)))
+            return taps
+
+    mf = torch.channels_last if args.channels_last else torch.contiguous_format
+    model = Encoder().to(memory_format=mf)
+    pool = [torch.rand(batch, 3, 32, 32).contiguous(memory_format=mf) for _ in range(4)]
+    with torch.no_grad():
+        centroids = [t.mean(dim=0) for t in model(pool[0])]
+
+    def timed(step):
+        for i in range(args.warmup):
+            step(pool[i % 4])
+        times, i = [], 0
+        for _ in range(args.samples):
+            t0 = time.perf_counter()
+            for _ in range(args.steps):
+                step(pool[i % 4]); i += 1
+            times.append((time.perf_counter() - t0) / args.steps)
+        return min(times), statistics.median(times)
+
+    if args.phase == "one-class":
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=0.5e-6)
+
+        def step(x):
+            opt.zero_grad(set_to_none=True)
+            loss = sum(torch.mean(torch.sum((t - c) ** 2, dim=1)) for t, c in zip(model(x), centroids))
+            loss.backward()
+            opt.step()
+        best, median = timed(step)
+        key = "train"
+    else:
+        model.eval()
+
+        def step(x):
+            with torch.inference_mode():
+                return [torch.sum((t - c) ** 2, dim=1) for t, c in zip(model(x), centroids)]
+        best, median = timed(step)
+        key = "infer"
+    print(json.dumps({"bench": f"torch_mocca_{args.phase}", "threads": torch.get_num_threads(), "batch": batch,
+                      "channels_last": args.channels_last,
+                      f"{key}_img_per_s_best": round(batch / best, 1),
+                      f"{key}_img_per_s_median": round(batch / median, 1)}))
+
+
+if __name__ == "__main__":
+    main()
