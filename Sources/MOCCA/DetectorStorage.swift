@@ -33,6 +33,7 @@ struct DetectorManifest: Codable {
 extension MOCCADetector {
     static let manifestName = "manifest.json"
     static let weightsName = "weights.safetensors"
+    static let trainingScoresKey = "mocca.training_scores"
 
     /// Saves the detector as a folder holding `manifest.json` (every hyperparameter, the
     /// taps, centroids, radii, preprocessing constants, threshold, format and tool
@@ -50,6 +51,7 @@ extension MOCCADetector {
         var tensors: [String: Tensor] = [:]
         for (key, tensor) in network.stateDictionary() { tensors["network.\(key)"] = tensor }
         for (key, tensor) in autoencoder?.stateDictionary() ?? [:] { tensors["autoencoder.\(key)"] = tensor }
+        tensors[Self.trainingScoresKey] = try Tensor(shape: [trainingScores.count], scalars: trainingScores)
 
         let fileManager = FileManager.default
         let parent = directory.deletingLastPathComponent()
@@ -119,6 +121,7 @@ extension MOCCADetector {
                 detector.autoencoder = autoencoder
             }
             detector.centroids = try manifest.centroids.map { try Tensor(shape: [$0.count], scalars: $0) }
+            detector.trainingScores = weights.tensors[trainingScoresKey]?.scalars ?? []
         } catch {
             throw MOCCAError.invalidDetector(path: path, reason: "weights do not fit the model: \(error)")
         }

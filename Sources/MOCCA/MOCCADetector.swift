@@ -37,6 +37,8 @@ public final class MOCCADetector {
     public internal(set) var threshold: Float = .infinity
     /// What the last fit measured.
     public internal(set) var summary: TrainingSummary?
+    /// The fused scores of the training images after fitting, for re-calibrating the threshold.
+    public internal(set) var trainingScores: [Float] = []
     /// Phase 1's last epoch's mean loss, and its duration.
     var pretrainingLoss: Float = .nan
     var pretrainingSeconds: Double = 0
@@ -143,8 +145,9 @@ public final class MOCCADetector {
         // Statistics and threshold from the training scores.
         let raw = try channelScores(images)
         channelStatistics = raw.map(ChannelStatistics.init)
+        trainingScores = fuse(raw)
         thresholdRule = .trainingQuantile(nu: configuration.nu)
-        threshold = try thresholdRule.threshold(referenceScores: fuse(raw))
+        threshold = try thresholdRule.threshold(referenceScores: trainingScores)
         summary = TrainingSummary(normalCount: images.shape[0], autoencoderFinalLoss: pretrainingLoss,
                                   oneClassFinalLoss: oneClassLoss,
                                   seconds: pretrainingSeconds + Date().timeIntervalSince(start))
@@ -252,6 +255,23 @@ public final class MOCCADetector {
     public func setThreshold(_ rule: ThresholdRule, referenceScores: [Float]) throws {
         threshold = try rule.threshold(referenceScores: referenceScores)
         thresholdRule = rule
+    }
+
+    /// Sets the threshold by a rule, from the stored training scores, or for a target false
+    /// positive rate from preprocessed held-out normal images `[N, C, H, W]`.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the rule needs held-out
+    ///   normal images and none are given.
+    public func calibrate(_ rule: ThresholdRule, heldOutNormal: Tensor? = nil) throws {
+        guard isFitted else { throw MOCCAError.notFitted }
+        switch rule {
+        case .falsePositiveRate:
+            guard let heldOutNormal else {
+                throw MOCCAError.invalidConfiguration("a target false positive rate needs held-out normal images")
+            }
+            try setThreshold(rule, referenceScores: score(heldOutNormal).overall)
+        default:
+            try setThreshold(rule, referenceScores: trainingScores)
+        }
     }
 
     /// Unfused scores, channel-major, in evaluation mode.
