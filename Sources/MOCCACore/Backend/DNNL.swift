@@ -45,12 +45,33 @@ enum DNNL {
         _ key: String, op: String,
         _ makeDescriptor: () throws -> dnnl_primitive_desc_t
     ) throws -> Primitive {
+        // oneDNN's kernels fix their thread count when created (its batch-norm kernels
+        // synchronise that many threads with a spin barrier), so a primitive is cached per
+        // thread count and always runs with the count it was made for.
+        let threads = Threads.count
+        let fullKey = "\(threads)|\(key)"
         cacheLock.lock()
         defer { cacheLock.unlock() }
-        if let cached = cache[key] { return cached }
-        let made = try Primitive(descriptor: makeDescriptor(), op: op)
-        cache[key] = made
+        if let cached = cache[fullKey] { return cached }
+        Threads.applyToCurrentThread(threads)
+        let made = try Primitive(descriptor: makeDescriptor(), op: op, threads: threads)
+        cache[fullKey] = made
         return made
+    }
+
+    /// Primitive attributes asking for a user-managed scratchpad.
+    ///
+    /// By default oneDNN shares one scratchpad among all primitives, so two threads
+    /// running primitives at once corrupt each other's temporaries (its batch-norm kernels
+    /// keep their spin barrier there, and hang). Each execution passes its own
+    /// scratchpad instead, taken from the buffer pool.
+    static func withScratchpadAttributes<R>(_ op: String, _ body: (dnnl_primitive_attr_t) throws -> R) throws -> R {
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), op, "dnnl_primitive_attr_create")
+        guard let attributes else { throw TensorError.backend(op: op, message: "no primitive attributes") }
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), op, "scratchpad mode")
+        return try body(attributes)
     }
 
     /// Creates a primitive descriptor from an op descriptor (the oneDNN 2.x API).
@@ -58,8 +79,10 @@ enum DNNL {
         _ desc: inout Desc, op: String, hint: Primitive? = nil
     ) throws -> dnnl_primitive_desc_t {
         var pd: dnnl_primitive_desc_t?
-        let status = withUnsafePointer(to: &desc) { pointer in
-            dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), nil, engine, hint?.descriptor)
+        let status = try withScratchpadAttributes(op) { attributes in
+            withUnsafePointer(to: &desc) { pointer in
+                dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes, engine, hint?.descriptor)
+            }
         }
         try check(status, op, "dnnl_primitive_desc_create")
         guard let pd else { throw TensorError.backend(op: op, message: "no primitive descriptor") }
@@ -74,8 +97,10 @@ enum DNNL {
         let reorder = try primitive(key, op: "reorder") {
             var pd: dnnl_primitive_desc_t?
             var src = source.raw, dst = target.raw
-            try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil),
-                      "reorder", "dnnl_reorder_primitive_desc_create")
+            try withScratchpadAttributes("reorder") { attributes in
+                try check(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes),
+                          "reorder", "dnnl_reorder_primitive_desc_create")
+            }
             guard let pd else { throw TensorError.backend(op: "reorder", message: "no descriptor") }
             return pd
         }
@@ -92,8 +117,15 @@ enum DNNL {
 final class Primitive {
     let descriptor: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
+    /// The OpenMP thread count the primitive was created for, and must run with.
+    let threads: Int
 
-    init(descriptor: dnnl_primitive_desc_t, op: String) throws {
+    /// The size of the scratchpad each execution needs (zero for none).
+    let scratchpad: MemoryDescriptor
+
+    init(descriptor: dnnl_primitive_desc_t, op: String, threads: Int) throws {
+        self.threads = threads
+        self.scratchpad = MemoryDescriptor(raw: dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0)?.pointee ?? dnnl_memory_desc_t())
         var primitive: dnnl_primitive_t?
         let status = dnnl_primitive_create(&primitive, descriptor)
         guard status == dnnl_success, let primitive else {
@@ -111,8 +143,8 @@ final class Primitive {
 
     /// The memory descriptor the primitive chose for a query (`dnnl_query_src_md`, ...).
     func descriptor(_ query: dnnl_query_t, index: Int32 = 0) -> MemoryDescriptor {
-        let md = dnnl_primitive_desc_query_md(descriptor, query, index)!
-        return MemoryDescriptor(raw: md.pointee)
+        // oneDNN answers a query it has no descriptor for with an empty one (ndims 0).
+        MemoryDescriptor(raw: dnnl_primitive_desc_query_md(descriptor, query, index)?.pointee ?? dnnl_memory_desc_t())
     }
 
     /// Whether the primitive uses a workspace (max pooling's argmax indices, for example).
@@ -123,6 +155,10 @@ final class Primitive {
 
     /// Runs the primitive on raw buffers, each described by its memory descriptor.
     func execute(_ arguments: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)], op: String) throws {
+        var arguments = arguments
+        let scratchpadBytes = scratchpad.raw.ndims == 0 ? 0 : scratchpad.byteCount
+        let scratch = scratchpadBytes > 0 ? TensorStorage(byteCount: scratchpadBytes, zeroed: false) : nil
+        if let scratch { arguments.append((DNNL_ARG_SCRATCHPAD, scratch.pointer, scratchpad)) }
         var memories: [dnnl_memory_t?] = []
         memories.reserveCapacity(arguments.count)
         defer { for memory in memories { dnnl_memory_destroy(memory) } }
@@ -135,9 +171,10 @@ final class Primitive {
             memories.append(memory)
             execArgs.append(dnnl_exec_arg_t(arg: Int32(arg), memory: memory))
         }
-        Threads.applyToCurrentThread()
+        Threads.applyToCurrentThread(threads)
         try DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(execArgs.count), execArgs),
                        op, "dnnl_primitive_execute")
         try DNNL.check(dnnl_stream_wait(DNNL.stream), op, "dnnl_stream_wait")
+        withExtendedLifetime(scratch) {}
     }
 }

@@ -40,8 +40,8 @@ public enum Threads {
 
     /// OpenMP's thread count is a per-thread setting: apply the current count to the
     /// calling thread before it starts oneDNN or OpenBLAS work, if it has not seen it yet.
-    static func applyToCurrentThread() {
-        let value = current
+    static func applyToCurrentThread(_ count: Int? = nil) {
+        let value = count ?? current
         if openBLASCount != value {
             openblas_set_num_threads(Int32(value))
             openBLASCount = value
