@@ -35,31 +35,40 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         case standardized
     }
 
+    /// The network; its input shape must match the images.
     public var model: Model = .cifar10LeNet
     /// The code length of the autoencoder (a multiple of 16).
     public var codeLength = 128
     /// The taps trained and scored, by name (for example `conv1`, `conv2`, `conv3`, `code`).
     public var taps: [String] = ["conv1", "conv2", "conv3", "code"]
+    /// The one-class objective's boundary.
     public var boundary: Boundary = .hard
-    /// ν in (0, 1]: the soft boundary's outlier fraction, and the default threshold quantile.
+    /// ν in (0, 1): the soft boundary's outlier fraction, and the default threshold quantile.
     public var nu: Double = 0.1
-    /// Epochs of the one-class phase before the soft boundary's radii start to move.
+    /// Epochs of the one-class phase before the soft boundary's radii start to move (with
+    /// as many warm-up epochs as one-class epochs, the radii stay zero).
     public var warmUpEpochs = 3
+    /// Phase 1 (autoencoder): epochs, Adam's learning rate, and the epochs at which it drops ×0.1.
     public var autoencoderEpochs = 20
     public var autoencoderLearningRate: Float = 1e-3
     public var autoencoderMilestones: [Int] = []
+    /// Phase 2 (one-class): epochs, Adam's learning rate, and the epochs at which it drops ×0.1.
     public var oneClassEpochs = 10
     public var oneClassLearningRate: Float = 1e-4
     public var oneClassMilestones: [Int] = []
     /// Adam's L2 weight decay in both phases (Deep SVDD's 0.5e-6).
     public var weightDecay: Float = 0.5e-6
+    /// Mini-batch size in both phases.
     public var batchSize = 64
+    /// Fixes the initial weights and the order of the batches.
     public var seed: UInt64 = 0
+    /// How the channels' scores become one score.
     public var fusion: Fusion = .mean
     /// Whether to add the autoencoder's reconstruction error as a score channel, fused
     /// with the taps after standardisation.
     public var reconstructionChannel = false
 
+    /// The defaults: the CIFAR-10 network, all taps, hard boundary, 20 + 10 epochs.
     public init() {}
 
     /// Throws ``MOCCAError/invalidConfiguration(_:)`` naming the first bad option.
@@ -70,7 +79,7 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
             try fail("unknown tap '\(unknown)'; the \(model.rawValue) model has \(availableTaps.joined(separator: ", "))")
         }
         if Set(taps).count != taps.count { try fail("a tap is listed twice in \(taps)") }
-        if !(nu > 0 && nu <= 1) { try fail("nu must be in (0, 1], got \(nu)") }
+        if !(nu > 0 && nu < 1) { try fail("nu must be in (0, 1), got \(nu)") }
         if codeLength <= 0 || codeLength % 16 != 0 { try fail("the code length must be a positive multiple of 16, got \(codeLength)") }
         if autoencoderEpochs < 0 || oneClassEpochs < 0 || warmUpEpochs < 0 { try fail("epochs must be non-negative") }
         if batchSize < 2 { try fail("the batch size must be at least 2 (BatchNorm needs two samples), got \(batchSize)") }

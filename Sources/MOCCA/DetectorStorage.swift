@@ -107,6 +107,18 @@ extension MOCCADetector {
               manifest.channelStatistics.count == manifest.channels.count else {
             throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) lists \(manifest.taps.count) taps but not as many centroids, radii or statistics")
         }
+        let configuration = manifest.configuration
+        let expectedChannels = configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : [])
+        guard manifest.taps == configuration.taps, manifest.channels == expectedChannels,
+              manifest.hasAutoencoder == configuration.reconstructionChannel else {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) lists taps, channels or an autoencoder that disagree with its configuration")
+        }
+        guard manifest.centroids.allSatisfy({ $0.allSatisfy(\.isFinite) }), manifest.radii.allSatisfy(\.isFinite) else {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) holds non-finite centroids or radii")
+        }
+        if let preprocessor = manifest.preprocessor, !(preprocessor.maximum > preprocessor.minimum) {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName): the preprocessing maximum must exceed the minimum")
+        }
         let weights: SafeTensors.Contents
         do { weights = try SafeTensors.read(from: directory.appendingPathComponent(weightsName)) } catch {
             throw MOCCAError.invalidDetector(path: path, reason: "\(error)")

@@ -114,6 +114,8 @@ public final class MOCCADetector {
         try checkTrainingImages(images)
         let start = Date()
         var sampler = BatchSampler(count: images.shape[0], batchSize: configuration.batchSize, seed: configuration.seed &+ 2)
+        // The reconstruction channel needs the autoencoder as phase 1 left it.
+        if configuration.reconstructionChannel && autoencoder == nil { autoencoder = try snapshot(of: network) }
 
         // Centroids of the pretrained encoder, in evaluation mode (running BatchNorm statistics).
         centroids = try computeCentroids(images)

@@ -93,7 +93,10 @@ public struct OneClassSplit {
 
     private static func loadFolder(_ path: String, channels: Int, classNames: [String]?) throws -> (ImageDataset, ImageDataset) {
         let train = try ImageFolder.load(root: path, split: "train", channels: channels, classNames: classNames)
-        let test = try ImageFolder.load(root: path, split: "test", channels: channels, classNames: train.classNames)
+        // Test-only folders (defect types, say) are classes too: anomalies for every normal class.
+        let testFolders = try ImageFolder.subfolders(of: (path as NSString).appendingPathComponent("test"))
+        let testClasses = train.classNames + testFolders.filter { !train.classNames.contains($0) }
+        let test = try ImageFolder.load(root: path, split: "test", channels: channels, classNames: testClasses)
         guard test.imageShape == train.imageShape || test.count == 0 else {
             throw DataError.malformed(path: path, message: "test images are \(test.imageShape), training images \(train.imageShape)")
         }

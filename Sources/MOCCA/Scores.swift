@@ -25,9 +25,12 @@ public struct ChannelStatistics: Codable, Sendable, Equatable {
         let mean = scores.reduce(0.0) { $0 + Double($1) } / n
         let variance = scores.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / n
         self.mean = Float(mean)
-        // A constant channel would divide by zero; it then contributes only its offset.
-        self.standardDeviation = Float(max(variance.squareRoot(), 1e-12))
+        self.standardDeviation = Float(variance.squareRoot())
     }
 
-    func standardize(_ value: Float) -> Float { (value - mean) / standardDeviation }
+    /// `(value − mean) / sd`; a channel that was constant on the training data carries no
+    /// information to weigh and contributes zero.
+    func standardize(_ value: Float) -> Float {
+        standardDeviation > 1e-12 * max(1, abs(mean)) ? (value - mean) / standardDeviation : 0
+    }
 }

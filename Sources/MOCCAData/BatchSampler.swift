@@ -40,6 +40,7 @@ extension Tensor {
         let source = try plain()
         let rowSize = count / max(shape[0], 1)
         let out = Tensor(zeros: [indices.count] + shape.dropFirst())
+        defer { withExtendedLifetime(source) {} }
         let src = source.unsafeScalarPointer, dst = out.unsafeScalarPointer
         for (row, index) in indices.enumerated() {
             (dst + row * rowSize).update(from: src + index * rowSize, count: rowSize)

@@ -38,8 +38,15 @@ public enum IDXReader {
         let dimensions = (0..<rank).map { d in
             (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) }
         }
-        let count = dimensions.reduce(1, *)
         let start = 4 + 4 * rank
+        var count = 1
+        for dimension in dimensions {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= bytes.count else {
+                throw DataError.malformed(path: path, message: "dimensions \(dimensions) need more values than the file holds (truncated or corrupt)")
+            }
+            count = product
+        }
         guard bytes.count - start == count else {
             throw DataError.malformed(path: path, message: "expected \(count) values for dimensions \(dimensions), found \(bytes.count - start) (truncated or corrupt)")
         }

@@ -12,6 +12,9 @@ public enum ImageDecoder {
 
     /// Decodes the file at `path` to `channels` channels (1: grey, 3: RGB), converting as needed.
     public static func decode(path: String, channels: Int) throws -> Image {
+        guard channels == 1 || channels == 3 else {
+            throw DataError.malformed(path: path, message: "images can be decoded to 1 (grey) or 3 (RGB) channels, not \(channels)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: path) { throw DataError.unreadable(path: path, reason: "permission denied") }
             throw DataError.missing(path: path, expected: "an image file")
@@ -37,14 +40,11 @@ public enum ImageDecoder {
             throw DataError.malformed(path: path, message: "corrupt JPEG header: \(String(cString: tjGetErrorStr2(handle)))")
         }
         let format = channels == 1 ? TJPF_GRAY : TJPF_RGB
-        var pixels = [UInt8](repeating: 0, count: Int(width * height) * channels)
-        let status = tjDecompress2(handle, bytes, size, &pixels, width, 0, height, Int32(format.rawValue), 0)
-        // A warning (a truncated scan, say) still yields an image; an error does not.
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
-            throw DataError.malformed(path: path, message: "corrupt JPEG data: \(String(cString: tjGetErrorStr2(handle)))")
-        }
-        if status != 0 {
-            throw DataError.malformed(path: path, message: "damaged JPEG data: \(String(cString: tjGetErrorStr2(handle)))")
+        let byteCount = try pixelCount(Int(width), Int(height), channels, path: path)
+        var pixels = [UInt8](repeating: 0, count: byteCount)
+        // Even a warning (a truncated scan, say) is refused: the image would be partly grey.
+        guard tjDecompress2(handle, bytes, size, &pixels, width, 0, height, Int32(format.rawValue), 0) == 0 else {
+            throw DataError.malformed(path: path, message: "corrupt or truncated JPEG data: \(String(cString: tjGetErrorStr2(handle)))")
         }
         return Image(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
     }
@@ -57,11 +57,22 @@ public enum ImageDecoder {
             throw DataError.malformed(path: path, message: "corrupt PNG: \(message(of: image))")
         }
         image.format = channels == 1 ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
-        var pixels = [UInt8](repeating: 0, count: Int(image.width * image.height) * channels)
+        var pixels = [UInt8](repeating: 0, count: try pixelCount(Int(image.width), Int(image.height), channels, path: path))
         guard png_image_finish_read(&image, nil, &pixels, 0, nil) != 0 else {
             throw DataError.malformed(path: path, message: "corrupt PNG data: \(message(of: image))")
         }
         return Image(width: Int(image.width), height: Int(image.height), channels: channels, pixels: pixels)
+    }
+
+    /// `width · height · channels`, refusing sizes that overflow or exceed 2^31 bytes
+    /// (a corrupt header, not a real image).
+    private static func pixelCount(_ width: Int, _ height: Int, _ channels: Int, path: String) throws -> Int {
+        let (area, overflow1) = width.multipliedReportingOverflow(by: height)
+        let (bytes, overflow2) = area.multipliedReportingOverflow(by: channels)
+        guard !overflow1, !overflow2, bytes > 0, bytes < 1 << 31 else {
+            throw DataError.malformed(path: path, message: "implausible image size \(width)x\(height)")
+        }
+        return bytes
     }
 
     private static func message(of image: png_image) -> String {

@@ -42,8 +42,8 @@ public enum ImageFolder {
                             classNames: classes, sources: sources)
     }
 
-    /// The sorted names of the sub-folders of `path`.
-    static func subfolders(of path: String) throws -> [String] {
+    /// The sorted names of the sub-folders of `path` (hidden ones excluded).
+    public static func subfolders(of path: String) throws -> [String] {
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
             throw DataError.unreadable(path: path, reason: error.localizedDescription)

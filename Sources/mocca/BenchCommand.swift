@@ -22,11 +22,7 @@ struct Bench: ParsableCommand {
         @Option(help: "Untimed warm-up steps.") var warmup = 3
         @Flag(help: "Skip the per-layer timings.") var skipLayers = false
 
-        func validate() throws {
-            guard threads > 0, batch > 0, samples > 0, steps > 0, warmup >= 0 else {
-                throw ValidationError("threads, batch, samples and steps must be positive; warm-up non-negative")
-            }
-        }
+        func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
 
         func run() throws {
             Threads.count = threads
@@ -127,6 +123,8 @@ struct OneClass: ParsableCommand {
     @Option(help: "Steps per timed sample.") var steps = 5
     @Option(help: "Untimed warm-up steps.") var warmup = 3
 
+    func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
+
     func run() throws {
         Threads.count = threads
         var generator = RandomGenerator(seed: 0)
@@ -166,6 +164,8 @@ struct Scoring: ParsableCommand {
     @Option(help: "Steps per timed sample.") var steps = 5
     @Option(help: "Untimed warm-up steps.") var warmup = 3
 
+    func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
+
     func run() throws {
         Threads.count = threads
         var generator = RandomGenerator(seed: 0)
@@ -189,6 +189,12 @@ struct Scoring: ParsableCommand {
                        "infer_img_per_s_best": round1(Double(batch) / timing.best),
                        "infer_img_per_s_median": round1(Double(batch) / timing.median),
                        "checksum_finite": checksum.isFinite])
+    }
+}
+
+func validateTiming(threads: Int, batch: Int, samples: Int, steps: Int, warmup: Int) throws {
+    guard threads > 0, batch > 1, samples > 0, steps > 0, warmup >= 0 else {
+        throw ValidationError("threads, samples and steps must be positive, the batch at least 2, the warm-up non-negative")
     }
 }
 

@@ -26,9 +26,16 @@ struct Benchmark: ParsableCommand {
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
 
+    func validate() throws {
+        guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+    }
+
     func run() throws {
         try threads.apply()
-        let seedList = try integers(seeds, "--seeds").map { UInt64($0) }
+        let seedList = try splitList(seeds).map { item in
+            guard let seed = UInt64(item) else { throw ValidationError("--seeds: '\(item)' is not a non-negative integer") }
+            return seed
+        }
         let boundaryList = try splitList(boundaries).map { name in
             guard let boundary = MOCCAConfiguration.Boundary(rawValue: name) else { throw ValidationError("--boundaries: unknown boundary '\(name)'") }
             return boundary
@@ -46,15 +53,20 @@ struct Benchmark: ParsableCommand {
             for className in classList {
                 let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
                 var prepared: PreparedSplit?
-                let pending = boundaryList.filter { b in !results.contains { $0.normalClass == className && $0.seed == seed && $0.boundary == b.rawValue } }
+                var base = try method.configuration(defaultModel: dataset.defaultModel)
+                base.seed = seed
+                // A stored run counts only if it used these very options on this data set.
+                let pending = boundaryList.filter { b in
+                    var expected = base
+                    expected.boundary = b
+                    return !results.contains { $0.dataset == dataset.rawValue && $0.normalClass == className && $0.configuration == expected }
+                }
                 guard !pending.isEmpty else { continue }
                 if prepared == nil { prepared = try split.prepared() }
                 guard let prepared else { continue }
-                var base = try method.configuration(defaultModel: dataset.defaultModel)
-                base.seed = seed
                 base.boundary = pending[0]
                 let pretrained = try MOCCADetector(configuration: base)
-                let weights = URL(fileURLWithPath: out).appendingPathComponent("pretrained/\(className)-seed\(seed).safetensors")
+                let weights = URL(fileURLWithPath: out).appendingPathComponent("pretrained/\(className)-seed\(seed)-\(pretrainingKey(base)).safetensors")
                 let start = Date()
                 if FileManager.default.fileExists(atPath: weights.path) {
                     try pretrained.network.load(from: weights)
@@ -93,6 +105,15 @@ struct Benchmark: ParsableCommand {
         try writeAtomically(encodeJSON(table), to: (out as NSString).appendingPathComponent("table.json"))
         print(markdown)
     }
+}
+
+/// A short fingerprint of the options that shape phase 1 and of the data set, so that a
+/// stored autoencoder is reused only for the very same pretraining.
+func pretrainingKey(_ c: MOCCAConfiguration) -> String {
+    let text = "\(c.model.rawValue)|\(c.codeLength)|\(c.autoencoderEpochs)|\(c.autoencoderLearningRate)|\(c.autoencoderMilestones)|\(c.weightDecay)|\(c.batchSize)|\(c.seed)"
+    // FNV-1a, stable across runs (Swift's Hasher is seeded per process).
+    let hash = text.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    return String(hash, radix: 16)
 }
 
 /// One finished (class, seed, boundary) run.

@@ -34,7 +34,7 @@ struct MethodOptions: ParsableArguments {
     var taps: String?
     @Option(help: "Boundary: hard or soft.")
     var boundary: MOCCAConfiguration.Boundary = .hard
-    @Option(help: "ν in (0, 1]: the soft boundary's outlier fraction and the default threshold quantile.")
+    @Option(help: "ν in (0, 1): the soft boundary's outlier fraction and the default threshold quantile.")
     var nu = 0.1
     @Option(help: "One-class epochs before the soft boundary's radii move.")
     var warmUp = 3

@@ -48,7 +48,8 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration) throws 
                       split.train.count, split.normalClassName, split.test.count, Date().timeIntervalSince(loadStart)))
     let detector = try MOCCADetector(configuration: configuration)
     detector.preprocessor = prepared.preprocessor
-    detector.trainingData = split.description(dataset: data.dataset, path: data.data)
+    // An absolute path, so that `mocca evaluate` finds the data from any folder.
+    detector.trainingData = split.description(dataset: data.dataset, path: URL(fileURLWithPath: data.data).standardizedFileURL.path)
     let progress = ProgressLine()
     try detector.fit(normal: prepared.train, progress: progress.report)
     return (detector, prepared)
@@ -58,7 +59,9 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration) throws 
 func checkOutput(_ path: String, overwrite: Bool) throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
-    let isDetector = isDirectory.boolValue && FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("manifest.json"))
+    let manifest = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("manifest.json"))
+    let format = manifest.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["format"] as? String
+    let isDetector = isDirectory.boolValue && format == "swift-mocca-detector"
     if !isDetector { throw ValidationError("\(path) exists and is not a detector folder; choose another --out") }
     if !overwrite { throw ValidationError("\(path) already holds a detector; pass --overwrite to replace it") }
 }

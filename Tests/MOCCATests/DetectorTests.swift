@@ -113,7 +113,7 @@ struct DetectorTests {
     // MARK: Configuration
 
     static let badOptions = [
-        "unknown tap conv3", "nu 0", "nu 1.5", "nu -0.1", "nu NaN", "duplicate tap", "no taps",
+        "unknown tap conv3", "nu 0", "nu 1", "nu 1.5", "nu -0.1", "nu NaN", "duplicate tap", "no taps",
         "batch size 1", "negative epochs", "zero learning rate", "negative weight decay",
     ]
 
@@ -122,6 +122,7 @@ struct DetectorTests {
         switch badOption {
         case "unknown tap conv3": c.taps = ["conv1", "conv3"]
         case "nu 0": c.nu = 0
+        case "nu 1": c.nu = 1
         case "nu 1.5": c.nu = 1.5
         case "nu -0.1": c.nu = -0.1
         case "nu NaN": c.nu = .nan
@@ -153,7 +154,8 @@ struct DetectorTests {
 
     @Test func boundaryValuesAreAccepted() throws {
         var configuration = Self.configuration()
-        configuration.nu = 1
+        // ν = 1 is refused: the default threshold, the (1 − ν) quantile, needs ν < 1.
+        configuration.nu = 0.999
         configuration.batchSize = 2
         configuration.autoencoderEpochs = 0
         configuration.oneClassEpochs = 0

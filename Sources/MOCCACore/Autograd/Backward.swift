@@ -79,8 +79,10 @@ extension Tensor {
         let other = try DNNL.reorder(other, to: memoryDescriptor)
         let result = Tensor(uninitializedShape: shape, descriptor: descriptor)
         let n = (descriptor?.byteCount ?? count * 4) / 4
-        let a = floatPointer, b = other.floatPointer, c = result.floatPointer
-        parallelFor(n) { range in for i in range { c[i] = a[i] + b[i] } }
+        withExtendedLifetime(other) {
+            let a = floatPointer, b = other.floatPointer, c = result.floatPointer
+            parallelFor(n) { range in for i in range { c[i] = a[i] + b[i] } }
+        }
         return result
     }
 }

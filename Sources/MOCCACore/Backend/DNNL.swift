@@ -106,8 +106,8 @@ enum DNNL {
         }
         let output = Tensor(uninitializedShape: tensor.shape, descriptor: target)
         try reorder.execute([
-            (DNNL_ARG_FROM, tensor.rawPointer, source),
-            (DNNL_ARG_TO, output.rawPointer, target),
+            (DNNL_ARG_FROM, tensor, source),
+            (DNNL_ARG_TO, output, target),
         ], op: "reorder")
         return output
     }
@@ -153,21 +153,24 @@ final class Primitive {
         return md.raw.ndims == 0 ? nil : md
     }
 
-    /// Runs the primitive on raw buffers, each described by its memory descriptor.
-    func execute(_ arguments: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)], op: String) throws {
+    /// Runs the primitive on tensors' buffers, each described by its memory descriptor.
+    /// The tensors are held until the kernel has finished with their memory.
+    func execute(_ arguments: [(Int32, Tensor, MemoryDescriptor)], op: String) throws {
         var arguments = arguments
         let scratchpadBytes = scratchpad.raw.ndims == 0 ? 0 : scratchpad.byteCount
-        let scratch = scratchpadBytes > 0 ? TensorStorage(byteCount: scratchpadBytes, zeroed: false) : nil
-        if let scratch { arguments.append((DNNL_ARG_SCRATCHPAD, scratch.pointer, scratchpad)) }
+        if scratchpadBytes > 0 {
+            let scratch = Tensor(shape: [scratchpadBytes], storage: TensorStorage(byteCount: scratchpadBytes, zeroed: false))
+            arguments.append((DNNL_ARG_SCRATCHPAD, scratch, scratchpad))
+        }
         var memories: [dnnl_memory_t?] = []
         memories.reserveCapacity(arguments.count)
         defer { for memory in memories { dnnl_memory_destroy(memory) } }
         var execArgs: [dnnl_exec_arg_t] = []
         execArgs.reserveCapacity(arguments.count)
-        for (arg, pointer, md) in arguments {
+        for (arg, tensor, md) in arguments {
             var memory: dnnl_memory_t?
             var raw = md.raw
-            try DNNL.check(dnnl_memory_create(&memory, &raw, DNNL.engine, pointer), op, "dnnl_memory_create")
+            try DNNL.check(dnnl_memory_create(&memory, &raw, DNNL.engine, tensor.rawPointer), op, "dnnl_memory_create")
             memories.append(memory)
             execArgs.append(dnnl_exec_arg_t(arg: Int32(arg), memory: memory))
         }
@@ -175,6 +178,6 @@ final class Primitive {
         try DNNL.check(dnnl_primitive_execute(primitive, DNNL.stream, Int32(execArgs.count), execArgs),
                        op, "dnnl_primitive_execute")
         try DNNL.check(dnnl_stream_wait(DNNL.stream), op, "dnnl_stream_wait")
-        withExtendedLifetime(scratch) {}
+        withExtendedLifetime(arguments) {}
     }
 }

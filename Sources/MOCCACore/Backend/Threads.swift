@@ -13,12 +13,13 @@ public enum Threads {
         return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
     }()
     nonisolated(unsafe) private static var openBLASCount = 0
+    private static let lock = NSLock()
 
     /// The thread count in force; setting it reconfigures every backend.
     public static var count: Int {
-        get { current }
+        get { lock.withLock { current } }
         set {
-            current = max(1, newValue)
+            lock.withLock { current = max(1, newValue) }
             applyToCurrentThread()
         }
     }
@@ -41,10 +42,12 @@ public enum Threads {
     /// OpenMP's thread count is a per-thread setting: apply the current count to the
     /// calling thread before it starts oneDNN or OpenBLAS work, if it has not seen it yet.
     static func applyToCurrentThread(_ count: Int? = nil) {
-        let value = count ?? current
-        if openBLASCount != value {
-            openblas_set_num_threads(Int32(value))
-            openBLASCount = value
+        let value = count ?? Threads.count
+        lock.withLock {
+            if openBLASCount != value {
+                openblas_set_num_threads(Int32(value))
+                openBLASCount = value
+            }
         }
         let applied = Int(bitPattern: pthread_getspecific(appliedKey)) - 1
         guard applied != value else { return }

@@ -28,6 +28,7 @@ extension Tensor {
     private func eltwise(_ algorithm: dnnl_alg_kind_t, alpha: Float, name: String,
                          backwardFromOutput: Bool = false) throws -> Tensor {
         guard count > 0 else { return Tensor(zeros: shape) }
+        guard rank <= 6 else { throw TensorError.rankMismatch(op: name, expected: "a tensor of rank at most 6", got: shape) }
         let source = rank == 0 ? try reshaped(to: [1]).detached() : self
         let dataMD = source.memoryDescriptor
         let key = "eltwise|\(algorithm.rawValue)|\(alpha)|\(dataMD.key)"
@@ -39,7 +40,7 @@ extension Tensor {
             return try DNNL.makeDescriptor(&desc, op: name)
         }
         let out = Tensor(uninitializedShape: shape, descriptor: descriptor)
-        try forward.execute([(DNNL_ARG_SRC, rawPointer, dataMD), (DNNL_ARG_DST, out.rawPointer, dataMD)], op: name)
+        try forward.execute([(DNNL_ARG_SRC, self, dataMD), (DNNL_ARG_DST, out, dataMD)], op: name)
         let input = self
         let savedOutput = out.detached()
         return Tensor.record(out, name: name, inputs: [self]) { gradient in
@@ -54,9 +55,9 @@ extension Tensor {
             let diffSrc = Tensor(uninitializedShape: input.shape, descriptor: input.descriptor)
             let data = backwardFromOutput ? savedOutput : input
             try backward.execute([
-                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, data.rawPointer, dataMD),
-                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, dataMD),
-                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, dataMD),
+                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, data, dataMD),
+                (DNNL_ARG_DIFF_DST, diffDst, dataMD),
+                (DNNL_ARG_DIFF_SRC, diffSrc, dataMD),
             ], op: name)
             return [diffSrc]
         }

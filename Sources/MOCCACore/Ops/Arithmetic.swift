@@ -7,8 +7,10 @@ extension Tensor {
         try Validate.sameShape(a, b, op)
         let a = try a.plain(), b = try b.plain()
         let result = Tensor(zeros: a.shape)
-        let pa = a.floatPointer, pb = b.floatPointer, pr = result.floatPointer
-        for i in 0..<a.count { pr[i] = f(pa[i], pb[i]) }
+        withExtendedLifetime((a, b)) {
+            let pa = a.floatPointer, pb = b.floatPointer, pr = result.floatPointer
+            for i in 0..<a.count { pr[i] = f(pa[i], pb[i]) }
+        }
         return result
     }
 
@@ -16,8 +18,10 @@ extension Tensor {
     func map(_ f: (Float) -> Float) throws -> Tensor {
         let source = try plain()
         let result = Tensor(zeros: shape)
-        let ps = source.floatPointer, pr = result.floatPointer
-        for i in 0..<count { pr[i] = f(ps[i]) }
+        withExtendedLifetime(source) {
+            let ps = source.floatPointer, pr = result.floatPointer
+            for i in 0..<count { pr[i] = f(ps[i]) }
+        }
         return result
     }
 

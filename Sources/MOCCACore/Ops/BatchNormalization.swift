@@ -50,15 +50,15 @@ extension Tensor {
         let mean = training ? Tensor(zeros: [channels]) : try runningMean.copy()
         let variance = training ? Tensor(zeros: [channels]) : try runningVariance.copy()
         let out = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
-        var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-            (DNNL_ARG_SRC, x.rawPointer, dataMD), (DNNL_ARG_DST, out.rawPointer, dataMD),
-            (DNNL_ARG_MEAN, mean.rawPointer, mean.memoryDescriptor),
-            (DNNL_ARG_VARIANCE, variance.rawPointer, variance.memoryDescriptor),
+        var args: [(Int32, Tensor, MemoryDescriptor)] = [
+            (DNNL_ARG_SRC, x, dataMD), (DNNL_ARG_DST, out, dataMD),
+            (DNNL_ARG_MEAN, mean, mean.memoryDescriptor),
+            (DNNL_ARG_VARIANCE, variance, variance.memoryDescriptor),
         ]
         let scalePlain = try scale?.plain(), shiftPlain = try shift?.plain()
         if let scalePlain, let shiftPlain {
-            args.append((DNNL_ARG_SCALE, scalePlain.rawPointer, scalePlain.memoryDescriptor))
-            args.append((DNNL_ARG_SHIFT, shiftPlain.rawPointer, shiftPlain.memoryDescriptor))
+            args.append((DNNL_ARG_SCALE, scalePlain, scalePlain.memoryDescriptor))
+            args.append((DNNL_ARG_SHIFT, shiftPlain, shiftPlain.memoryDescriptor))
         }
         try forward.execute(args, op: op)
 
@@ -84,18 +84,18 @@ extension Tensor {
             let diffDst = try DNNL.reorder(gradient, to: dataMD)
             let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
             let diffScale = Tensor(zeros: [channels]), diffShift = Tensor(zeros: [channels])
-            var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-                (DNNL_ARG_SRC, x.rawPointer, dataMD), (DNNL_ARG_DIFF_DST, diffDst.rawPointer, dataMD),
-                (DNNL_ARG_MEAN, mean.rawPointer, mean.memoryDescriptor),
-                (DNNL_ARG_VARIANCE, variance.rawPointer, variance.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, dataMD),
+            var args: [(Int32, Tensor, MemoryDescriptor)] = [
+                (DNNL_ARG_SRC, x, dataMD), (DNNL_ARG_DIFF_DST, diffDst, dataMD),
+                (DNNL_ARG_MEAN, mean, mean.memoryDescriptor),
+                (DNNL_ARG_VARIANCE, variance, variance.memoryDescriptor),
+                (DNNL_ARG_DIFF_SRC, diffSrc, dataMD),
             ]
             if let scalePlain, let shiftPlain {
                 // oneDNN 2.6 asks for the shift in the backward pass too, though it does not read it.
-                args.append((DNNL_ARG_SCALE, scalePlain.rawPointer, scalePlain.memoryDescriptor))
-                args.append((DNNL_ARG_SHIFT, shiftPlain.rawPointer, shiftPlain.memoryDescriptor))
-                args.append((DNNL_ARG_DIFF_SCALE, diffScale.rawPointer, diffScale.memoryDescriptor))
-                args.append((DNNL_ARG_DIFF_SHIFT, diffShift.rawPointer, diffShift.memoryDescriptor))
+                args.append((DNNL_ARG_SCALE, scalePlain, scalePlain.memoryDescriptor))
+                args.append((DNNL_ARG_SHIFT, shiftPlain, shiftPlain.memoryDescriptor))
+                args.append((DNNL_ARG_DIFF_SCALE, diffScale, diffScale.memoryDescriptor))
+                args.append((DNNL_ARG_DIFF_SHIFT, diffShift, diffShift.memoryDescriptor))
             }
             try backward.execute(args, op: op)
             return affine ? [diffSrc, diffScale, diffShift] : [diffSrc]

@@ -135,14 +135,14 @@ private struct ConvolutionGeometry {
     func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
         let dstMD = forward.descriptor(dnnl_query_dst_md)
         let out = Tensor(uninitializedShape: destinationShape, descriptor: dstMD)
-        var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-            (DNNL_ARG_SRC, source.rawPointer, source.memoryDescriptor),
-            (DNNL_ARG_WEIGHTS, weights.rawPointer, weights.memoryDescriptor),
-            (DNNL_ARG_DST, out.rawPointer, dstMD),
+        var args: [(Int32, Tensor, MemoryDescriptor)] = [
+            (DNNL_ARG_SRC, source, source.memoryDescriptor),
+            (DNNL_ARG_WEIGHTS, weights, weights.memoryDescriptor),
+            (DNNL_ARG_DST, out, dstMD),
         ]
         if let bias {
             let b = try bias.plain()
-            args.append((DNNL_ARG_BIAS, b.rawPointer, b.memoryDescriptor))
+            args.append((DNNL_ARG_BIAS, b, b.memoryDescriptor))
         }
         try forward.execute(args, op: op)
         return out
@@ -158,9 +158,9 @@ private struct ConvolutionGeometry {
             let diffSrcMD = primitive.descriptor(dnnl_query_diff_src_md)
             let diffSrc = Tensor(uninitializedShape: sourceShape, descriptor: diffSrcMD)
             try primitive.execute([
-                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, diffDst.memoryDescriptor),
-                (DNNL_ARG_WEIGHTS, w.rawPointer, w.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, diffSrcMD),
+                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
+                (DNNL_ARG_WEIGHTS, w, w.memoryDescriptor),
+                (DNNL_ARG_DIFF_SRC, diffSrc, diffSrcMD),
             ], op: op)
             result[0] = diffSrc
         }
@@ -170,13 +170,13 @@ private struct ConvolutionGeometry {
             let src = try DNNL.reorder(source, to: primitive.descriptor(dnnl_query_src_md))
             let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
             let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
-            var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, diffDst.memoryDescriptor),
-                (DNNL_ARG_SRC, src.rawPointer, src.memoryDescriptor),
-                (DNNL_ARG_DIFF_WEIGHTS, diffWeights.rawPointer, diffWeightsMD),
+            var args: [(Int32, Tensor, MemoryDescriptor)] = [
+                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
+                (DNNL_ARG_SRC, src, src.memoryDescriptor),
+                (DNNL_ARG_DIFF_WEIGHTS, diffWeights, diffWeightsMD),
             ]
             let diffBias = Tensor(zeros: [outChannels])
-            if hasBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias.rawPointer, diffBias.memoryDescriptor)) }
+            if hasBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias, diffBias.memoryDescriptor)) }
             try primitive.execute(args, op: op)
             result[1] = try plainWeightGradient(diffWeights, like: weight)
             if hasBias { result.append(diffBias) }

@@ -11,6 +11,7 @@ extension Tensor {
         let (n, d) = (shape[0], shape[1])
         let z = try plain(), c = try centre.plain()
         let out = Tensor(zeros: [n])
+        defer { withExtendedLifetime((z, c)) {} }
         for i in 0..<n {
             var sum: Float = 0
             let row = z.floatPointer + i * d
@@ -22,6 +23,7 @@ extension Tensor {
         }
         return Tensor.record(out, name: op, inputs: [self, centre]) { gradient in
             let g = try gradient.plain()
+            defer { withExtendedLifetime((g, z, c)) {} }
             let gz = Tensor(zeros: [n, d]), gc = Tensor(zeros: [d])
             for i in 0..<n {
                 let scale = 2 * g.floatPointer[i]
@@ -44,6 +46,7 @@ extension Tensor {
         guard prediction.rank >= 1 else { throw TensorError.rankMismatch(op: op, expected: "a batch of rank >= 1", got: prediction.shape) }
         let a = try prediction.plain(), b = try target.plain()
         let n = prediction.shape[0], count = prediction.count
+        defer { withExtendedLifetime((a, b)) {} }
         var total: Double = 0
         for i in 0..<count {
             let diff = Double(a.floatPointer[i] - b.floatPointer[i])
@@ -53,6 +56,7 @@ extension Tensor {
         return record(out, name: op, inputs: [prediction, target]) { gradient in
             let scale = 2 * gradient.item / Float(n)
             let ga = Tensor(zeros: prediction.shape)
+            defer { withExtendedLifetime((a, b)) {} }
             for i in 0..<count { ga.floatPointer[i] = scale * (a.floatPointer[i] - b.floatPointer[i]) }
             return [ga, target.requiresGrad ? try ga * -1 : nil]
         }

@@ -22,12 +22,15 @@ extension Tensor {
             let b = try bias.plain()
             for row in 0..<n { (out.floatPointer + row * outFeatures).update(from: b.floatPointer, count: outFeatures) }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outFeatures), Int32(inFeatures),
-                    1, xp.floatPointer, Int32(inFeatures), wp.floatPointer, Int32(inFeatures),
-                    bias == nil ? 0 : 1, out.floatPointer, Int32(outFeatures))
+        withExtendedLifetime((xp, wp)) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outFeatures), Int32(inFeatures),
+                        1, xp.floatPointer, Int32(inFeatures), wp.floatPointer, Int32(inFeatures),
+                        bias == nil ? 0 : 1, out.floatPointer, Int32(outFeatures))
+        }
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return record(out, name: op, inputs: inputs) { g in
             let g = try g.plain()
+            defer { withExtendedLifetime((g, xp, wp)) {} }
             var gradients: [Tensor?] = [nil, nil]
             if x.requiresGrad {
                 let gx = Tensor(zeros: [n, inFeatures])

@@ -47,11 +47,12 @@ extension Tensor {
         }
         let dstMD = forward.descriptor(dnnl_query_dst_md)
         let out = Tensor(uninitializedShape: outShape, descriptor: dstMD)
-        var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-            (DNNL_ARG_SRC, x.rawPointer, srcMD), (DNNL_ARG_DST, out.rawPointer, dstMD),
+        var args: [(Int32, Tensor, MemoryDescriptor)] = [
+            (DNNL_ARG_SRC, x, srcMD), (DNNL_ARG_DST, out, dstMD),
         ]
-        let workspace = forward.workspace.map { TensorStorage(byteCount: $0.byteCount) }
-        if let workspace, let md = forward.workspace { args.append((DNNL_ARG_WORKSPACE, workspace.pointer, md)) }
+        // Max pooling's argmax indices, opaque bytes held in a tensor for their lifetime.
+        let workspace = forward.workspace.map { Tensor(shape: [$0.byteCount], storage: TensorStorage(byteCount: $0.byteCount, zeroed: false)) }
+        if let workspace, let md = forward.workspace { args.append((DNNL_ARG_WORKSPACE, workspace, md)) }
         try forward.execute(args, op: op)
         return record(out, name: op, inputs: [x]) { gradient in
             let backward = try DNNL.primitive("\(key)|bwd", op: op) {
@@ -65,11 +66,11 @@ extension Tensor {
             }
             let diffDst = try DNNL.reorder(gradient, to: backward.descriptor(dnnl_query_diff_dst_md))
             let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
-            var args: [(Int32, UnsafeMutableRawPointer, MemoryDescriptor)] = [
-                (DNNL_ARG_DIFF_DST, diffDst.rawPointer, diffDst.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc.rawPointer, srcMD),
+            var args: [(Int32, Tensor, MemoryDescriptor)] = [
+                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
+                (DNNL_ARG_DIFF_SRC, diffSrc, srcMD),
             ]
-            if let workspace, let md = forward.workspace { args.append((DNNL_ARG_WORKSPACE, workspace.pointer, md)) }
+            if let workspace, let md = forward.workspace { args.append((DNNL_ARG_WORKSPACE, workspace, md)) }
             try backward.execute(args, op: op)
             return [diffSrc]
         }
@@ -95,7 +96,7 @@ extension Tensor {
         }
         let dstMD = forward.descriptor(dnnl_query_dst_md)
         let out = Tensor(uninitializedShape: outShape, descriptor: dstMD)
-        try forward.execute([(DNNL_ARG_SRC, x.rawPointer, srcMD), (DNNL_ARG_DST, out.rawPointer, dstMD)], op: op)
+        try forward.execute([(DNNL_ARG_SRC, x, srcMD), (DNNL_ARG_DST, out, dstMD)], op: op)
         return record(out, name: op, inputs: [x]) { gradient in
             // Each input pixel fed factor² output pixels, so its gradient is their sum:
             // factor² times an average pooling. oneDNN 2.6 has only a reference kernel for
@@ -122,6 +123,7 @@ extension Tensor {
         let source = try x.plain()
         let out = Tensor(zeros: [n, c, oh, ow])
         var argmax = [Int](repeating: 0, count: out.count)
+        defer { withExtendedLifetime(source) {} }
         let src = source.floatPointer, dst = out.floatPointer
         for plane in 0..<(n * c) {
             let base = plane * h * w
@@ -143,6 +145,7 @@ extension Tensor {
         }
         return record(out, name: op, inputs: [x]) { gradient in
             let g = try gradient.plain()
+            defer { withExtendedLifetime(g) {} }
             let gx = Tensor(zeros: x.shape)
             for o in 0..<argmax.count { gx.floatPointer[argmax[o]] += g.floatPointer[o] }
             return [gx]

@@ -7,10 +7,11 @@ extension Tensor {
         for axis in axes.sorted(by: >) { result = result.sumKeepingAxis(axis) }
         let keptShape = result.shape
         let finalShape = keepingShape ? keptShape : shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
-        let out = Tensor(shape: finalShape, storage: result.storage)
+        let out = Tensor(shape: finalShape, storage: result.storage, offset: result.offset)
         let inputShape = shape
         return Tensor.record(out, name: "sum", inputs: [self]) { g in
-            var expanded = Tensor(shape: keptShape, storage: try g.plain().storage)
+            let plainGradient = try g.plain()
+            var expanded = Tensor(shape: keptShape, storage: plainGradient.storage, offset: plainGradient.offset)
             for axis in axes.sorted() { expanded = expanded.broadcasting(axis: axis, to: inputShape[axis]) }
             return [expanded]
         }

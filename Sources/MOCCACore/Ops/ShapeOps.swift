@@ -58,6 +58,7 @@ extension Tensor {
         var start = 0
         for (t, size) in zip(tensors, sizes) {
             let source = try t.plain()
+            defer { withExtendedLifetime(source) {} }
             for o in 0..<outer {
                 (out.floatPointer + (o * outShape[axis] + start) * inner)
                     .update(from: source.floatPointer + o * size * inner, count: size * inner)
@@ -89,6 +90,7 @@ extension Tensor {
             out = Tensor(shape: outShape, storage: source.storage, offset: source.offset + range.lowerBound * inner)
         } else {
             out = Tensor(zeros: outShape)
+            defer { withExtendedLifetime(source) {} }
             for o in 0..<outer {
                 (out.floatPointer + o * range.count * inner)
                     .update(from: source.floatPointer + (o * shape[axis] + range.lowerBound) * inner,
@@ -98,6 +100,7 @@ extension Tensor {
         let inputShape = shape
         return Tensor.record(out, name: "slice", inputs: [self]) { g in
             let g = try g.plain()
+            defer { withExtendedLifetime(g) {} }
             let full = Tensor(zeros: inputShape)
             for o in 0..<outer {
                 (full.floatPointer + (o * inputShape[axis] + range.lowerBound) * inner)

@@ -89,7 +89,7 @@ public final class Tensor {
     /// The values in row-major order.
     public var scalars: [Float] {
         let source = (try? plain()) ?? self
-        return Array(UnsafeBufferPointer(start: source.floatPointer, count: count))
+        return withExtendedLifetime(source) { Array(UnsafeBufferPointer(start: source.floatPointer, count: count)) }
     }
 
     /// The single value of a one-element tensor.
@@ -113,7 +113,7 @@ public final class Tensor {
     public func copy() throws -> Tensor {
         let source = try plain()
         let result = Tensor(uninitializedShape: shape)
-        result.storage.floats.update(from: source.floatPointer, count: count)
+        withExtendedLifetime(source) { result.storage.floats.update(from: source.floatPointer, count: count) }
         return result
     }
 

@@ -41,19 +41,24 @@ final class BufferPool: @unchecked Sendable {
     let minimumSize = 64 << 10
     private var available: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cachedBytes = 0
-    private var mutex = pthread_mutex_t()
+    /// Heap-allocated: a pthread mutex must not move.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
 
-    private init() { pthread_mutex_init(&mutex, nil) }
+    private init() {}
 
     func take(_ size: Int) -> UnsafeMutableRawPointer {
         if size >= minimumSize {
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             if let reused = available[size]?.popLast() {
                 cachedBytes -= size
-                pthread_mutex_unlock(&mutex)
+                pthread_mutex_unlock(mutex)
                 return reused
             }
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
         }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, size) == 0, let raw else {
@@ -64,14 +69,14 @@ final class BufferPool: @unchecked Sendable {
 
     func give(_ pointer: UnsafeMutableRawPointer, size: Int) {
         if size >= minimumSize {
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             if cachedBytes + size <= limit {
                 available[size, default: []].append(pointer)
                 cachedBytes += size
-                pthread_mutex_unlock(&mutex)
+                pthread_mutex_unlock(mutex)
                 return
             }
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
         }
         free(pointer)
     }

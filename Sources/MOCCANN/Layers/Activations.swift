@@ -72,8 +72,9 @@ public final class Flatten: Module, Layer {
 
 /// Layers applied in order; weight keys are `layers.<index>.<name>`.
 public final class Sequential: Module, Layer {
+    /// The layers, in the order they run.
     public let layers: [Module]
-    /// - Precondition: every element is a ``Layer``.
+    /// A stack of `layers`, run first to last.
     public init(_ layers: [Module & Layer]) { self.layers = layers }
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         var x = input

@@ -7,9 +7,12 @@ public final class BatchNorm: Module, Layer {
     public let weight: Tensor?
     /// β, or nil when not affine.
     public let bias: Tensor?
+    /// The running mean and (unbiased) variance used in evaluation mode.
     public let runningMean: Tensor
     public let runningVariance: Tensor
+    /// The running statistics' update rate.
     public let momentum: Float
+    /// Added to the variance before the square root.
     public let epsilon: Float
     /// The input rank this layer accepts: 2 (1-D) or 4 (2-D).
     public let inputRank: Int

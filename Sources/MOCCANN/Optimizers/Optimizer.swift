@@ -60,6 +60,7 @@ public final class Adam: Optimizer {
         let (b1, b2, eps, lr, wd, decoupled) = (beta1, beta2, epsilon, learningRate, weightDecay, decoupledWeightDecay)
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = try parameter.grad?.plain() else { continue }
+            defer { withExtendedLifetime(gradient) {} }
             let m = firstMoments[index].unsafeScalarPointer, v = secondMoments[index].unsafeScalarPointer
             let g = gradient.unsafeScalarPointer, p = parameter.unsafeScalarPointer
             parallelFor(parameter.count) { range in
@@ -93,6 +94,7 @@ public final class SGD: Optimizer {
     public func step() throws {
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = try parameter.grad?.plain() else { continue }
+            defer { withExtendedLifetime(gradient) {} }
             let g = gradient.unsafeScalarPointer, p = parameter.unsafeScalarPointer
             let (lr, mu, wd) = (learningRate, momentum, weightDecay)
             guard mu != 0 else {

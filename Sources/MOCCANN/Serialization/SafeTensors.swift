@@ -60,7 +60,12 @@ public enum SafeTensors {
             else { throw .badHeader("the entry for '\(name)' lacks dtype, shape or data_offsets") }
             guard let size = elementSizes[dtype] else { throw .unsupportedType(name: name, dtype: dtype) }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw .badHeader("'\(name)' has a negative dimension in \(shape)") }
-            let count = shape.reduce(1, *)
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= body.count else { throw .badHeader("'\(name)': shape \(shape) does not fit in the file") }
+                count = product
+            }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, end >= begin, end - begin == count * size else {
                 throw .badHeader("'\(name)': offsets \(offsets) do not hold \(count) \(dtype) values")
