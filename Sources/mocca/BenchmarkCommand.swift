@@ -23,6 +23,7 @@ struct Benchmark: ParsableCommand {
     @Option(help: "Comma-separated boundaries: hard, soft.") var boundaries = "hard,soft"
     @Option(help: "The results folder.") var out: String
     @Option(help: "Channels to decode image-folder images to.") var channels = 3
+    @Flag(help: "Train nothing: only rebuild the table from the stored results.") var tableOnly = false
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
 
@@ -49,7 +50,7 @@ struct Benchmark: ParsableCommand {
         let classList = classes == "all" ? classNames : try splitList(classes).map { classNames[try allTrain.classIndex($0)] }
         let progress = ProgressLine()
         // Seed-major, so that an interrupted run already covers every class once.
-        for seed in seedList {
+        for seed in seedList where !tableOnly {
             for className in classList {
                 let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
                 var prepared: PreparedSplit?
@@ -98,8 +99,19 @@ struct Benchmark: ParsableCommand {
                 }
             }
         }
-        let table = BenchmarkTable(results: results.filter { $0.dataset == dataset.rawValue && classList.contains($0.normalClass) },
-                                   classes: classList, boundaries: boundaryList.map(\.rawValue))
+        // The table covers the runs made with these options only (any seed and boundary).
+        let reference = try method.configuration(defaultModel: dataset.defaultModel)
+        func sameOptions(_ c: MOCCAConfiguration) -> Bool {
+            var c = c
+            c.seed = reference.seed
+            c.boundary = reference.boundary
+            return c == reference
+        }
+        let table = BenchmarkTable(
+            results: results.filter {
+                $0.dataset == dataset.rawValue && classList.contains($0.normalClass) && seedList.contains($0.seed) && sameOptions($0.configuration)
+            },
+            classes: classList, boundaries: boundaryList.map(\.rawValue))
         let markdown = table.markdown()
         try writeAtomically(Data(markdown.utf8), to: (out as NSString).appendingPathComponent("table.md"))
         try writeAtomically(encodeJSON(table), to: (out as NSString).appendingPathComponent("table.json"))
