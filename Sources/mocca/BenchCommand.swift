@@ -15,22 +15,19 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Per-layer forward/backward times and the CIFAR-10 autoencoder training step.")
 
-        @Option(help: "Threads for every backend.") var threads = 2
-        @Option(help: "Batch size.") var batch = 128
-        @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
-        @Option(help: "Steps per timed sample.") var steps = 5
-        @Option(help: "Untimed warm-up steps.") var warmup = 3
+        @OptionGroup var timing: TimingOptions
+        @Option(help: "Batch size (at least 2).") var batch = 128
         @Flag(help: "Skip the per-layer timings.") var skipLayers = false
 
-        func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
+        func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
 
         func run() throws {
-            Threads.count = threads
+            Threads.count = timing.threads
             var result: [String: Any] = [
-                "bench": "mocca_core", "threads": threads, "batch": batch,
-                "samples": samples, "steps_per_sample": steps,
+                "bench": "mocca_core", "threads": timing.threads, "batch": batch,
+                "samples": timing.samples, "steps_per_sample": timing.steps,
             ]
-            let timer = Timer(samples: samples, steps: steps, warmup: warmup)
+            let timer = timing.timer
             result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
             if !skipLayers { result["layers"] = try layers(timer) }
             try printJSON(result)
@@ -111,44 +108,70 @@ struct Bench: ParsableCommand {
     }
 }
 
+/// The options every benchmark shares: threads and how to time.
+struct TimingOptions: ParsableArguments {
+    @Option(help: "Threads for every backend.") var threads = 2
+    @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
+    @Option(help: "Steps per timed sample.") var steps = 5
+    @Option(help: "Untimed warm-up steps.") var warmup = 3
+
+    func validate() throws {
+        guard threads > 0, samples > 0, steps > 0, warmup >= 0 else {
+            throw ValidationError("threads, samples and steps must be positive, the warm-up non-negative")
+        }
+    }
+
+    var timer: Timer { Timer(samples: samples, steps: steps, warmup: warmup) }
+}
+
+/// The CIFAR-10 network with synthetic batches and centroids, as the phase benchmarks use it.
+struct EncoderBenchmarkSetup {
+    let model: CIFAR10LeNetAutoencoder
+    let pool: [Tensor]
+    let centroids: [Tensor]
+
+    init(batch: Int, training: Bool) throws {
+        var generator = RandomGenerator(seed: 0)
+        model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
+        pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
+        model.train(training)
+        let (model, first) = (model, pool[0])
+        centroids = try withoutGradients { try model.tapVectors(first, taps: model.tapNames).map { try $0.mean(alongAxes: [0]) } }
+    }
+
+    /// The tap distances of batch `index` (cycling through the pool).
+    func distances(_ index: Int) throws -> [Tensor] {
+        try zip(model.tapVectors(pool[index % pool.count], taps: model.tapNames), centroids).map { try $0.squaredDistance(to: $1) }
+    }
+}
+
 /// The one-class phase's training step: encoder, taps, hard loss, backward, Adam.
 struct OneClass: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "one-class",
         abstract: "Training throughput of MOCCA's one-class phase on the CIFAR-10 encoder (all four taps).")
 
-    @Option(help: "Threads for every backend.") var threads = 2
-    @Option(help: "Batch size.") var batch = 128
-    @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
-    @Option(help: "Steps per timed sample.") var steps = 5
-    @Option(help: "Untimed warm-up steps.") var warmup = 3
+    @OptionGroup var timing: TimingOptions
+    @Option(help: "Batch size (at least 2).") var batch = 128
 
-    func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
+    func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
 
     func run() throws {
-        Threads.count = threads
-        var generator = RandomGenerator(seed: 0)
-        let model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
-        let optimizer = Adam(parameters: model.encoderParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
-        let pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
-        let taps = model.tapNames
-        let centroids = try withoutGradients { try model.tapVectors(pool[0], taps: taps).map { try $0.mean(alongAxes: [0]) } }
+        Threads.count = timing.threads
+        let setup = try EncoderBenchmarkSetup(batch: batch, training: true)
+        let optimizer = Adam(parameters: setup.model.encoderParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
         var index = 0
-        model.train()
-        let timing = try Timer(samples: samples, steps: steps, warmup: warmup).measure {
+        let result = try timing.timer.measure {
             optimizer.zeroGradients()
-            let x = pool[index % pool.count]
-            index += 1
             var loss = Tensor(0)
-            for (vector, centroid) in zip(try model.tapVectors(x, taps: taps), centroids) {
-                loss = try loss + vector.squaredDistance(to: centroid).mean()
-            }
+            for distance in try setup.distances(index) { loss = try loss + distance.mean() }
+            index += 1
             try loss.backward()
             try optimizer.step()
         }
-        try printJSON(["bench": "mocca_one_class", "threads": threads, "batch": batch,
-                       "train_img_per_s_best": round1(Double(batch) / timing.best),
-                       "train_img_per_s_median": round1(Double(batch) / timing.median)])
+        try printJSON(["bench": "mocca_one_class", "threads": timing.threads, "batch": batch,
+                       "train_img_per_s_best": round1(Double(batch) / result.best),
+                       "train_img_per_s_median": round1(Double(batch) / result.median)])
     }
 }
 
@@ -158,43 +181,26 @@ struct Scoring: ParsableCommand {
         commandName: "score",
         abstract: "Scoring throughput (evaluation-mode encoder and tap distances) on the CIFAR-10 encoder.")
 
-    @Option(help: "Threads for every backend.") var threads = 2
+    @OptionGroup var timing: TimingOptions
     @Option(help: "Batch size.") var batch = 256
-    @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
-    @Option(help: "Steps per timed sample.") var steps = 5
-    @Option(help: "Untimed warm-up steps.") var warmup = 3
 
-    func validate() throws { try validateTiming(threads: threads, batch: batch, samples: samples, steps: steps, warmup: warmup) }
+    func validate() throws { guard batch > 0 else { throw ValidationError("--batch must be positive") } }
 
     func run() throws {
-        Threads.count = threads
-        var generator = RandomGenerator(seed: 0)
-        let model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
-        let pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
-        let taps = model.tapNames
-        model.eval()
-        let centroids = try withoutGradients { try model.tapVectors(pool[0], taps: taps).map { try $0.mean(alongAxes: [0]) } }
+        Threads.count = timing.threads
+        let setup = try EncoderBenchmarkSetup(batch: batch, training: false)
         var index = 0
         var checksum: Float = 0
-        let timing = try Timer(samples: samples, steps: steps, warmup: warmup).measure {
+        let result = try timing.timer.measure {
             try withoutGradients {
-                let x = pool[index % pool.count]
+                for distance in try setup.distances(index) { checksum += distance.scalars[0] }
                 index += 1
-                for (vector, centroid) in zip(try model.tapVectors(x, taps: taps), centroids) {
-                    checksum += try vector.squaredDistance(to: centroid).scalars[0]
-                }
             }
         }
-        try printJSON(["bench": "mocca_score", "threads": threads, "batch": batch,
-                       "infer_img_per_s_best": round1(Double(batch) / timing.best),
-                       "infer_img_per_s_median": round1(Double(batch) / timing.median),
+        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch,
+                       "infer_img_per_s_best": round1(Double(batch) / result.best),
+                       "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])
-    }
-}
-
-func validateTiming(threads: Int, batch: Int, samples: Int, steps: Int, warmup: Int) throws {
-    guard threads > 0, batch > 1, samples > 0, steps > 0, warmup >= 0 else {
-        throw ValidationError("threads, samples and steps must be positive, the batch at least 2, the warm-up non-negative")
     }
 }
 
