@@ -38,7 +38,11 @@ public struct EvaluationReport: Codable, Sendable {
 extension MOCCADetector {
     /// Scores preprocessed images and evaluates against labels (0 normal, 1 anomaly).
     public func evaluate(_ images: Tensor, labels: [Int]) throws -> EvaluationReport {
-        let scores = try score(images)
+        try evaluate(try score(images), labels: labels)
+    }
+
+    /// Evaluates scores already computed against labels (0 normal, 1 anomaly).
+    public func evaluate(_ scores: Scores, labels: [Int]) throws -> EvaluationReport {
         let correct = zip(scores.overall, labels).filter { ($0 > threshold) == ($1 == 1) }.count
         return EvaluationReport(
             overall: try DetectionMetrics(scores: scores.overall, labels: labels),
@@ -50,5 +54,29 @@ extension MOCCADetector {
             accuracyAtThreshold: Double(correct) / Double(max(labels.count, 1)),
             normalCount: labels.filter { $0 == 0 }.count,
             anomalyCount: labels.filter { $0 == 1 }.count)
+    }
+}
+
+extension MOCCADetector {
+    /// The AUROC of every non-empty subset of the score channels, under both fusion rules:
+    /// `result[fusion][subset]`, with a subset named by its channels joined by `+`. The
+    /// plain mean is defined for subsets of taps only, because the reconstruction error is
+    /// on another scale. One trained detector answers which tap combinations help.
+    public func channelSubsetAUROCs(_ scores: Scores, labels: [Int]) throws -> [String: [String: Double]] {
+        let tapCount = configuration.taps.count
+        let channelCount = scores.channels.count
+        guard channelCount <= 12 else { throw MOCCAError.invalidConfiguration("too many channels (\(channelCount)) to enumerate their subsets") }
+        var result: [String: [String: Double]] = [:]
+        for mask in 1..<(1 << channelCount) {
+            let members = (0..<channelCount).filter { mask & (1 << $0) != 0 }
+            let name = members.map { scores.channels[$0] }.joined(separator: "+")
+            if members.allSatisfy({ $0 < tapCount }) {
+                result[MOCCAConfiguration.Fusion.mean.rawValue, default: [:]][name] =
+                    try DetectionMetrics(scores: fuse(scores.perChannel, fusion: .mean, channels: members), labels: labels).auroc
+            }
+            result[MOCCAConfiguration.Fusion.standardized.rawValue, default: [:]][name] =
+                try DetectionMetrics(scores: fuse(scores.perChannel, fusion: .standardized, channels: members), labels: labels).auroc
+        }
+        return result
     }
 }

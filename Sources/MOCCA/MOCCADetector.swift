@@ -310,14 +310,20 @@ public final class MOCCADetector {
     /// plain mean covers the taps only (the paper's score); the standardised mean covers
     /// every channel, the reconstruction channel included.
     public func fuse(_ perChannel: [[Float]], fusion: MOCCAConfiguration.Fusion) -> [Float] {
-        let used = fusion == .mean ? Array(perChannel.prefix(configuration.taps.count)) : perChannel
-        let count = used.first?.count ?? 0
+        let tapCount = min(configuration.taps.count, perChannel.count)
+        return fuse(perChannel, fusion: fusion, channels: Array(0..<(fusion == .mean ? tapCount : perChannel.count)))
+    }
+
+    /// Fuses a chosen subset of the channels (indices into `perChannel`) with a given rule,
+    /// so that tap combinations can be compared on one trained detector.
+    public func fuse(_ perChannel: [[Float]], fusion: MOCCAConfiguration.Fusion, channels: [Int]) -> [Float] {
+        let count = channels.first.map { perChannel[$0].count } ?? 0
         return (0..<count).map { i in
             var total: Float = 0
-            for (k, channel) in used.enumerated() {
-                total += fusion == .standardized && k < channelStatistics.count ? channelStatistics[k].standardize(channel[i]) : channel[i]
+            for k in channels {
+                total += fusion == .standardized && k < channelStatistics.count ? channelStatistics[k].standardize(perChannel[k][i]) : perChannel[k][i]
             }
-            return total / Float(used.count)
+            return total / Float(channels.count)
         }
     }
 }

@@ -63,7 +63,10 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
         for (conv, bn) in [(conv1, bn2d1), (conv2, bn2d2), (conv3, bn2d3)] {
             let features = try conv(h)
             convolutions.append(features)
-            h = try Tensor.maxPool2d(bn(features).leakyRelu(), kernelSize: 2)
+            // The paper's order is BN, LeakyReLU, pool. LeakyReLU is strictly increasing, so
+            // it commutes with max pooling (same values, same argmax, same gradients); after
+            // the pool it touches a quarter of the elements.
+            h = try Tensor.maxPool2d(bn(features), kernelSize: 2).leakyRelu()
         }
         let linear = try fc1(h.flattened())
         return Encoding(convolutions: convolutions, linear: linear, code: includingCode ? try bn1d(linear) : nil)

@@ -101,9 +101,10 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
         try checkInput(x)
         let c1 = try conv1(x)
-        let h1 = try Tensor.maxPool2d(bn1(c1).leakyRelu(), kernelSize: 2)
+        // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
+        let h1 = try Tensor.maxPool2d(bn1(c1), kernelSize: 2).leakyRelu()
         let c2 = try conv2(h1)
-        let h2 = try Tensor.maxPool2d(bn2(c2).leakyRelu(), kernelSize: 2)
+        let h2 = try Tensor.maxPool2d(bn2(c2), kernelSize: 2).leakyRelu()
         let linear = try fc1(h2.flattened())
         return Encoding(convolutions: [c1, c2], linear: linear, code: linear)
     }

@@ -84,12 +84,14 @@ struct Benchmark: ParsableCommand {
                     let detector = try pretrained.copy(configuration: configuration)
                     let phaseStart = Date()
                     try detector.fitOneClass(normal: prepared.train, progress: progress.report)
-                    let report = try detector.evaluate(prepared.test, labels: prepared.testLabels)
+                    let scores = try detector.score(prepared.test)
+                    let report = try detector.evaluate(scores, labels: prepared.testLabels)
                     let result = BenchmarkResult(
                         dataset: dataset.rawValue, normalClass: className, seed: seed, boundary: boundary.rawValue,
                         auroc: report.overall.auroc,
                         perChannelAUROC: Dictionary(uniqueKeysWithValues: zip(report.channels, report.perChannel.map(\.auroc))),
                         meanFusionAUROC: report.meanFusion.auroc, standardizedFusionAUROC: report.standardizedFusion.auroc,
+                        subsetAUROC: try detector.channelSubsetAUROCs(scores, labels: prepared.testLabels),
                         pretrainSeconds: pretrainSeconds, oneClassSeconds: Date().timeIntervalSince(phaseStart),
                         configuration: configuration)
                     try store.append(result)
@@ -138,6 +140,9 @@ struct BenchmarkResult: Codable {
     var perChannelAUROC: [String: Double]
     var meanFusionAUROC: Double
     var standardizedFusionAUROC: Double
+    /// `subsetAUROC[fusion][channels]`: AUROC of each channel subset (absent in results
+    /// stored before subsets were recorded).
+    var subsetAUROC: [String: [String: Double]]?
     var pretrainSeconds: Double
     var oneClassSeconds: Double
     var configuration: MOCCAConfiguration
@@ -178,6 +183,10 @@ struct BenchmarkTable: Codable {
     var paperMean: [String: Double]
     /// Per-channel AUROC averaged over classes and seeds, per boundary.
     var perChannel: [String: [String: Double]]
+    /// `subsets[boundary][fusion][channels]`: a channel subset's AUROC averaged over the
+    /// runs that recorded subsets, and how many runs that is per boundary.
+    var subsets: [String: [String: [String: Double]]]
+    var subsetRuns: [String: Int]
 
     init(results: [BenchmarkResult], classes: [String], boundaries: [String]) {
         self.classes = classes
@@ -210,6 +219,20 @@ struct BenchmarkTable: Codable {
             }
             perChannel[boundary] = sums.mapValues { $0.0 / Double($0.1) }
         }
+        subsets = [:]
+        subsetRuns = [:]
+        for boundary in boundaries {
+            let runs = results.filter { $0.boundary == boundary }.compactMap(\.subsetAUROC)
+            guard !runs.isEmpty else { continue }
+            subsetRuns[boundary] = runs.count
+            var sums: [String: [String: Double]] = [:]
+            for run in runs {
+                for (fusion, values) in run {
+                    for (subset, auroc) in values { sums[fusion, default: [:]][subset, default: 0] += auroc }
+                }
+            }
+            subsets[boundary] = sums.mapValues { $0.mapValues { $0 / Double(runs.count) } }
+        }
     }
 
     func markdown() -> String {
@@ -226,6 +249,13 @@ struct BenchmarkTable: Codable {
         for b in boundaries {
             let taps = (perChannel[b] ?? [:]).sorted { $0.key < $1.key }.map { String(format: "%@ %.3f", $0.key, $0.value) }
             if !taps.isEmpty { lines.append("\nper-channel mean AUROC, \(b): " + taps.joined(separator: ", ")) }
+        }
+        for b in boundaries {
+            guard let bySubset = subsets[b], let runs = subsetRuns[b] else { continue }
+            lines.append("\nchannel subsets, \(b) (mean AUROC over the \(runs) runs that recorded them; best first):\n")
+            lines.append("| channels | fusion | AUROC |\n|---|---|---|")
+            let ranked = bySubset.flatMap { fusion, values in values.map { (fusion, $0.key, $0.value) } }.sorted { $0.2 > $1.2 }
+            for (fusion, subset, auroc) in ranked.prefix(8) { lines.append(String(format: "| %@ | %@ | %.3f |", subset, fusion, auroc)) }
         }
         return lines.joined(separator: "\n") + "\n"
     }

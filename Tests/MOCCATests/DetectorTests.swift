@@ -290,6 +290,26 @@ struct DetectorTests {
         #expect(scores.overall == detector.fuse(scores.perChannel, fusion: .standardized))
     }
 
+    @Test func channelSubsetAUROCsCoverEverySubsetAndAgreeWithTheFullFusions() throws {
+        var configuration = Self.configuration()
+        configuration.reconstructionChannel = true
+        let detector = try Self.fitted(configuration)
+        let (images, labels) = Self.test
+        let scores = try detector.score(images)
+        let report = try detector.evaluate(scores, labels: labels)
+        let subsets = try detector.channelSubsetAUROCs(scores, labels: labels)
+        // 3 taps: 7 tap-only subsets for the plain mean; 4 channels: 15 standardised subsets.
+        #expect(subsets["mean"]?.count == 7)
+        #expect(subsets["standardized"]?.count == 15)
+        #expect(subsets["mean"]?["reconstruction"] == nil, "the plain mean never mixes in the reconstruction error")
+        let taps = Self.taps.joined(separator: "+")
+        #expect(subsets["mean"]?[taps] == report.meanFusion.auroc)
+        #expect(subsets["standardized"]?[taps + "+reconstruction"] == report.standardizedFusion.auroc)
+        for (k, channel) in scores.channels.enumerated() {
+            #expect(subsets["standardized"]?[channel] == report.perChannel[k].auroc, "\(channel)")
+        }
+    }
+
     // MARK: Saving and loading
 
     @Test(arguments: [false, true])

@@ -42,6 +42,16 @@ struct MemoryDescriptor: Hashable, @unchecked Sendable {
         withUnsafePointer(to: raw) { Int(dnnl_memory_desc_get_size($0)) }
     }
 
+    /// Whether a blocked layout pads some dimension up to its block size.
+    var isPadded: Bool {
+        withUnsafeBytes(of: raw.dims) { dims in
+            withUnsafeBytes(of: raw.padded_dims) { padded in
+                let d = dims.bindMemory(to: Int64.self), p = padded.bindMemory(to: Int64.self)
+                return (0..<Int(raw.ndims)).contains { d[$0] != p[$0] }
+            }
+        }
+    }
+
     var shape: [Int] {
         withUnsafeBytes(of: raw.dims) { buffer in
             let dims = buffer.bindMemory(to: Int64.self)
