@@ -1,4 +1,5 @@
 import MOCCACore
+import MOCCAData
 
 /// Where a detector's training data came from.
 public struct TrainingDataDescription: Codable, Sendable, Equatable {
@@ -38,6 +39,12 @@ public struct EvaluationReport: Codable, Sendable {
 extension MOCCADetector {
     /// Scores preprocessed images and evaluates against labels (0 normal, 1 anomaly).
     public func evaluate(_ images: Tensor, labels: [Int]) throws -> EvaluationReport {
+        try evaluate(try score(images), labels: labels)
+    }
+
+    /// Scores raw images with the detector's preprocessing (see ``score(_:)-(ImageDataset)``)
+    /// and evaluates against labels (0 normal, 1 anomaly).
+    public func evaluate(_ images: ImageDataset, labels: [Int]) throws -> EvaluationReport {
         try evaluate(try score(images), labels: labels)
     }
 

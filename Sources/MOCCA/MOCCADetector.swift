@@ -170,6 +170,8 @@ public final class MOCCADetector {
         objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void = { _ in }
     ) throws -> Float {
         guard epochs > 0 else { return .nan }
+        // The next phase (scoring at another batch size) reuses none of these buffers.
+        defer { Tensor.releaseCachedBuffers() }
         network.train()
         let optimizer = Adam(parameters: parameters, learningRate: learningRate, weightDecay: configuration.weightDecay)
         let schedule = MultiStepLR(optimizer: optimizer, milestones: milestones)
@@ -209,7 +211,10 @@ public final class MOCCADetector {
 
     private func computeCentroids(_ images: Tensor) throws -> [Tensor] {
         network.eval()
-        defer { network.train() }
+        defer {
+            network.train()
+            Tensor.releaseCachedBuffers()
+        }
         var sums: [[Double]] = []
         try withoutGradients {
             for rows in stride(from: 0, to: images.shape[0], by: Self.scoringBatch).map({ Array($0..<min($0 + Self.scoringBatch, images.shape[0])) }) {
@@ -237,7 +242,9 @@ public final class MOCCADetector {
 
     // MARK: Scoring
 
-    static let scoringBatch = 256
+    /// Images per forward pass when scoring: throughput is flat from 128 up, and memory
+    /// grows with it.
+    static let scoringBatch = 128
 
     /// Scores preprocessed images `[N, C, H, W]`, overall and per channel.
     public func score(_ images: Tensor) throws -> Scores {
@@ -245,6 +252,27 @@ public final class MOCCADetector {
         try network.checkInput(images)
         let raw = try channelScores(images)
         return Scores(overall: fuse(raw), channels: channels, perChannel: raw)
+    }
+
+    /// Images preprocessed per chunk when a detector scores raw images: large enough to
+    /// keep the network busy, small enough that memory does not grow with the data set.
+    public static let preprocessingChunk = 1024
+
+    /// Scores raw images with the detector's own preprocessing constants, a chunk at a time.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the detector has no
+    ///   preprocessing constants (it was fitted on tensors: score tensors then).
+    public func score(_ images: ImageDataset) throws -> Scores {
+        guard isFitted else { throw MOCCAError.notFitted }
+        guard let preprocessor else {
+            throw MOCCAError.invalidConfiguration("the detector has no preprocessing constants; preprocess the images and score the tensor")
+        }
+        var result = Scores(overall: [], channels: channels, perChannel: channels.map { _ in [] })
+        for start in stride(from: 0, to: images.count, by: Self.preprocessingChunk) {
+            let chunk = try score(preprocessor.apply(images, indices: Array(start..<min(start + Self.preprocessingChunk, images.count))))
+            result.overall += chunk.overall
+            for k in result.perChannel.indices { result.perChannel[k] += chunk.perChannel[k] }
+        }
+        return result
     }
 
     /// Whether each image is an anomaly: its score is above ``threshold``.
@@ -280,6 +308,7 @@ public final class MOCCADetector {
     private func channelScores(_ images: Tensor) throws -> [[Float]] {
         network.eval()
         autoencoder?.eval()
+        defer { Tensor.releaseCachedBuffers() }
         var perChannel = [[Float]](repeating: [], count: channels.count)
         try withoutGradients {
             for start in stride(from: 0, to: images.shape[0], by: Self.scoringBatch) {

@@ -60,22 +60,31 @@ public struct OneClassSplit {
     /// - Throws: ``DataError`` for missing files, a wrong layout, corrupt data, an unknown
     ///   class or a normal class without training images.
     public static func load(_ kind: DatasetKind, path: String, normalClass: String, channels: Int = 3) throws -> OneClassSplit {
-        let (train, test) = try loadSplits(kind, path: path, channels: channels)
+        let (train, test) = try loadSplits(kind, path: path, channels: channels, trainingClass: normalClass)
         return try OneClassSplit(allTraining: train, test: test, normalClass: normalClass, path: path)
     }
 
-    /// Loads the whole training and test sets of a data set (all classes).
-    public static func loadSplits(_ kind: DatasetKind, path: String, channels: Int) throws -> (ImageDataset, ImageDataset) {
+    /// Loads the training and test sets of a data set: every test image, and every
+    /// training image or, given `trainingClass` (a name or an index), only that class's, so
+    /// that memory does not grow with the other classes' training images.
+    public static func loadSplits(_ kind: DatasetKind, path: String, channels: Int,
+                                  trainingClass: String? = nil) throws -> (ImageDataset, ImageDataset) {
+        func keepTraining(among names: [String]) throws -> (Int) -> Bool {
+            guard let trainingClass else { return { _ in true } }
+            let index = try ImageDataset.classIndex(trainingClass, in: names)
+            return { $0 == index }
+        }
         let fileManager = FileManager.default
         func join(_ parts: String...) -> String { parts.reduce(path) { ($0 as NSString).appendingPathComponent($1) } }
         guard fileManager.fileExists(atPath: path) else { throw DataError.missing(path: path, expected: "the \(kind.rawValue) data folder") }
         switch kind {
         case .cifar10:
             for candidate in [path, join("cifar-10-batches-bin")] where fileManager.fileExists(atPath: (candidate as NSString).appendingPathComponent("test_batch.bin")) {
-                return (try CIFAR10.loadBinary(directory: candidate, split: .train), try CIFAR10.loadBinary(directory: candidate, split: .test))
+                return (try CIFAR10.loadBinary(directory: candidate, split: .train, keep: keepTraining(among: CIFAR10.classNames)),
+                        try CIFAR10.loadBinary(directory: candidate, split: .test))
             }
             if fileManager.fileExists(atPath: join("train")) {
-                return try loadFolder(path, channels: 3, classNames: CIFAR10.classNames)
+                return try loadFolder(path, channels: 3, classNames: CIFAR10.classNames, keep: keepTraining(among: CIFAR10.classNames))
             }
             throw DataError.wrongLayout(path: path, expected: "CIFAR-10's binary batches (cifar-10-batches-bin/data_batch_1..5.bin, test_batch.bin) or an image folder (train/<class>/*.jpg, test/<class>/*.jpg)")
         case .mnist, .fashionMNIST:
@@ -87,12 +96,16 @@ public struct OneClassSplit {
             let test = try IDXReader.load(images: idx("t10k-images-idx3-ubyte"), labels: idx("t10k-labels-idx1-ubyte"), classNames: kind.classNames)
             return (train, test)
         case .imageFolder:
-            return try loadFolder(path, channels: channels, classNames: nil)
+            // The class names are the training sub-folders; without them ImageFolder.load
+            // reports the wrong layout.
+            let names = fileManager.fileExists(atPath: join("train")) ? try ImageFolder.subfolders(of: join("train")) : []
+            return try loadFolder(path, channels: channels, classNames: nil, keep: names.isEmpty ? { _ in true } : keepTraining(among: names))
         }
     }
 
-    private static func loadFolder(_ path: String, channels: Int, classNames: [String]?) throws -> (ImageDataset, ImageDataset) {
-        let train = try ImageFolder.load(root: path, split: "train", channels: channels, classNames: classNames)
+    private static func loadFolder(_ path: String, channels: Int, classNames: [String]?,
+                                   keep: (Int) -> Bool) throws -> (ImageDataset, ImageDataset) {
+        let train = try ImageFolder.load(root: path, split: "train", channels: channels, classNames: classNames, keep: keep)
         // Test-only folders (defect types, say) are classes too: anomalies for every normal class.
         let testFolders = try ImageFolder.subfolders(of: (path as NSString).appendingPathComponent("test"))
         let testClasses = train.classNames + testFolders.filter { !train.classNames.contains($0) }
@@ -120,18 +133,20 @@ public struct PreparedSplit {
     public var preprocessor: Preprocessor
     /// The normal training images `[N, C, H, W]`.
     public var train: Tensor
-    /// The test images `[M, C, H, W]` and their labels (0 normal, 1 anomaly).
-    public var test: Tensor
+    /// The test images, still raw: a detector preprocesses them a batch at a time when it
+    /// scores them (``MOCCADetector/score(_:)-(ImageDataset)``), so that no float copy of the
+    /// whole test set is held.
+    public var test: ImageDataset
+    /// The test labels (0 normal, 1 anomaly).
     public var testLabels: [Int]
 }
 
 extension OneClassSplit {
-    /// Fits the preprocessing on the normal training images and applies it to both splits,
-    /// once for the whole run.
+    /// Fits the preprocessing on the normal training images and applies it to them, once for
+    /// the whole run.
     public func prepared(globalContrastNormalization: Bool = true) throws -> PreparedSplit {
         let preprocessor = try Preprocessor.fit(on: train, globalContrastNormalization: globalContrastNormalization)
-        return PreparedSplit(preprocessor: preprocessor, train: preprocessor.apply(train),
-                             test: preprocessor.apply(test), testLabels: testLabels)
+        return PreparedSplit(preprocessor: preprocessor, train: preprocessor.apply(train), test: test, testLabels: testLabels)
     }
 
     /// A description of this split's data for a detector's manifest.

@@ -48,6 +48,12 @@ public struct ImageDataset: Sendable {
 
     /// The index of a class given by name or by number.
     public func classIndex(_ name: String) throws -> Int {
+        try Self.classIndex(name, in: classNames)
+    }
+
+    /// The index of a class in `classNames`, given by name or by index.
+    /// - Throws: ``DataError/unknownClass(_:available:)`` when it is neither.
+    public static func classIndex(_ name: String, in classNames: [String]) throws -> Int {
         if let index = classNames.firstIndex(of: name) { return index }
         if let index = Int(name), classNames.indices.contains(index) { return index }
         throw DataError.unknownClass(name, available: classNames)

@@ -23,20 +23,23 @@ public enum ImageFolder {
         let classes = classNames ?? found
         var pixels: [UInt8] = [], labels: [Int] = [], sources: [String] = []
         var shape: [Int]?
-        for (label, name) in classes.enumerated() where keep(label) {
-            let folder = (splitPath as NSString).appendingPathComponent(name)
-            guard found.contains(name) else { continue }
-            for file in try imageFiles(in: folder) {
-                let image = try ImageDecoder.decode(path: file, channels: channels)
-                let imageShape = [channels, image.height, image.width]
-                if let shape, shape != imageShape {
-                    throw DataError.malformed(path: file, message: "image is \(image.width)x\(image.height), expected \(shape[2])x\(shape[1]) like the first image")
-                }
-                shape = imageShape
-                pixels += image.pixels
-                labels.append(label)
-                sources.append(file)
+        let files = try classes.enumerated().filter { keep($0.offset) && found.contains($0.element) }.flatMap { label, name in
+            try imageFiles(in: (splitPath as NSString).appendingPathComponent(name)).map { (label, $0) }
+        }
+        labels.reserveCapacity(files.count)
+        sources.reserveCapacity(files.count)
+        for (label, file) in files {
+            let image = try ImageDecoder.decode(path: file, channels: channels)
+            let imageShape = [channels, image.height, image.width]
+            if let shape, shape != imageShape {
+                throw DataError.malformed(path: file, message: "image is \(image.width)x\(image.height), expected \(shape[2])x\(shape[1]) like the first image")
             }
+            // Exactly the room for every image, rather than growing by doubling.
+            if shape == nil { pixels.reserveCapacity(image.pixels.count * files.count) }
+            shape = imageShape
+            pixels += image.pixels
+            labels.append(label)
+            sources.append(file)
         }
         return ImageDataset(imageShape: shape ?? [channels, 0, 0], pixels: pixels, labels: labels,
                             classNames: classes, sources: sources)

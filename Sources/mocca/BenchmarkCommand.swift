@@ -67,6 +67,7 @@ struct Benchmark: ParsableCommand {
                 guard let prepared else { continue }
                 base.boundary = pending[0]
                 let pretrained = try MOCCADetector(configuration: base)
+                pretrained.preprocessor = prepared.preprocessor
                 let weights = URL(fileURLWithPath: out).appendingPathComponent("pretrained/\(className)-seed\(seed)-\(pretrainingKey(base)).safetensors")
                 let start = Date()
                 if FileManager.default.fileExists(atPath: weights.path) {

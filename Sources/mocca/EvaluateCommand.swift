@@ -23,12 +23,12 @@ struct Evaluate: ParsableCommand {
               let path = data ?? trained?.path, let normal = normalClass ?? trained?.normalClass else {
             throw ValidationError("the detector does not record its data: give --dataset, --data and --normal-class")
         }
-        guard let preprocessor = detector.preprocessor else {
+        guard detector.preprocessor != nil else {
             throw ValidationError("the detector has no preprocessing constants; it cannot read raw images")
         }
         let channels = detector.network.inputShape[0]
         let split = try OneClassSplit.load(kind, path: path, normalClass: normal, channels: channels)
-        let report = try detector.evaluate(preprocessor.apply(split.test), labels: split.testLabels)
+        let report = try detector.evaluate(split.test, labels: split.testLabels)
         print(renderReport(report, title: "\(kind.rawValue) test split, normal class '\(split.normalClassName)':"))
         if let json { try writeAtomically(encodeJSON(report), to: json) }
     }

@@ -1,4 +1,4 @@
-import MOCCACore
+@testable import MOCCACore
 import MOCCATestSupport
 import Testing
 
@@ -370,5 +370,32 @@ struct ReproducibilityTests {
         #expect(closeness(single, double, rtol: 0, atol: 1e-5) <= 1,
                 "max |difference| \(closeness(single, double, rtol: 0, atol: 1))")
         #expect(single.scalars.contains { $0 != 0 })
+    }
+}
+
+@Suite("Buffer pool")
+struct BufferPoolTests {
+    @Test func sizeClassesRoundUpByAtMostAQuarterAndLeaveSmallSizesAlone() {
+        for size in [64 << 10, (64 << 10) + 1, 1_000_000, 8_388_608, 8_388_609, 33_554_431] {
+            let rounded = BufferPool.sizeClass(size)
+            #expect(rounded >= size && Double(rounded) <= 1.25 * Double(size), "\(size) -> \(rounded)")
+            #expect(BufferPool.sizeClass(rounded) == rounded, "a class is its own class")
+        }
+        #expect(BufferPool.sizeClass(1000) == 1000)
+        // Nearby sizes share a class, and so share cached buffers.
+        #expect(BufferPool.sizeClass(5_000_000) == 5_242_880)
+        #expect(BufferPool.sizeClass(5_200_000) == 5_242_880)
+    }
+
+    @Test func tensorsAfterReleasingTheCacheAreValidAndZeroed() throws {
+        for _ in 0..<3 {
+            let big = Tensor(repeating: 7, shape: [64, 32, 32])
+            #expect(big.scalars.allSatisfy { $0 == 7 })
+        }
+        Tensor.releaseCachedBuffers()
+        let fresh = Tensor(zeros: [64, 32, 32])
+        #expect(fresh.scalars.allSatisfy { $0 == 0 })
+        let reused = Tensor(zeros: [40, 32, 32])
+        #expect(reused.scalars.allSatisfy { $0 == 0 })
     }
 }

@@ -492,4 +492,25 @@ struct ImageFolderTests {
         #expect(split.train.pixels == Self.planar(Self.rgb(width: 2, height: 2, seed: 2), channels: 3))
         #expect(split.testLabels == [1, 0])
     }
+
+    @Test func oneClassSplitDecodesOnlyTheNormalClassesTrainingImages() throws {
+        let root = try makeTemporaryDirectory("folder-only-normal")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (split, cls, seed) in [("train", "dog", 2), ("test", "cat", 3), ("test", "dog", 4)] {
+            try Self.writePNG(root.appendingPathComponent("\(split)/\(cls)/\(seed).png"), width: 2, height: 2, channels: 3,
+                              pixels: Self.rgb(width: 2, height: 2, seed: seed))
+        }
+        // A corrupt training image of another class is never read when dog is normal...
+        let corrupt = root.appendingPathComponent("train/cat/broken.png")
+        try FileManager.default.createDirectory(at: corrupt.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("not a png".utf8).write(to: corrupt)
+        let split = try OneClassSplit.load(.imageFolder, path: root.path, normalClass: "dog")
+        #expect(split.train.count == 1)
+        #expect(split.train.classNames == ["cat", "dog"])
+        #expect(split.testLabels == [1, 0])
+        // ...and is reported, by name, when cat is.
+        let error = #expect(throws: DataError.self) { try OneClassSplit.load(.imageFolder, path: root.path, normalClass: "cat") }
+        guard case .malformed(let path, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(path == corrupt.path)
+    }
 }

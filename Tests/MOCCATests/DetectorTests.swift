@@ -310,6 +310,25 @@ struct DetectorTests {
         }
     }
 
+    @Test func scoringRawImagesPreprocessesThemInChunksLikeTheTensorPath() throws {
+        let detector = try Self.fitted(Self.configuration(epochs: 1))
+        // More images than one preprocessing chunk, so that chunks are stitched together.
+        let count = MOCCADetector.preprocessingChunk + 7
+        var generator = RandomGenerator(seed: 5)
+        let pixels = (0..<(count * 28 * 28)).map { _ in UInt8(generator.nextUniform() * 255) }
+        let images = ImageDataset(imageShape: [1, 28, 28], pixels: pixels, labels: Array(repeating: 0, count: count),
+                                  classNames: ["x"], sources: (0..<count).map { "image\($0)" })
+        let noConstants = #expect(throws: MOCCAError.self) { try detector.score(images) }
+        guard case .invalidConfiguration? = noConstants else { Issue.record("got \(String(describing: noConstants))"); return }
+
+        detector.preprocessor = try Preprocessor.fit(on: images)
+        let streamed = try detector.score(images)
+        let whole = try detector.score(try #require(detector.preprocessor).apply(images))
+        #expect(streamed.overall.count == count)
+        #expect(streamed.overall == whole.overall)
+        #expect(streamed.perChannel == whole.perChannel)
+    }
+
     // MARK: Saving and loading
 
     @Test(arguments: [false, true])

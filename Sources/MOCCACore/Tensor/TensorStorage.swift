@@ -17,11 +17,11 @@ final class TensorStorage {
     private let capacity: Int
 
     init(byteCount: Int, zeroed: Bool = true) {
-        let size = max(byteCount, 64)
+        let size = BufferPool.sizeClass(max(byteCount, 64))
         self.pointer = BufferPool.shared.take(size)
         self.byteCount = byteCount
         self.capacity = size
-        if zeroed { memset(pointer, 0, size) }
+        if zeroed { memset(pointer, 0, max(byteCount, 64)) }
     }
 
     deinit { BufferPool.shared.give(pointer, size: capacity) }
@@ -29,15 +29,20 @@ final class TensorStorage {
     var floats: UnsafeMutablePointer<Float> { pointer.assumingMemoryBound(to: Float.self) }
 }
 
-/// A cache of freed buffers by exact size. Training repeats the same shapes every step,
-/// so exact-size reuse hits almost always; the cache is bounded so that it never holds
-/// more than ``limit`` bytes that nobody uses.
+/// A cache of freed buffers by size class. Training repeats the same shapes every step,
+/// so reuse hits almost always; size classes (four per power of two) let nearby sizes
+/// share buffers instead of each caching its own. The cache is
+/// bounded so that it never holds more than ``limit`` bytes that nobody uses, and
+/// ``drain()`` empties it between phases whose shapes differ.
 final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
 
     /// The most bytes kept for reuse; larger surpluses go back to the system.
     let limit = 256 << 20
     /// Buffers smaller than this come straight from malloc, which already caches them well.
+    /// Larger ones are mapped from the kernel directly: malloc would serve them from its heap
+    /// once its dynamic mmap threshold has grown, and a heap fragmented by one phase's
+    /// tensors never shrinks, so the process would keep every phase's peak.
     let minimumSize = 64 << 10
     private var available: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cachedBytes = 0
@@ -60,11 +65,41 @@ final class BufferPool: @unchecked Sendable {
             }
             pthread_mutex_unlock(mutex)
         }
+        if size >= minimumSize {
+            // Page-aligned, so 64-byte aligned too.
+            guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                  mapped != MAP_FAILED else {
+                fatalError("out of memory mapping \(size) bytes")
+            }
+            return mapped
+        }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, size) == 0, let raw else {
             fatalError("out of memory allocating \(size) bytes")
         }
         return raw
+    }
+
+    private func release(_ pointer: UnsafeMutableRawPointer, size: Int) {
+        if size >= minimumSize { munmap(pointer, size) } else { free(pointer) }
+    }
+
+    /// `size` rounded up to its class: a multiple of a quarter of its highest power of two
+    /// (at most 25% more), for sizes the cache keeps; others are returned as they are.
+    static func sizeClass(_ size: Int) -> Int {
+        guard size >= 64 << 10 else { return size }
+        let granule = 1 << (Int.bitWidth - size.leadingZeroBitCount - 3)
+        return (size + granule - 1) & ~(granule - 1)
+    }
+
+    /// Frees every cached buffer.
+    func drain() {
+        pthread_mutex_lock(mutex)
+        let buffers = available.flatMap { size, pointers in pointers.map { (size, $0) } }
+        available = [:]
+        cachedBytes = 0
+        pthread_mutex_unlock(mutex)
+        for (size, pointer) in buffers { release(pointer, size: size) }
     }
 
     func give(_ pointer: UnsafeMutableRawPointer, size: Int) {
@@ -78,6 +113,15 @@ final class BufferPool: @unchecked Sendable {
             }
             pthread_mutex_unlock(mutex)
         }
-        free(pointer)
+        release(pointer, size: size)
+    }
+}
+
+extension Tensor {
+    /// Returns the buffers that freed tensors left for reuse to the system. Call it between
+    /// phases whose tensor sizes differ (training, then scoring at another batch size), so
+    /// that memory holds one phase's working set rather than the sum of them.
+    public static func releaseCachedBuffers() {
+        BufferPool.shared.drain()
     }
 }
