@@ -255,6 +255,16 @@ struct GradientCheckTests {
         try checkGradients([awayFromKinks([1, 2, 4, 4], seed: 54)]) { try Tensor.maxPool2d($0[0], kernelSize: 2, stride: 1) }
     }
 
+    @Test func maxPoolOnTheChannelBlockedLayout() throws {
+        // A 1×1 identity convolution hands on oneDNN's blocked layout, which takes the
+        // vectorised 2×2 kernel; 10 channels leave a padded second block.
+        let channels = 10
+        let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
+        try checkGradients([awayFromKinks([2, channels, 4, 6], seed: 57)]) {
+            try Tensor.maxPool2d(Tensor.convolution2d($0[0], weight: identity), kernelSize: 2)
+        }
+    }
+
     @Test func globalAveragePool() throws {
         try checkGradients([random([2, 3, 3, 3], seed: 55)]) { try Tensor.globalAveragePool2d($0[0]) }
     }

@@ -1,3 +1,4 @@
+import CDNNL
 @testable import MOCCACore
 import MOCCATestSupport
 import Testing
@@ -397,5 +398,35 @@ struct BufferPoolTests {
         #expect(fresh.scalars.allSatisfy { $0 == 0 })
         let reused = Tensor(zeros: [40, 32, 32])
         #expect(reused.scalars.allSatisfy { $0 == 0 })
+    }
+}
+
+@Suite("Max pooling kernels")
+struct MaxPoolKernelTests {
+    /// The vectorised 2×2 kernel on blocked layouts against oneDNN's on the plain layout:
+    /// same values, same gradient routing, ties included (the first maximum wins).
+    @Test(arguments: [8, 16])
+    func blockedKernelMatchesOneDNN(block: Int) throws {
+        let shape = [3, 20, 6, 4]
+        var generator = RandomGenerator(seed: 9)
+        // Few distinct values, so that many windows hold ties.
+        let values = (0..<shape.reduce(1, *)).map { _ in Float(Int(generator.nextUniform() * 4)) }
+        let plain = try Tensor(shape: shape, scalars: values)
+        plain.requiresGrad = true
+        let blocked = try DNNL.reorder(plain, to: MemoryDescriptor(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
+        let input = Tensor(shape: shape, storage: blocked.storage, offset: blocked.offset, descriptor: blocked.descriptor)
+        input.requiresGrad = true
+        #expect(input.channelBlock == block)
+        #expect(plain.channelBlock == nil)
+
+        let reference = try Tensor.maxPool2d(plain, kernelSize: 2)
+        let fast = try Tensor.maxPool2d(input, kernelSize: 2)
+        #expect(fast.scalars == reference.scalars)
+        let seed = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
+        try reference.backward(seed: seed)
+        try fast.backward(seed: seed)
+        let expected = try #require(plain.grad).scalars, got = try #require(input.grad).scalars
+        #expect(got == expected)
+        #expect(Set(values).count <= 4 && expected.filter { $0 != 0 }.count == reference.count, "one routed gradient per window")
     }
 }

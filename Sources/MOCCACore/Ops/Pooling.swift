@@ -16,8 +16,114 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: op, message: "window \(kernelSize) is larger than the input \(h)x\(w)")
         }
         let outShape = [x.shape[0], x.shape[1], (h - kernelSize) / stride + 1, (w - kernelSize) / stride + 1]
+        if kernelSize == 2, stride == 2, h % 2 == 0, w % 2 == 0, let block = x.channelBlock {
+            return try maxPool2x2(x, block: block, outShape: outShape)
+        }
         return try pool(x, op: op, algorithm: dnnl_pooling_max, outShape: outShape,
                         kernel: [kernelSize, kernelSize], stride: [stride, stride])
+    }
+
+    /// The channel block (8 or 16) when this tensor is in oneDNN's dense channel-blocked
+    /// layout `aBcd8b`/`aBcd16b`, the layout convolutions and BatchNorm hand on.
+    var channelBlock: Int? {
+        guard rank == 4, let descriptor else { return nil }
+        for (block, tag) in [(8, dnnl_aBcd8b), (16, dnnl_aBcd16b)] where descriptor == MemoryDescriptor(shape: shape, tag: tag) {
+            return block
+        }
+        return nil
+    }
+
+    /// 2×2 max pooling with stride 2 on a channel-blocked layout. oneDNN 2.6's AVX2 kernel
+    /// is 3× slower when it must also write the argmax workspace for training than without
+    /// it; here each window is four contiguous channel vectors, so the maximum, its
+    /// position and, backwards, the routing of the gradient are a few vector operations.
+    /// Ties and NaNs go as in PyTorch: the first maximum in the window wins; NaN wins.
+    private static func maxPool2x2(_ x: Tensor, block: Int, outShape: [Int]) throws -> Tensor {
+        let (h, w) = (x.shape[2], x.shape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        let tag = block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b
+        let outMD = MemoryDescriptor(shape: outShape, tag: tag)
+        let out = Tensor(uninitializedShape: outShape, descriptor: outMD)
+        let planes = x.shape[0] * ((x.shape[1] + block - 1) / block)
+        let training = GradientMode.isEnabled && x.requiresGrad
+        // The window position (0...3) of each output element's maximum. Four-lane vectors
+    // throughout: wider ones are split element by element on the baseline x86-64 target.
+        let argmax = training ? TensorStorage(byteCount: planes * oh * ow * block * MemoryLayout<Int32>.stride, zeroed: false) : nil
+        withExtendedLifetime(x) {
+            let src = x.floatPointer, dst = out.floatPointer
+            let positions = argmax?.pointer.assumingMemoryBound(to: Int32.self)
+            parallelFor(planes, minimumPerThread: 8) { range in
+                for plane in range {
+                    for i in 0..<oh {
+                        let top = src + ((plane * h + 2 * i) * w) * block, bottom = top + w * block
+                        let rowOut = ((plane * oh + i) * ow) * block
+                        for j in 0..<ow {
+                            for lane in stride(from: 0, to: block, by: 4) {
+                                let left = 2 * j * block + lane, right = left + block
+                                var best = load4(top + left), position = SIMD4<Int32>(repeating: 0)
+                                consider(load4(top + right), 1, &best, &position)
+                                consider(load4(bottom + left), 2, &best, &position)
+                                consider(load4(bottom + right), 3, &best, &position)
+                                let o = rowOut + j * block + lane
+                                store4(best, dst + o)
+                                if let positions {
+                                    UnsafeMutableRawPointer(positions + o).storeBytes(of: position, as: SIMD4<Int32>.self)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard let argmax else { return out }
+        return record(out, name: "max_pool2d", inputs: [x]) { gradient in
+            let upstream = try DNNL.reorder(gradient, to: outMD)
+            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+            withExtendedLifetime((upstream, argmax)) {
+                let dy = upstream.floatPointer, dx = diffSrc.floatPointer
+                let positions = argmax.pointer.assumingMemoryBound(to: Int32.self)
+                let zero = SIMD4<Float>(repeating: 0)
+                parallelFor(planes, minimumPerThread: 8) { range in
+                    for plane in range {
+                        for i in 0..<oh {
+                            let top = dx + ((plane * h + 2 * i) * w) * block, bottom = top + w * block
+                            let rowOut = ((plane * oh + i) * ow) * block
+                            for j in 0..<ow {
+                                for lane in stride(from: 0, to: block, by: 4) {
+                                    let o = rowOut + j * block + lane
+                                    let g = load4(dy + o)
+                                    let k = UnsafeRawPointer(positions + o).loadUnaligned(as: SIMD4<Int32>.self)
+                                    let left = 2 * j * block + lane, right = left + block
+                                    store4(zero.replacing(with: g, where: k .== 0), top + left)
+                                    store4(zero.replacing(with: g, where: k .== 1), top + right)
+                                    store4(zero.replacing(with: g, where: k .== 2), bottom + left)
+                                    store4(zero.replacing(with: g, where: k .== 3), bottom + right)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return [diffSrc]
+        }
+    }
+
+    /// Takes `candidate` where it beats `best` (or is NaN), recording its window position.
+    @inline(__always)
+    private static func consider(_ candidate: SIMD4<Float>, _ index: Int32, _ best: inout SIMD4<Float>, _ position: inout SIMD4<Int32>) {
+        let wins = (candidate .> best) .| (candidate .!= candidate)
+        best.replace(with: candidate, where: wins)
+        position.replace(with: index, where: wins)
+    }
+
+    @inline(__always)
+    private static func load4(_ pointer: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
+    }
+
+    @inline(__always)
+    private static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
     }
 
     /// The mean over the spatial axes: `[N, C, H, W]` to `[N, C]`.
