@@ -58,16 +58,64 @@ public enum Threads {
 
 /// Splits `0..<count` into one contiguous chunk per thread (``Threads/count``) and runs `body` on each.
 /// Small ranges run inline: thread start-up would cost more than it saves.
+///
+/// The chunks run on OpenMP's thread team, the one oneDNN and OpenBLAS use, when libgomp
+/// is loaded: a second pool (Dispatch) would compete for the cores with OpenMP threads
+/// that spin after every oneDNN call, which costs most on a 2-core machine.
 public func parallelFor(_ count: Int, minimumPerThread: Int = 16_384, _ body: (Range<Int>) -> Void) {
     let threads = min(Threads.count, max(1, count / minimumPerThread))
     if threads <= 1 {
         body(0..<count)
         return
     }
+    if OpenMP.runParallel(count: count, threads: threads, body) { return }
     let chunk = (count + threads - 1) / threads
     DispatchQueue.concurrentPerform(iterations: threads) { index in
         let start = index * chunk
         let end = min(count, start + chunk)
         if start < end { body(start..<end) }
+    }
+}
+
+/// libgomp's entry points, found at run time like `omp_set_num_threads`.
+private enum OpenMP {
+    typealias Outlined = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    typealias Parallel = @convention(c) (Outlined, UnsafeMutableRawPointer?, UInt32, UInt32) -> Void
+    typealias Query = @convention(c) () -> Int32
+
+    nonisolated(unsafe) static let parallel: Parallel? = symbol("GOMP_parallel")
+    nonisolated(unsafe) static let threadNumber: Query? = symbol("omp_get_thread_num")
+    nonisolated(unsafe) static let teamSize: Query? = symbol("omp_get_num_threads")
+
+    private static func symbol<T>(_ name: String) -> T? {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name).map { unsafeBitCast($0, to: T.self) }
+    }
+
+    /// What each team member needs: the range and the loop body.
+    private struct Work {
+        let count: Int
+        let body: (Range<Int>) -> Void
+        let threadNumber: Query
+        let teamSize: Query
+    }
+
+    /// Runs `body` over `0..<count` on an OpenMP team of up to `threads`; false when
+    /// libgomp is not loaded.
+    static func runParallel(count: Int, threads: Int, _ body: (Range<Int>) -> Void) -> Bool {
+        guard let parallel, let threadNumber, let teamSize else { return false }
+        withoutActuallyEscaping(body) { body in
+            var work = Work(count: count, body: body, threadNumber: threadNumber, teamSize: teamSize)
+            withUnsafeMutablePointer(to: &work) { pointer in
+                parallel({ raw in
+                    guard let work = raw?.assumingMemoryBound(to: Work.self).pointee else { return }
+                    // The team may be smaller than asked for: split by its real size.
+                    let size = max(1, Int(work.teamSize())), index = Int(work.threadNumber())
+                    let chunk = (work.count + size - 1) / size
+                    let start = index * chunk, end = min(work.count, start + chunk)
+                    if start < end { work.body(start..<end) }
+                }, UnsafeMutableRawPointer(pointer), UInt32(threads), 0)
+            }
+        }
+        return true
     }
 }
