@@ -265,6 +265,14 @@ struct GradientCheckTests {
         }
     }
 
+    @Test func upsampleOnTheChannelBlockedLayout() throws {
+        let channels = 10
+        let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
+        try checkGradients([random([2, channels, 3, 2], seed: 58)]) {
+            try Tensor.upsampleNearest2d(Tensor.convolution2d($0[0], weight: identity), factor: 2)
+        }
+    }
+
     @Test func globalAveragePool() throws {
         try checkGradients([random([2, 3, 3, 3], seed: 55)]) { try Tensor.globalAveragePool2d($0[0]) }
     }

@@ -401,8 +401,33 @@ struct BufferPoolTests {
     }
 }
 
-@Suite("Max pooling kernels")
-struct MaxPoolKernelTests {
+@Suite("Blocked-layout pooling and upsampling kernels")
+struct BlockedKernelTests {
+    /// `x` in oneDNN's `aBcd8b`/`aBcd16b` layout, as a leaf that collects a gradient.
+    static func blocked(_ x: Tensor, block: Int) throws -> Tensor {
+        let reordered = try DNNL.reorder(x, to: MemoryDescriptor(shape: x.shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
+        let leaf = Tensor(shape: x.shape, storage: reordered.storage, offset: reordered.offset, descriptor: reordered.descriptor)
+        leaf.requiresGrad = true
+        return leaf
+    }
+
+    @Test(arguments: [8, 16])
+    func upsamplingMatchesOneDNN(block: Int) throws {
+        var generator = RandomGenerator(seed: 10)
+        let plain = Tensor.uniform(shape: [2, 20, 3, 5], in: -1...1, using: &generator)
+        plain.requiresGrad = true
+        let input = try Self.blocked(plain, block: block)
+        #expect(input.channelBlock == block)
+        let reference = try Tensor.upsampleNearest2d(plain, factor: 2)
+        let fast = try Tensor.upsampleNearest2d(input, factor: 2)
+        #expect(fast.scalars == reference.scalars)
+        let seed = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
+        try reference.backward(seed: seed)
+        try fast.backward(seed: seed)
+        let expected = try #require(plain.grad).scalars, got = try #require(input.grad).scalars
+        #expect(zip(got, expected).allSatisfy { abs($0 - $1) <= 1e-6 })
+    }
+
     /// The vectorised 2×2 kernel on blocked layouts against oneDNN's on the plain layout:
     /// same values, same gradient routing, ties included (the first maximum wins).
     @Test(arguments: [8, 16])
@@ -413,9 +438,7 @@ struct MaxPoolKernelTests {
         let values = (0..<shape.reduce(1, *)).map { _ in Float(Int(generator.nextUniform() * 4)) }
         let plain = try Tensor(shape: shape, scalars: values)
         plain.requiresGrad = true
-        let blocked = try DNNL.reorder(plain, to: MemoryDescriptor(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
-        let input = Tensor(shape: shape, storage: blocked.storage, offset: blocked.offset, descriptor: blocked.descriptor)
-        input.requiresGrad = true
+        let input = try Self.blocked(plain, block: block)
         #expect(input.channelBlock == block)
         #expect(plain.channelBlock == nil)
 

@@ -108,6 +108,61 @@ extension Tensor {
         }
     }
 
+    /// Nearest-neighbour ×2 upsampling on a channel-blocked layout: each input vector is
+    /// written to its four output positions, and its gradient is the sum of theirs. A third
+    /// of oneDNN's resampling time; its backward pass needs no pooling primitive.
+    private static func upsample2x(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
+        let (h, w) = (x.shape[2], x.shape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        let outMD = MemoryDescriptor(shape: outShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b)
+        let out = Tensor(uninitializedShape: outShape, descriptor: outMD)
+        let planes = x.shape[0] * ((x.shape[1] + block - 1) / block)
+        withExtendedLifetime(x) {
+            let src = x.floatPointer, dst = out.floatPointer
+            parallelFor(planes, minimumPerThread: 8) { range in
+                for plane in range {
+                    for i in 0..<h {
+                        let top = dst + ((plane * oh + 2 * i) * ow) * block, bottom = top + ow * block
+                        let row = src + ((plane * h + i) * w) * block
+                        for j in 0..<w {
+                            for lane in stride(from: 0, to: block, by: 4) {
+                                let value = load4(row + j * block + lane)
+                                let left = 2 * j * block + lane, right = left + block
+                                store4(value, top + left)
+                                store4(value, top + right)
+                                store4(value, bottom + left)
+                                store4(value, bottom + right)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return record(out, name: "upsample_nearest2d", inputs: [x]) { gradient in
+            let upstream = try DNNL.reorder(gradient, to: outMD)
+            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+            withExtendedLifetime(upstream) {
+                let dy = upstream.floatPointer, dx = diffSrc.floatPointer
+                parallelFor(planes, minimumPerThread: 8) { range in
+                    for plane in range {
+                        for i in 0..<h {
+                            let top = dy + ((plane * oh + 2 * i) * ow) * block, bottom = top + ow * block
+                            let row = dx + ((plane * h + i) * w) * block
+                            for j in 0..<w {
+                                for lane in stride(from: 0, to: block, by: 4) {
+                                    let left = 2 * j * block + lane, right = left + block
+                                    store4((load4(top + left) + load4(top + right)) + (load4(bottom + left) + load4(bottom + right)),
+                                           row + j * block + lane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return [diffSrc]
+        }
+    }
+
     /// Takes `candidate` where it beats `best` (or is NaN), recording its window position.
     @inline(__always)
     private static func consider(_ candidate: SIMD4<Float>, _ index: Int32, _ best: inout SIMD4<Float>, _ position: inout SIMD4<Int32>) {
@@ -191,6 +246,7 @@ extension Tensor {
         try Validate.positive(factor, "factor", op)
         let srcMD = x.memoryDescriptor
         let outShape = [x.shape[0], x.shape[1], x.shape[2] * factor, x.shape[3] * factor]
+        if factor == 2, let block = x.channelBlock { return upsample2x(x, block: block, outShape: outShape) }
         let factors: [Float] = [Float(factor), Float(factor)]
         let key = "\(op)|\(srcMD.key)|f\(factor)"
         let forward = try DNNL.primitive("\(key)|fwd", op: op) {
