@@ -7,7 +7,10 @@ centroids; Adam lr 1e-4, weight decay 0.5e-6 over the encoder weights) and scori
 
 Prints one JSON line. Usage:
     /tmp/torch-ref/bin/python scripts/bench/torch_mocca_phases.py --phase one-class|score
-        [--threads 2] [--batch 128] [--channels-last]
+        [--threads 2] [--batch 128] [--channels-last] [--bf16]
+
+--bf16 runs the step under torch.autocast(bfloat16): how much PyTorch's own mixed
+precision gains on this CPU (none without AVX512-BF16/AMX; it is slower on AVX2).
 """
 import argparse
 import json
@@ -24,6 +27,7 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--channels-last", action="store_true")
+    ap.add_argument("--bf16", action="store_true", help="autocast the step to bfloat16")
     args = ap.parse_args()
     batch = args.batch or (128 if args.phase == "one-class" else 256)
 
@@ -78,7 +82,9 @@ def main():
 
         def step(x):
             opt.zero_grad(set_to_none=True)
-            loss = sum(torch.mean(torch.sum((t - c) ** 2, dim=1)) for t, c in zip(model(x), centroids))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                taps = model(x)
+            loss = sum(torch.mean(torch.sum((t.float() - c) ** 2, dim=1)) for t, c in zip(taps, centroids))
             loss.backward()
             opt.step()
         best, median = timed(step)
@@ -87,12 +93,12 @@ def main():
         model.eval()
 
         def step(x):
-            with torch.inference_mode():
-                return [torch.sum((t - c) ** 2, dim=1) for t, c in zip(model(x), centroids)]
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                return [torch.sum((t.float() - c) ** 2, dim=1) for t, c in zip(model(x), centroids)]
         best, median = timed(step)
         key = "infer"
     print(json.dumps({"bench": f"torch_mocca_{args.phase}", "threads": torch.get_num_threads(), "batch": batch,
-                      "channels_last": args.channels_last,
+                      "channels_last": args.channels_last, "bf16": args.bf16,
                       f"{key}_img_per_s_best": round(batch / best, 1),
                       f"{key}_img_per_s_median": round(batch / median, 1)}))
 
