@@ -81,7 +81,7 @@ extension Tensor {
         let n = (descriptor?.byteCount ?? count * 4) / 4
         withExtendedLifetime(other) {
             let a = floatPointer, b = other.floatPointer, c = result.floatPointer
-            parallelFor(n) { range in for i in range { c[i] = a[i] + b[i] } }
+            Threads.parallelFor(n) { range in for i in range { c[i] = a[i] + b[i] } }
         }
         return result
     }

@@ -56,24 +56,26 @@ public enum Threads {
     }
 }
 
-/// Splits `0..<count` into one contiguous chunk per thread (``Threads/count``) and runs `body` on each.
-/// Small ranges run inline: thread start-up would cost more than it saves.
-///
-/// The chunks run on OpenMP's thread team, the one oneDNN and OpenBLAS use, when libgomp
-/// is loaded: a second pool (Dispatch) would compete for the cores with OpenMP threads
-/// that spin after every oneDNN call, which costs most on a 2-core machine.
-public func parallelFor(_ count: Int, minimumPerThread: Int = 16_384, _ body: (Range<Int>) -> Void) {
-    let threads = min(Threads.count, max(1, count / minimumPerThread))
-    if threads <= 1 {
-        body(0..<count)
-        return
-    }
-    if OpenMP.runParallel(count: count, threads: threads, body) { return }
-    let chunk = (count + threads - 1) / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { index in
-        let start = index * chunk
-        let end = min(count, start + chunk)
-        if start < end { body(start..<end) }
+extension Threads {
+    /// Splits `0..<count` into one contiguous chunk per thread (``Threads/count``) and runs `body` on each.
+    /// Small ranges run inline: thread start-up would cost more than it saves.
+    ///
+    /// The chunks run on OpenMP's thread team, the one oneDNN and OpenBLAS use, when libgomp
+    /// is loaded: a second pool (Dispatch) would compete for the cores with OpenMP threads
+    /// that spin after every oneDNN call, which costs most on a 2-core machine.
+    public static func parallelFor(_ count: Int, minimumPerThread: Int = 16_384, _ body: (Range<Int>) -> Void) {
+        let threads = min(Threads.count, max(1, count / minimumPerThread))
+        if threads <= 1 {
+            body(0..<count)
+            return
+        }
+        if OpenMP.runParallel(count: count, threads: threads, body) { return }
+        let chunk = (count + threads - 1) / threads
+        DispatchQueue.concurrentPerform(iterations: threads) { index in
+            let start = index * chunk
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
+        }
     }
 }
 

@@ -52,7 +52,7 @@ extension Tensor {
         withExtendedLifetime(x) {
             let src = x.floatPointer, dst = out.floatPointer
             let positions = argmax?.pointer.assumingMemoryBound(to: Int32.self)
-            parallelFor(planes, minimumPerThread: 8) { range in
+            Threads.parallelFor(planes, minimumPerThread: 8) { range in
                 for plane in range {
                     for i in 0..<oh {
                         let top = src + ((plane * h + 2 * i) * w) * block, bottom = top + w * block
@@ -83,7 +83,7 @@ extension Tensor {
                 let dy = upstream.floatPointer, dx = diffSrc.floatPointer
                 let positions = argmax.pointer.assumingMemoryBound(to: Int32.self)
                 let zero = SIMD4<Float>(repeating: 0)
-                parallelFor(planes, minimumPerThread: 8) { range in
+                Threads.parallelFor(planes, minimumPerThread: 8) { range in
                     for plane in range {
                         for i in 0..<oh {
                             let top = dx + ((plane * h + 2 * i) * w) * block, bottom = top + w * block
@@ -119,7 +119,7 @@ extension Tensor {
         let planes = x.shape[0] * ((x.shape[1] + block - 1) / block)
         withExtendedLifetime(x) {
             let src = x.floatPointer, dst = out.floatPointer
-            parallelFor(planes, minimumPerThread: 8) { range in
+            Threads.parallelFor(planes, minimumPerThread: 8) { range in
                 for plane in range {
                     for i in 0..<h {
                         let top = dst + ((plane * oh + 2 * i) * ow) * block, bottom = top + ow * block
@@ -143,7 +143,7 @@ extension Tensor {
             let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
             withExtendedLifetime(upstream) {
                 let dy = upstream.floatPointer, dx = diffSrc.floatPointer
-                parallelFor(planes, minimumPerThread: 8) { range in
+                Threads.parallelFor(planes, minimumPerThread: 8) { range in
                     for plane in range {
                         for i in 0..<h {
                             let top = dy + ((plane * oh + 2 * i) * ow) * block, bottom = top + ow * block

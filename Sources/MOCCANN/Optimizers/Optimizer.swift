@@ -63,7 +63,7 @@ public final class Adam: Optimizer {
             defer { withExtendedLifetime(gradient) {} }
             let m = firstMoments[index].unsafeScalarPointer, v = secondMoments[index].unsafeScalarPointer
             let g = gradient.unsafeScalarPointer, p = parameter.unsafeScalarPointer
-            parallelFor(parameter.count) { range in
+            Threads.parallelFor(parameter.count) { range in
                 for i in range {
                     var gi = g[i]
                     if decoupled { p[i] *= 1 - lr * wd } else if wd != 0 { gi += wd * p[i] }
@@ -98,7 +98,7 @@ public final class SGD: Optimizer {
             let g = gradient.unsafeScalarPointer, p = parameter.unsafeScalarPointer
             let (lr, mu, wd) = (learningRate, momentum, weightDecay)
             guard mu != 0 else {
-                parallelFor(parameter.count) { range in for i in range { p[i] -= lr * (g[i] + wd * p[i]) } }
+                Threads.parallelFor(parameter.count) { range in for i in range { p[i] -= lr * (g[i] + wd * p[i]) } }
                 continue
             }
             // PyTorch starts the momentum buffer at the first gradient itself.
@@ -106,7 +106,7 @@ public final class SGD: Optimizer {
             let velocity = velocities[index] ?? Tensor(zeros: parameter.shape)
             velocities[index] = velocity
             let b = velocity.unsafeScalarPointer
-            parallelFor(parameter.count) { range in
+            Threads.parallelFor(parameter.count) { range in
                 for i in range {
                     let gi = g[i] + wd * p[i]
                     b[i] = isFirst ? gi : mu * b[i] + gi
