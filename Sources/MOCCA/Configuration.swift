@@ -50,11 +50,15 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     public var warmUpEpochs = 3
     /// Phase 1 (autoencoder): epochs, Adam's learning rate, and the epochs at which it drops ×0.1.
     public var autoencoderEpochs = 20
+    /// Adam's learning rate in the autoencoder phase.
     public var autoencoderLearningRate: Float = 1e-3
+    /// Epochs of the autoencoder phase at which the learning rate drops ×0.1 (none by default).
     public var autoencoderMilestones: [Int] = []
     /// Phase 2 (one-class): epochs, Adam's learning rate, and the epochs at which it drops ×0.1.
     public var oneClassEpochs = 10
+    /// Adam's learning rate in the one-class phase.
     public var oneClassLearningRate: Float = 1e-4
+    /// Epochs of the one-class phase at which the learning rate drops ×0.1 (none by default).
     public var oneClassMilestones: [Int] = []
     /// Adam's L2 weight decay in both phases (Deep SVDD's 0.5e-6).
     public var weightDecay: Float = 0.5e-6

@@ -5,6 +5,7 @@ import MOCCANN
 
 /// The version of swift-mocca, recorded in every detector it writes.
 public enum MOCCAVersion {
+    /// This build's version string.
     public static let current = "0.1.0"
 }
 

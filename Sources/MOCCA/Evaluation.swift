@@ -3,13 +3,18 @@ import MOCCAData
 
 /// Where a detector's training data came from.
 public struct TrainingDataDescription: Codable, Sendable, Equatable {
+    /// The kind of data set (for example `cifar10`, `fashion-mnist`, `image-folder`).
     public var dataset: String
+    /// The folder the data was read from.
     public var path: String
+    /// The name of the class trained on as normal.
     public var normalClass: String
+    /// The data set's class names, indexed by label.
     public var classNames: [String]
     /// `[C, H, W]` of the images.
     public var imageShape: [Int]
 
+    /// A description from its fields.
     public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int]) {
         self.dataset = dataset
         self.path = path
@@ -25,14 +30,19 @@ public struct EvaluationReport: Codable, Sendable {
     public var overall: DetectionMetrics
     /// The channels, in order, with their metrics.
     public var channels: [String]
+    /// The metrics of each channel, in the order of ``channels``.
     public var perChannel: [DetectionMetrics]
     /// The paper's fusion (plain mean over taps), and the standardised mean.
     public var meanFusion: DetectionMetrics
+    /// The metrics of the standardised mean of the channels.
     public var standardizedFusion: DetectionMetrics
     /// The detector's threshold, and the accuracy of its decisions at it.
     public var threshold: Float
+    /// The fraction of samples classified correctly at ``threshold``.
     public var accuracyAtThreshold: Double
+    /// The number of normal samples (label 0).
     public var normalCount: Int
+    /// The number of anomalous samples (label 1).
     public var anomalyCount: Int
 }
 

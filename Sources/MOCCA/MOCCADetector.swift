@@ -359,8 +359,12 @@ public final class MOCCADetector {
 
 /// What a fit measured.
 public struct TrainingSummary: Codable, Sendable, Equatable {
+    /// The number of normal images trained on.
     public var normalCount: Int
+    /// The autoencoder phase's mean batch loss in its last epoch (NaN with no epochs).
     public var autoencoderFinalLoss: Float
+    /// The one-class phase's mean batch loss in its last epoch (NaN with no epochs).
     public var oneClassFinalLoss: Float
+    /// Wall-clock seconds of training, both phases together.
     public var seconds: Double
 }

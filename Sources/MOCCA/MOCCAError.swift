@@ -14,6 +14,7 @@ public enum MOCCAError: Error, Equatable, CustomStringConvertible {
     /// The detector has not been fitted.
     case notFitted
 
+    /// A readable description of the error.
     public var description: String {
         switch self {
         case .invalidConfiguration(let message): return "invalid configuration: \(message)"

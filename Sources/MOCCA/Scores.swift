@@ -17,9 +17,12 @@ public struct Scores: Sendable {
 /// The mean and standard deviation of one score channel over the training data, used
 /// to standardise channels before fusing them.
 public struct ChannelStatistics: Codable, Sendable, Equatable {
+    /// The channel's mean score on the training data.
     public var mean: Float
+    /// The channel's (population) standard deviation on the training data.
     public var standardDeviation: Float
 
+    /// The mean and standard deviation of `scores`, computed in double precision.
     public init(scores: [Float]) {
         let n = Double(max(scores.count, 1))
         let mean = scores.reduce(0.0) { $0 + Double($1) } / n

@@ -10,6 +10,7 @@ public enum ThresholdRule: Codable, Sendable, Equatable, CustomStringConvertible
     /// A fixed value.
     case value(Float)
 
+    /// A readable description of the rule.
     public var description: String {
         switch self {
         case .trainingQuantile(let nu): return "the \(1 - nu) quantile of the training scores (1 - nu)"

@@ -2,12 +2,15 @@ import MOCCACore
 
 /// Seeded mini-batches: a fresh permutation of the samples every epoch.
 public struct BatchSampler: Sendable {
+    /// The number of samples drawn from.
     public let count: Int
+    /// The number of samples per batch (at least 1).
     public let batchSize: Int
     /// Whether to drop a last, smaller batch (BatchNorm needs more than one sample).
     public let dropLast: Bool
     private var generator: RandomGenerator
 
+    /// A sampler over `count` samples whose permutations are fixed by `seed`; a batch size below 1 becomes 1.
     public init(count: Int, batchSize: Int, seed: UInt64, dropLast: Bool = false) {
         self.count = count
         self.batchSize = max(1, batchSize)

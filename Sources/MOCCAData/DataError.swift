@@ -13,6 +13,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     /// A class with no samples where some are needed.
     case emptyClass(String, path: String)
 
+    /// A readable description of the error.
     public var description: String {
         switch self {
         case let .missing(path, expected): return "\(path): not found (expected \(expected))"

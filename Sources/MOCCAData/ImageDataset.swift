@@ -17,6 +17,7 @@ public struct ImageDataset: Sendable {
     /// Where each image came from (file paths, or `file#index` for packed formats).
     public let sources: [String]
 
+    /// A data set from its parts; `pixels` must hold `labels.count` images of `imageShape` (a precondition).
     public init(imageShape: [Int], pixels: [UInt8], labels: [Int], classNames: [String], sources: [String]) {
         precondition(pixels.count == labels.count * imageShape.reduce(1, *), "pixels and labels disagree")
         self.imageShape = imageShape

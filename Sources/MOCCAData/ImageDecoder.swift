@@ -6,7 +6,9 @@ import Foundation
 public enum ImageDecoder {
     /// A decoded image: `channels` planes of `height × width` bytes (`[C, H, W]`).
     public struct Image {
+        /// The image's size in pixels, and its number of channels (1 or 3).
         public var width: Int, height: Int, channels: Int
+        /// The pixels, as row-major `[C, H, W]` bytes.
         public var pixels: [UInt8]
     }
 

@@ -15,6 +15,7 @@ public struct Preprocessor: Codable, Sendable, Equatable {
     /// The maximum after contrast normalisation over the normal training data.
     public var maximum: Float
 
+    /// A preprocessor with the given constants (the defaults make the min-max scaling the identity).
     public init(globalContrastNormalization: Bool = true, minimum: Float = 0, maximum: Float = 1) {
         self.globalContrastNormalization = globalContrastNormalization
         self.minimum = minimum

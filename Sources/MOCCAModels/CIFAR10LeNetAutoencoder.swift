@@ -10,18 +10,26 @@ import MOCCANN
 /// convolutions and nearest ×2 upsampling, ending in a sigmoid. Property names follow
 /// the reference PyTorch module, so weight-file keys match its `state_dict`.
 public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
+    /// Images are `[3, 32, 32]`.
     public var inputShape: [Int] { [3, 32, 32] }
     /// The taps: the three convolutions and the code.
     public static let taps = ["conv1", "conv2", "conv3", "code"]
+    /// The taps, as ``taps``.
     public var tapNames: [String] { Self.taps }
+    /// The weights of the three convolutions and the linear layer.
     public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, conv3.weight, fc1.weight] }
 
     /// The length of the code (a multiple of 16: the decoder views it as `[code/16, 4, 4]`).
     public let codeLength: Int
+    /// The encoder's 5×5 convolutions, 3→32→64→128 channels, without bias.
     public let conv1, conv2, conv3: Conv2d
+    /// The encoder's non-affine BatchNorms: one per convolution, and `bn1d` on the code.
     public let bn2d1, bn2d2, bn2d3, bn1d: BatchNorm
+    /// The encoder's linear layer, from the 128·4·4 features to the code, without bias.
     public let fc1: Linear
+    /// The decoder's 5×5 transposed convolutions, code/16→128→64→32→3 channels, without bias.
     public let deconv1, deconv2, deconv3, deconv4: ConvTranspose2d
+    /// The decoder's non-affine BatchNorms, after the first three transposed convolutions.
     public let bn2d4, bn2d5, bn2d6: BatchNorm
 
     /// Convolution weights are Xavier-uniform with the leaky-ReLU gain, as in the reference;

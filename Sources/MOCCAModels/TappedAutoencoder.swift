@@ -68,18 +68,28 @@ extension TappedAutoencoder {
 /// upsampled and passed through transposed convolutions back to 28×28, then a sigmoid.
 /// BatchNorms are non-affine with ε = 1e-4, as in the reference.
 public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
+    /// The length of the code (a multiple of 16: the decoder views it as `[code/16, 4, 4]`).
     public let codeLength: Int
+    /// The encoder's 5×5 convolutions, 1→8→4 channels, without bias.
     public let conv1, conv2: Conv2d
+    /// Non-affine BatchNorms: `bn1` and `bn2` in the encoder, `bn3` and `bn4` in the decoder.
     public let bn1, bn2, bn3, bn4: BatchNorm
+    /// The encoder's linear layer, from the 4·7·7 features to the code, without bias.
     public let fc1: Linear
+    /// The decoder's 5×5 transposed convolutions, code/16→4→8→1 channels, without bias.
     public let deconv1, deconv2, deconv3: ConvTranspose2d
 
+    /// Images are `[1, 28, 28]`.
     public var inputShape: [Int] { [1, 28, 28] }
     /// The taps: the two convolutions and the code.
     public static let taps = ["conv1", "conv2", "code"]
+    /// The taps, as ``taps``.
     public var tapNames: [String] { Self.taps }
+    /// The weights of the two convolutions and the linear layer.
     public var encoderParameters: [Tensor] { [conv1.weight, conv2.weight, fc1.weight] }
 
+    /// A model with a `codeLength`-long code; weights keep PyTorch's default initialisation.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` unless `codeLength` is a positive multiple of 16.
     public init(codeLength: Int = 32, generator: inout RandomGenerator) throws {
         guard codeLength > 0, codeLength % 16 == 0 else {
             throw TensorError.invalidArgument(op: "MNISTLeNetAutoencoder", message: "the code length must be a positive multiple of 16, got \(codeLength)")
@@ -98,6 +108,7 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         deconv3 = ConvTranspose2d(inChannels: 8, outChannels: 1, kernelSize: 5, padding: 2, bias: false, generator: &generator)
     }
 
+    /// Runs the encoder, keeping the intermediate feature maps; the code is the linear output (there is no BatchNorm1d).
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
         try checkInput(x)
         let c1 = try conv1(x)
@@ -109,6 +120,7 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         return Encoding(convolutions: [c1, c2], linear: linear, code: linear)
     }
 
+    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.
     public func decode(_ code: Tensor) throws -> Tensor {
         var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
         h = try Tensor.upsampleNearest2d(bn3(deconv1(h)).leakyRelu(), factor: 2)

@@ -17,6 +17,7 @@ open class Module {
     /// Whether the module is in training mode (batch statistics in BatchNorm).
     public private(set) var isTraining = true
 
+    /// A module in training mode.
     public init() {}
 
     /// Property names whose key in weight files differs from the Swift name
@@ -129,6 +130,7 @@ public enum ModuleError: Error, Equatable, CustomStringConvertible {
     case unexpectedKey(String)
     case shapeMismatch(key: String, expected: [Int], got: [Int])
 
+    /// A readable description of the error.
     public var description: String {
         switch self {
         case .missingKey(let key): return "weights: the tensor '\(key)' is missing"

@@ -161,6 +161,7 @@ public final class Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// A readable summary: the shape and the first eight values.
     public var description: String {
         let values = scalars
         let shown = values.prefix(8).map { String($0) }.joined(separator: ", ")

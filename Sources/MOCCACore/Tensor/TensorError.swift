@@ -16,6 +16,7 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
     /// The compute backend (oneDNN or BLAS) refused or failed.
     case backend(op: String, message: String)
 
+    /// A readable description of the error.
     public var description: String {
         switch self {
         case let .shapeMismatch(op, message): return "\(op): shape mismatch: \(message)"

@@ -9,6 +9,7 @@ public final class BatchNorm: Module, Layer {
     public let bias: Tensor?
     /// The running mean and (unbiased) variance used in evaluation mode.
     public let runningMean: Tensor
+    /// The running variance, saved as PyTorch's `running_var`.
     public let runningVariance: Tensor
     /// The running statistics' update rate.
     public let momentum: Float
@@ -17,6 +18,7 @@ public final class BatchNorm: Module, Layer {
     /// The input rank this layer accepts: 2 (1-D) or 4 (2-D).
     public let inputRank: Int
 
+    /// Weight-file keys for the running statistics: PyTorch's `running_mean` and `running_var`.
     public override class var tensorKeys: [String: String] {
         ["runningMean": "running_mean", "runningVariance": "running_var"]
     }
@@ -43,6 +45,9 @@ public final class BatchNorm: Module, Layer {
         BatchNorm(features: channels, inputRank: 4, epsilon: epsilon, momentum: momentum, affine: affine)
     }
 
+    /// Normalises `input` with the batch statistics in training mode (updating the running
+    /// statistics), and with the running statistics in evaluation mode.
+    /// - Throws: ``TensorError/rankMismatch(op:expected:got:)`` unless `input` has rank ``inputRank``.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         guard input.rank == inputRank else {
             throw TensorError.rankMismatch(op: "BatchNorm", expected: "input of rank \(inputRank)", got: input.shape)

@@ -5,12 +5,18 @@ import Foundation
 /// After `epoch` calls of ``step()``, the rate is `base · gamma^k` where `k` counts the
 /// milestones `≤ epoch`.
 public final class MultiStepLR {
+    /// The optimiser whose learning rate is scheduled.
     public let optimizer: Optimizer
+    /// The epochs at which the rate drops, sorted.
     public let milestones: [Int]
+    /// The factor applied at each milestone.
     public let gamma: Float
+    /// The optimiser's learning rate when the schedule was created.
     public let baseLearningRate: Float
+    /// The number of epochs stepped so far.
     public private(set) var epoch = 0
 
+    /// A schedule for `optimizer`, starting from its current learning rate.
     public init(optimizer: Optimizer, milestones: [Int], gamma: Float = 0.1) {
         self.optimizer = optimizer
         self.milestones = milestones.sorted()

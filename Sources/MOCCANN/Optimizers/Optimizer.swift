@@ -22,8 +22,11 @@ extension Optimizer {
 /// after the square root, and either L2 weight decay added to the gradient (`Adam`)
 /// or decoupled weight decay (`AdamW`, Loshchilov & Hutter).
 public final class Adam: Optimizer {
+    /// The parameters being optimised.
     public let parameters: [Tensor]
+    /// The step size in force; schedules change it between epochs.
     public var learningRate: Float
+    /// The moments' decay rates, the ε added to the denominator, and the weight decay.
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     /// Whether weight decay is decoupled from the gradient (AdamW).
     public let decoupledWeightDecay: Bool
@@ -31,6 +34,7 @@ public final class Adam: Optimizer {
     private var secondMoments: [Tensor]
     private var stepCount = 0
 
+    /// Adam over `parameters`, with PyTorch's defaults; `decoupledWeightDecay` makes it AdamW.
     public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
         self.parameters = parameters
@@ -51,6 +55,7 @@ public final class Adam: Optimizer {
              weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    /// Applies one Adam update from the current gradients (parameters without one are skipped).
     public func step() throws {
         stepCount += 1
         let t = Double(stepCount)
@@ -78,11 +83,15 @@ public final class Adam: Optimizer {
 
 /// Stochastic gradient descent with optional momentum and L2 weight decay (PyTorch's `SGD`).
 public final class SGD: Optimizer {
+    /// The parameters being optimised.
     public let parameters: [Tensor]
+    /// The step size in force; schedules change it between epochs.
     public var learningRate: Float
+    /// The momentum factor (0 for none) and the L2 weight decay.
     public let momentum: Float, weightDecay: Float
     private var velocities: [Tensor?]
 
+    /// SGD over `parameters`; without momentum or weight decay by default.
     public init(parameters: [Tensor], learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
         self.parameters = parameters
         self.learningRate = learningRate
@@ -91,6 +100,7 @@ public final class SGD: Optimizer {
         velocities = Array(repeating: nil, count: parameters.count)
     }
 
+    /// Applies one SGD update from the current gradients (parameters without one are skipped).
     public func step() throws {
         for (index, parameter) in parameters.enumerated() {
             guard let gradient = try parameter.grad?.plain() else { continue }

@@ -11,9 +11,12 @@ import MOCCACore
 public enum SafeTensors {
     /// The tensors of a file and its metadata.
     public struct Contents {
+        /// The tensors, by name.
         public var tensors: [String: Tensor]
+        /// The `__metadata__` map of strings.
         public var metadata: [String: String]
 
+        /// Contents with the given tensors and metadata.
         public init(tensors: [String: Tensor], metadata: [String: String] = [:]) {
             self.tensors = tensors
             self.metadata = metadata
@@ -165,6 +168,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case badHeader(String)
         case unsupportedType(name: String, dtype: String)
 
+        /// A readable description of the problem.
         public var description: String {
             switch self {
             case .truncated(let message): return "truncated: \(message)"
@@ -178,6 +182,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case unwritable(path: String, reason: String)
     case malformed(path: String, problem: Problem)
 
+    /// A readable description of the error.
     public var description: String {
         switch self {
         case let .unreadable(path, reason): return "cannot read safetensors file \(path): \(reason)"
