@@ -1,0 +1,160 @@
+import CDNNL
+
+/// 2×2 max pooling and ×2 nearest upsampling on oneDNN's channel-blocked layouts, written
+/// as vector loops.
+///
+/// In `aBcd8b`/`aBcd16b` a pixel's channels of one block are contiguous, so a 2×2 window
+/// is four contiguous vectors. oneDNN 2.6's AVX2 max pooling runs at a third of its
+/// inference speed when it must also write the argmax workspace for training, and its
+/// resampling is memory-bound at a third of these loops' speed; both are in every
+/// training step of the LeNet autoencoders.
+extension Tensor {
+    /// The channel block (8 or 16) when this tensor is in oneDNN's dense channel-blocked
+    /// layout `aBcd8b`/`aBcd16b`, the layout convolutions and BatchNorm hand on.
+    var channelBlock: Int? {
+        guard rank == 4, let descriptor else { return nil }
+        for (block, tag) in [(8, dnnl_aBcd8b), (16, dnnl_aBcd16b)] where descriptor == MemoryDescriptor(shape: shape, tag: tag) {
+            return block
+        }
+        return nil
+    }
+
+    /// 2×2 max pooling with stride 2 of a channel-blocked `x` with even height and width.
+    /// Ties and NaNs go as in PyTorch: the first maximum in the window wins; NaN wins.
+    static func maxPool2x2(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
+        let windows = BlockedWindows(x: x, coarseShape: outShape, block: block)
+        let out = Tensor(uninitializedShape: outShape, descriptor: windows.coarseDescriptor)
+        let training = GradientMode.isEnabled && x.requiresGrad
+        // The window position (0...3) of each output element's maximum.
+        let argmax = training ? TensorStorage(byteCount: windows.coarseCount * MemoryLayout<Int32>.stride, zeroed: false) : nil
+        withExtendedLifetime(x) {
+            let src = x.floatPointer, dst = out.floatPointer
+            let positions = argmax?.pointer.assumingMemoryBound(to: Int32.self)
+            let (right, below) = (windows.block, windows.row)
+            windows.forEach { fine, coarse in
+                var best = load4(src + fine), position = SIMD4<Int32>(repeating: 0)
+                consider(load4(src + fine + right), 1, &best, &position)
+                consider(load4(src + fine + below), 2, &best, &position)
+                consider(load4(src + fine + below + right), 3, &best, &position)
+                store4(best, dst + coarse)
+                if let positions { UnsafeMutableRawPointer(positions + coarse).storeBytes(of: position, as: SIMD4<Int32>.self) }
+            }
+        }
+        guard let argmax else { return out }
+        return record(out, name: "max_pool2d", inputs: [x]) { gradient in
+            let upstream = try DNNL.reorder(gradient, to: windows.coarseDescriptor)
+            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+            withExtendedLifetime((upstream, argmax)) {
+                let dy = upstream.floatPointer, dx = diffSrc.floatPointer
+                let positions = argmax.pointer.assumingMemoryBound(to: Int32.self)
+                let zero = SIMD4<Float>(repeating: 0)
+                let (right, below) = (windows.block, windows.row)
+                // Every input element belongs to one window, so each is written once.
+                windows.forEach { fine, coarse in
+                    let g = load4(dy + coarse)
+                    let k = UnsafeRawPointer(positions + coarse).loadUnaligned(as: SIMD4<Int32>.self)
+                    store4(zero.replacing(with: g, where: k .== 0), dx + fine)
+                    store4(zero.replacing(with: g, where: k .== 1), dx + fine + right)
+                    store4(zero.replacing(with: g, where: k .== 2), dx + fine + below)
+                    store4(zero.replacing(with: g, where: k .== 3), dx + fine + below + right)
+                }
+            }
+            return [diffSrc]
+        }
+    }
+
+    /// Nearest-neighbour ×2 upsampling of a channel-blocked `x`: each input vector is
+    /// written to its four output positions, and its gradient is the sum of theirs.
+    static func upsample2x(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
+        let out = Tensor(uninitializedShape: outShape, descriptor: MemoryDescriptor(shape: outShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
+        let windows = BlockedWindows(x: out, coarseShape: x.shape, block: block)
+        withExtendedLifetime(x) {
+            let src = x.floatPointer, dst = out.floatPointer
+            let (right, below) = (windows.block, windows.row)
+            windows.forEach { fine, coarse in
+                let value = load4(src + coarse)
+                store4(value, dst + fine)
+                store4(value, dst + fine + right)
+                store4(value, dst + fine + below)
+                store4(value, dst + fine + below + right)
+            }
+        }
+        return record(out, name: "upsample_nearest2d", inputs: [x]) { gradient in
+            let upstream = try DNNL.reorder(gradient, to: windows.fineDescriptor)
+            let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
+            withExtendedLifetime(upstream) {
+                let dy = upstream.floatPointer, dx = diffSrc.floatPointer
+                let (right, below) = (windows.block, windows.row)
+                windows.forEach { fine, coarse in
+                    store4((load4(dy + fine) + load4(dy + fine + right)) + (load4(dy + fine + below) + load4(dy + fine + below + right)),
+                           dx + coarse)
+                }
+            }
+            return [diffSrc]
+        }
+    }
+
+    /// Takes `candidate` where it beats `best` (or is NaN), recording its window position.
+    @inline(__always)
+    private static func consider(_ candidate: SIMD4<Float>, _ index: Int32, _ best: inout SIMD4<Float>, _ position: inout SIMD4<Int32>) {
+        let wins = (candidate .> best) .| (candidate .!= candidate)
+        best.replace(with: candidate, where: wins)
+        position.replace(with: index, where: wins)
+    }
+
+    // Four-lane vectors throughout: wider ones are split element by element on the
+    // baseline x86-64 target that the package compiles for.
+    @inline(__always)
+    private static func load4(_ pointer: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
+    }
+
+    @inline(__always)
+    private static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
+    }
+}
+
+/// The 2×2 windows of a channel-blocked "fine" tensor and the matching elements of its
+/// half-size "coarse" counterpart (same batch and channels, half the height and width).
+private struct BlockedWindows {
+    let fineShape: [Int]
+    let coarseShape: [Int]
+    let block: Int
+    /// Batch × channel blocks: the independent planes.
+    let planes: Int
+
+    init(x fine: Tensor, coarseShape: [Int], block: Int) {
+        self.fineShape = fine.shape
+        self.coarseShape = coarseShape
+        self.block = block
+        planes = fine.shape[0] * ((fine.shape[1] + block - 1) / block)
+    }
+
+    var fineDescriptor: MemoryDescriptor { MemoryDescriptor(shape: fineShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b) }
+    var coarseDescriptor: MemoryDescriptor { MemoryDescriptor(shape: coarseShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b) }
+    /// Elements of the coarse tensor, channel padding included.
+    var coarseCount: Int { planes * coarseShape[2] * coarseShape[3] * block }
+    /// Elements between two rows of the fine tensor.
+    var row: Int { fineShape[3] * block }
+
+    /// Calls `body(fine, coarse)` for every window, four lanes at a time, in parallel over
+    /// planes: `fine` is the offset of the window's top-left lanes in the fine tensor (the
+    /// others are `+ block`, `+ row` and `+ row + block`), `coarse` that of the matching
+    /// lanes in the coarse tensor.
+    @inline(__always)
+    func forEach(_ body: (_ fine: Int, _ coarse: Int) -> Void) {
+        let (height, width, block) = (coarseShape[2], coarseShape[3], block)
+        Threads.parallelFor(planes, minimumPerThread: 8) { range in
+            for plane in range {
+                for i in 0..<height {
+                    for j in 0..<width {
+                        let fine = ((plane * 2 * height + 2 * i) * 2 * width + 2 * j) * block
+                        let coarse = ((plane * height + i) * width + j) * block
+                        for lane in stride(from: 0, to: block, by: 4) { body(fine + lane, coarse + lane) }
+                    }
+                }
+            }
+        }
+    }
+}
