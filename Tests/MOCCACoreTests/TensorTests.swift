@@ -403,53 +403,44 @@ struct BufferPoolTests {
 
 @Suite("Blocked-layout pooling and upsampling kernels")
 struct BlockedKernelTests {
-    /// `x` in oneDNN's `aBcd8b`/`aBcd16b` layout, as a leaf that collects a gradient.
-    static func blocked(_ x: Tensor, block: Int) throws -> Tensor {
-        let reordered = try DNNL.reorder(x, to: MemoryDescriptor(shape: x.shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
-        let leaf = Tensor(shape: x.shape, storage: reordered.storage, offset: reordered.offset, descriptor: reordered.descriptor)
-        leaf.requiresGrad = true
-        return leaf
+    /// Runs `op` on `values` in the plain layout (oneDNN's kernels) and in the blocked one
+    /// (the vector loops); returns both outputs and both input gradients for one seed.
+    static func bothPaths(_ values: [Float], shape: [Int], block: Int, seed: UInt64,
+                          _ op: (Tensor) throws -> Tensor) throws -> (reference: Tensor, fast: Tensor, expected: [Float], got: [Float]) {
+        let plain = try Tensor(shape: shape, scalars: values)
+        plain.requiresGrad = true
+        let reordered = try DNNL.reorder(plain, to: MemoryDescriptor(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
+        let input = Tensor(shape: shape, storage: reordered.storage, offset: reordered.offset, descriptor: reordered.descriptor)
+        input.requiresGrad = true
+        #expect(input.channelBlock == block)
+        #expect(plain.channelBlock == nil)
+        let reference = try op(plain), fast = try op(input)
+        var generator = RandomGenerator(seed: seed)
+        let upstream = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
+        try reference.backward(seed: upstream)
+        try fast.backward(seed: upstream)
+        return (reference, fast, try #require(plain.grad).scalars, try #require(input.grad).scalars)
     }
 
     @Test(arguments: [8, 16])
     func upsamplingMatchesOneDNN(block: Int) throws {
         var generator = RandomGenerator(seed: 10)
-        let plain = Tensor.uniform(shape: [2, 20, 3, 5], in: -1...1, using: &generator)
-        plain.requiresGrad = true
-        let input = try Self.blocked(plain, block: block)
-        #expect(input.channelBlock == block)
-        let reference = try Tensor.upsampleNearest2d(plain, factor: 2)
-        let fast = try Tensor.upsampleNearest2d(input, factor: 2)
-        #expect(fast.scalars == reference.scalars)
-        let seed = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
-        try reference.backward(seed: seed)
-        try fast.backward(seed: seed)
-        let expected = try #require(plain.grad).scalars, got = try #require(input.grad).scalars
-        #expect(zip(got, expected).allSatisfy { abs($0 - $1) <= 1e-6 })
+        let values = (0..<(2 * 20 * 3 * 5)).map { _ in generator.nextUniform() * 2 - 1 }
+        let run = try Self.bothPaths(values, shape: [2, 20, 3, 5], block: block, seed: 11) { try Tensor.upsampleNearest2d($0, factor: 2) }
+        #expect(run.fast.scalars == run.reference.scalars)
+        // The four gradients are summed in another order than oneDNN's average pooling.
+        #expect(zip(run.got, run.expected).allSatisfy { abs($0 - $1) <= 1e-6 })
     }
 
-    /// The vectorised 2×2 kernel on blocked layouts against oneDNN's on the plain layout:
-    /// same values, same gradient routing, ties included (the first maximum wins).
+    /// Same values, same gradient routing, ties included (the first maximum wins).
     @Test(arguments: [8, 16])
-    func blockedKernelMatchesOneDNN(block: Int) throws {
-        let shape = [3, 20, 6, 4]
+    func maxPoolingMatchesOneDNN(block: Int) throws {
         var generator = RandomGenerator(seed: 9)
         // Few distinct values, so that many windows hold ties.
-        let values = (0..<shape.reduce(1, *)).map { _ in Float(Int(generator.nextUniform() * 4)) }
-        let plain = try Tensor(shape: shape, scalars: values)
-        plain.requiresGrad = true
-        let input = try Self.blocked(plain, block: block)
-        #expect(input.channelBlock == block)
-        #expect(plain.channelBlock == nil)
-
-        let reference = try Tensor.maxPool2d(plain, kernelSize: 2)
-        let fast = try Tensor.maxPool2d(input, kernelSize: 2)
-        #expect(fast.scalars == reference.scalars)
-        let seed = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
-        try reference.backward(seed: seed)
-        try fast.backward(seed: seed)
-        let expected = try #require(plain.grad).scalars, got = try #require(input.grad).scalars
-        #expect(got == expected)
-        #expect(Set(values).count <= 4 && expected.filter { $0 != 0 }.count == reference.count, "one routed gradient per window")
+        let values = (0..<(3 * 20 * 6 * 4)).map { _ in Float(Int(generator.nextUniform() * 4)) }
+        let run = try Self.bothPaths(values, shape: [3, 20, 6, 4], block: block, seed: 12) { try Tensor.maxPool2d($0, kernelSize: 2) }
+        #expect(run.fast.scalars == run.reference.scalars)
+        #expect(run.got == run.expected)
+        #expect(run.expected.filter { $0 != 0 }.count == run.reference.count, "one routed gradient per window")
     }
 }
