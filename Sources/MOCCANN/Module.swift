@@ -126,8 +126,11 @@ extension Optional: OptionalProtocol {
 
 /// An error when loading state into a module.
 public enum ModuleError: Error, Equatable, CustomStringConvertible {
+    /// The weights lack a tensor that the model has.
     case missingKey(String)
+    /// The weights hold a tensor that the model does not have.
     case unexpectedKey(String)
+    /// A tensor's shape differs from the model's parameter of that name.
     case shapeMismatch(key: String, expected: [Int], got: [Int])
 
     /// A readable description of the error.

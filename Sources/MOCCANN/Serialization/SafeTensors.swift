@@ -164,8 +164,11 @@ public enum SafeTensors {
 public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     /// What is wrong with the bytes of a file.
     public enum Problem: Error, Equatable, CustomStringConvertible {
+        /// The file ends before the header or a tensor's data does.
         case truncated(String)
+        /// The JSON header is malformed or inconsistent with the data.
         case badHeader(String)
+        /// A tensor has a data type this reader does not convert.
         case unsupportedType(name: String, dtype: String)
 
         /// A readable description of the problem.
@@ -178,8 +181,11 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
         }
     }
 
+    /// The file cannot be read.
     case unreadable(path: String, reason: String)
+    /// The file cannot be written.
     case unwritable(path: String, reason: String)
+    /// The file's bytes are not a valid safetensors file.
     case malformed(path: String, problem: Problem)
 
     /// A readable description of the error.
