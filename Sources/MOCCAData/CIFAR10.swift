@@ -43,6 +43,6 @@ public enum CIFAR10 {
                 }
             }
         }
-        return ImageDataset(imageShape: [3, 32, 32], pixels: pixels, labels: labels, classNames: classNames, sources: sources)
+        return try ImageDataset(imageShape: [3, 32, 32], pixels: pixels, labels: labels, classNames: classNames, sources: sources)
     }
 }

@@ -22,7 +22,7 @@ public enum IDXReader {
         }
         let n = images.dimensions[0]
         let name = URL(fileURLWithPath: imagesPath).lastPathComponent
-        return ImageDataset(imageShape: [1, images.dimensions[1], images.dimensions[2]], pixels: images.values,
+        return try ImageDataset(imageShape: [1, images.dimensions[1], images.dimensions[2]], pixels: images.values,
                             labels: labels.values.map(Int.init), classNames: classes,
                             sources: (0..<n).map { "\(name)#\($0)" })
     }

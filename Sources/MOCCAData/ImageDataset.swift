@@ -17,9 +17,28 @@ public struct ImageDataset: Sendable {
     /// Where each image came from (file paths, or `file#index` for packed formats).
     public let sources: [String]
 
-    /// A data set from its parts; `pixels` must hold `labels.count` images of `imageShape` (a precondition).
-    public init(imageShape: [Int], pixels: [UInt8], labels: [Int], classNames: [String], sources: [String]) {
-        precondition(pixels.count == labels.count * imageShape.reduce(1, *), "pixels and labels disagree")
+    /// A data set from its parts.
+    /// - Throws: ``DataError/malformed(path:message:)`` unless `imageShape` is `[C, H, W]`,
+    ///   `pixels` holds `labels.count` images of that shape, every label names one of
+    ///   `classNames`, and there is one source per image.
+    public init(imageShape: [Int], pixels: [UInt8], labels: [Int], classNames: [String], sources: [String]) throws {
+        let origin = sources.first ?? "images in memory"
+        guard imageShape.count == 3, imageShape.allSatisfy({ $0 >= 0 }) else {
+            throw DataError.malformed(path: origin, message: "image shape \(imageShape) is not [C, H, W]")
+        }
+        guard pixels.count == labels.count * imageShape.reduce(1, *) else {
+            throw DataError.malformed(path: origin, message: "\(pixels.count) pixel bytes are not \(labels.count) images of \(imageShape)")
+        }
+        guard sources.count == labels.count else {
+            throw DataError.malformed(path: origin, message: "\(sources.count) sources for \(labels.count) images")
+        }
+        if let bad = labels.first(where: { !classNames.indices.contains($0) }) {
+            throw DataError.malformed(path: origin, message: "label \(bad) names none of the \(classNames.count) classes")
+        }
+        self.init(validatedShape: imageShape, pixels: pixels, labels: labels, classNames: classNames, sources: sources)
+    }
+
+    private init(validatedShape imageShape: [Int], pixels: [UInt8], labels: [Int], classNames: [String], sources: [String]) {
         self.imageShape = imageShape
         self.pixels = pixels
         self.labels = labels
@@ -43,7 +62,7 @@ public struct ImageDataset: Sendable {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(indices.count * imageSize)
         for index in indices { pixels += self.pixels[(index * imageSize)..<((index + 1) * imageSize)] }
-        return ImageDataset(imageShape: imageShape, pixels: pixels, labels: indices.map { labels[$0] },
+        return ImageDataset(validatedShape: imageShape, pixels: pixels, labels: indices.map { labels[$0] },
                             classNames: classNames, sources: indices.map { sources[$0] })
     }
 

@@ -41,7 +41,7 @@ public enum ImageFolder {
             labels.append(label)
             sources.append(file)
         }
-        return ImageDataset(imageShape: shape ?? [channels, 0, 0], pixels: pixels, labels: labels,
+        return try ImageDataset(imageShape: shape ?? [channels, 0, 0], pixels: pixels, labels: labels,
                             classNames: classes, sources: sources)
     }
 

@@ -60,7 +60,7 @@ func loadImages(_ inputs: [String], for detector: MOCCADetector) throws -> (file
         }
         pixels += image.pixels
     }
-    let dataset = ImageDataset(imageShape: shape, pixels: pixels, labels: Array(repeating: 0, count: files.count),
+    let dataset = try ImageDataset(imageShape: shape, pixels: pixels, labels: Array(repeating: 0, count: files.count),
                                classNames: ["input"], sources: files)
     return (files, preprocessor.apply(dataset))
 }

@@ -316,7 +316,7 @@ struct DetectorTests {
         let count = MOCCADetector.preprocessingChunk + 7
         var generator = RandomGenerator(seed: 5)
         let pixels = (0..<(count * 28 * 28)).map { _ in UInt8(generator.nextUniform() * 255) }
-        let images = ImageDataset(imageShape: [1, 28, 28], pixels: pixels, labels: Array(repeating: 0, count: count),
+        let images = try ImageDataset(imageShape: [1, 28, 28], pixels: pixels, labels: Array(repeating: 0, count: count),
                                   classNames: ["x"], sources: (0..<count).map { "image\($0)" })
         let noConstants = #expect(throws: MOCCAError.self) { try detector.score(images) }
         guard case .invalidConfiguration? = noConstants else { Issue.record("got \(String(describing: noConstants))"); return }

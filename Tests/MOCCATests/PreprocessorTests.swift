@@ -7,8 +7,8 @@ struct PreprocessorTests {
     static let imageA: [UInt8] = [0, 51, 102, 255]
     static let imageB: [UInt8] = [10, 10, 20, 20]
 
-    static func dataset(_ images: [[UInt8]]) -> ImageDataset {
-        ImageDataset(imageShape: [1, 2, 2], pixels: images.flatMap { $0 }, labels: images.map { _ in 0 },
+    static func dataset(_ images: [[UInt8]]) throws -> ImageDataset {
+        try ImageDataset(imageShape: [1, 2, 2], pixels: images.flatMap { $0 }, labels: images.map { _ in 0 },
                      classNames: ["only"], sources: images.indices.map { "image\($0)" })
     }
 
@@ -29,7 +29,7 @@ struct PreprocessorTests {
     /// By hand: A/255 = [0, .2, .4, 1], mean .4, L1 .3 → [−4/3, −2/3, 0, 2];
     /// B → [−1, −1, 1, 1]. min −4/3, max 2, so A → [0, .2, .4, 1] and B → [.1, .1, .7, .7].
     @Test func globalContrastNormalisationThenMinMaxMatchesTheHandComputation() throws {
-        let data = Self.dataset([Self.imageA, Self.imageB])
+        let data = try Self.dataset([Self.imageA, Self.imageB])
         let preprocessor = try Preprocessor.fit(on: data)
         #expect(preprocessor.globalContrastNormalization)
         #expect(abs(Double(preprocessor.minimum) - (-4.0 / 3.0)) < 1e-5)
@@ -47,7 +47,7 @@ struct PreprocessorTests {
 
     @Test func withoutContrastNormalisationOnlyScalesAndMinMaxes() throws {
         let images = [Self.imageB, [30, 40, 50, 60]]
-        let data = Self.dataset(images)
+        let data = try Self.dataset(images)
         let preprocessor = try Preprocessor.fit(on: data, globalContrastNormalization: false)
         #expect(abs(preprocessor.minimum - 10.0 / 255) < 1e-6)
         #expect(abs(preprocessor.maximum - 60.0 / 255) < 1e-6)
@@ -61,8 +61,8 @@ struct PreprocessorTests {
     }
 
     @Test func applyUsesTheFittedConstantsOnOtherImagesAndIndices() throws {
-        let preprocessor = try Preprocessor.fit(on: Self.dataset([Self.imageA, Self.imageB]))
-        let other = Self.dataset([[200, 0, 0, 0], Self.imageB, Self.imageA])
+        let preprocessor = try Preprocessor.fit(on: try Self.dataset([Self.imageA, Self.imageB]))
+        let other = try Self.dataset([[200, 0, 0, 0], Self.imageB, Self.imageA])
         let out = preprocessor.apply(other, indices: [2, 0])
         #expect(out.shape == [2, 1, 2, 2])
         // Image A again, then [200, 0, 0, 0]: mean 50/255, L1 75/255, so GCN gives
@@ -78,7 +78,7 @@ struct PreprocessorTests {
 
     @Test func constantImagesDoNotProduceNaN() throws {
         // A constant image among others, and a set of constant images only.
-        let mixed = Self.dataset([[7, 7, 7, 7], Self.imageA])
+        let mixed = try Self.dataset([[7, 7, 7, 7], Self.imageA])
         let p = try Preprocessor.fit(on: mixed)
         #expect(p.minimum.isFinite && p.maximum.isFinite && p.maximum > p.minimum)
         let out = p.apply(mixed)
@@ -86,19 +86,32 @@ struct PreprocessorTests {
         // The constant image normalises to 0 before min-max: (0 + 4/3) / (10/3) = 0.4.
         #expect(isNear(Array(out.scalars.prefix(4)), [0.4, 0.4, 0.4, 0.4], 1e-5))
 
-        let constant = Self.dataset([[9, 9, 9, 9], [200, 200, 200, 200]])
+        let constant = try Self.dataset([[9, 9, 9, 9], [200, 200, 200, 200]])
         for gcn in [true, false] {
             let q = try Preprocessor.fit(on: constant, globalContrastNormalization: gcn)
             #expect(q.maximum > q.minimum, "gcn \(gcn)")
             #expect(q.apply(constant).isFinite, "gcn \(gcn)")
         }
-        let single = Self.dataset([[9, 9, 9, 9]])
+        let single = try Self.dataset([[9, 9, 9, 9]])
         let r = try Preprocessor.fit(on: single, globalContrastNormalization: false)
         #expect(r.apply(single).isFinite)
     }
 
-    @Test func fittingOnNoImagesThrows() {
-        let empty = ImageDataset(imageShape: [1, 2, 2], pixels: [], labels: [], classNames: ["a"], sources: [])
+    @Test func inconsistentPartsAreMalformedDataNotACrash() {
+        let cases: [(String, () throws -> ImageDataset)] = [
+            ("pixels", { try ImageDataset(imageShape: [1, 2, 2], pixels: [1, 2, 3], labels: [0], classNames: ["a"], sources: ["x"]) }),
+            ("shape", { try ImageDataset(imageShape: [2, 2], pixels: [1, 2, 3, 4], labels: [0], classNames: ["a"], sources: ["x"]) }),
+            ("sources", { try ImageDataset(imageShape: [1, 1, 1], pixels: [1, 2], labels: [0, 0], classNames: ["a"], sources: ["x"]) }),
+            ("label", { try ImageDataset(imageShape: [1, 1, 1], pixels: [1], labels: [3], classNames: ["a"], sources: ["x"]) }),
+        ]
+        for (name, make) in cases {
+            let error = #expect(throws: DataError.self, "\(name)") { try make() }
+            guard case .malformed? = error else { Issue.record("\(name): got \(String(describing: error))"); continue }
+        }
+    }
+
+    @Test func fittingOnNoImagesThrows() throws {
+        let empty = try ImageDataset(imageShape: [1, 2, 2], pixels: [], labels: [], classNames: ["a"], sources: [])
         let error = #expect(throws: DataError.self) { try Preprocessor.fit(on: empty) }
         guard case .emptyClass? = error else { Issue.record("got \(String(describing: error))"); return }
     }
