@@ -217,8 +217,8 @@ public final class MOCCADetector {
         }
         var sums: [[Double]] = []
         try withoutGradients {
-            for rows in stride(from: 0, to: images.shape[0], by: Self.scoringBatch).map({ Array($0..<min($0 + Self.scoringBatch, images.shape[0])) }) {
-                let vectors = try network.tapVectors(images.gatheringRows(rows), taps: configuration.taps)
+            for rows in Self.chunks(of: images.shape[0], size: Self.scoringBatch) {
+                let vectors = try network.tapVectors(images.slice(alongAxis: 0, rows), taps: configuration.taps)
                 if sums.isEmpty { sums = vectors.map { [Double](repeating: 0, count: $0.shape[1]) } }
                 for (l, v) in vectors.enumerated() {
                     let values = v.scalars, d = v.shape[1]
@@ -241,6 +241,11 @@ public final class MOCCADetector {
     }
 
     // MARK: Scoring
+
+    /// `0..<count` cut into consecutive ranges of `size` (the last one shorter).
+    static func chunks(of count: Int, size: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+    }
 
     /// Images per forward pass when scoring: throughput is flat from 128 up, and memory
     /// grows with it.
@@ -267,8 +272,8 @@ public final class MOCCADetector {
             throw MOCCAError.invalidConfiguration("the detector has no preprocessing constants; preprocess the images and score the tensor")
         }
         var result = Scores(overall: [], channels: channels, perChannel: channels.map { _ in [] })
-        for start in stride(from: 0, to: images.count, by: Self.preprocessingChunk) {
-            let chunk = try score(preprocessor.apply(images, indices: Array(start..<min(start + Self.preprocessingChunk, images.count))))
+        for rows in Self.chunks(of: images.count, size: Self.preprocessingChunk) {
+            let chunk = try score(preprocessor.apply(images, indices: Array(rows)))
             result.overall += chunk.overall
             for k in result.perChannel.indices { result.perChannel[k] += chunk.perChannel[k] }
         }
@@ -311,8 +316,8 @@ public final class MOCCADetector {
         defer { Tensor.releaseCachedBuffers() }
         var perChannel = [[Float]](repeating: [], count: channels.count)
         try withoutGradients {
-            for start in stride(from: 0, to: images.shape[0], by: Self.scoringBatch) {
-                let batch = try images.slice(alongAxis: 0, start..<min(start + Self.scoringBatch, images.shape[0]))
+            for rows in Self.chunks(of: images.shape[0], size: Self.scoringBatch) {
+                let batch = try images.slice(alongAxis: 0, rows)
                 let vectors = try network.tapVectors(batch, taps: configuration.taps)
                 for (l, v) in vectors.enumerated() {
                     let d = try v.squaredDistance(to: centroids[l]).scalars

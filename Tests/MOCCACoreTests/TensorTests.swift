@@ -1,4 +1,3 @@
-import CDNNL
 @testable import MOCCACore
 import MOCCATestSupport
 import Testing
@@ -409,7 +408,7 @@ struct BlockedKernelTests {
                           _ op: (Tensor) throws -> Tensor) throws -> (reference: Tensor, fast: Tensor, expected: [Float], got: [Float]) {
         let plain = try Tensor(shape: shape, scalars: values)
         plain.requiresGrad = true
-        let reordered = try DNNL.reorder(plain, to: MemoryDescriptor(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
+        let reordered = try DNNL.reorder(plain, to: MemoryDescriptor(channelBlocked: shape, block: block))
         let input = Tensor(shape: shape, storage: reordered.storage, offset: reordered.offset, descriptor: reordered.descriptor)
         input.requiresGrad = true
         #expect(input.channelBlock == block)

@@ -45,7 +45,7 @@ extension Tensor {
         }
         let out = Tensor(uninitializedShape: shape, descriptor: source.descriptor)
         try forward.execute([(DNNL_ARG_SRC, source, dataMD), (DNNL_ARG_DST, out, dataMD)], op: name)
-        let savedInput = source, outputShape = shape
+        let outputShape = shape
         let savedOutput = out.detached()
         return Tensor.record(out, name: name, inputs: [self]) { gradient in
             let backward = try DNNL.primitive("\(key)|bwd", op: name) {
@@ -57,7 +57,7 @@ extension Tensor {
             }
             let diffDst = try DNNL.reorder(gradient.rank == 0 ? gradient.reshaped(to: [1]) : gradient, to: dataMD)
             let diffSrc = Tensor(uninitializedShape: outputShape, descriptor: source.descriptor)
-            let data = backwardFromOutput ? savedOutput : savedInput
+            let data = backwardFromOutput ? savedOutput : source
             try backward.execute([
                 (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, data, dataMD),
                 (DNNL_ARG_DIFF_DST, diffDst, dataMD),

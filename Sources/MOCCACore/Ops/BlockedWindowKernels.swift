@@ -13,16 +13,13 @@ extension Tensor {
     /// layout `aBcd8b`/`aBcd16b`, the layout convolutions and BatchNorm hand on.
     var channelBlock: Int? {
         guard rank == 4, let descriptor else { return nil }
-        for (block, tag) in [(8, dnnl_aBcd8b), (16, dnnl_aBcd16b)] where descriptor == MemoryDescriptor(shape: shape, tag: tag) {
-            return block
-        }
-        return nil
+        return [8, 16].first { descriptor == MemoryDescriptor(channelBlocked: shape, block: $0) }
     }
 
     /// 2×2 max pooling with stride 2 of a channel-blocked `x` with even height and width.
     /// Ties and NaNs go as in PyTorch: the first maximum in the window wins; NaN wins.
     static func maxPool2x2(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
-        let windows = BlockedWindows(x: x, coarseShape: outShape, block: block)
+        let windows = BlockedWindows(fineShape: x.shape, coarseShape: outShape, block: block)
         let out = Tensor(uninitializedShape: outShape, descriptor: windows.coarseDescriptor)
         let training = GradientMode.isEnabled && x.requiresGrad
         // The window position (0...3) of each output element's maximum.
@@ -66,8 +63,8 @@ extension Tensor {
     /// Nearest-neighbour ×2 upsampling of a channel-blocked `x`: each input vector is
     /// written to its four output positions, and its gradient is the sum of theirs.
     static func upsample2x(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
-        let out = Tensor(uninitializedShape: outShape, descriptor: MemoryDescriptor(shape: outShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b))
-        let windows = BlockedWindows(x: out, coarseShape: x.shape, block: block)
+        let windows = BlockedWindows(fineShape: outShape, coarseShape: x.shape, block: block)
+        let out = Tensor(uninitializedShape: outShape, descriptor: windows.fineDescriptor)
         withExtendedLifetime(x) {
             let src = x.floatPointer, dst = out.floatPointer
             let (right, below) = (windows.block, windows.row)
@@ -124,15 +121,15 @@ private struct BlockedWindows {
     /// Batch × channel blocks: the independent planes.
     let planes: Int
 
-    init(x fine: Tensor, coarseShape: [Int], block: Int) {
-        self.fineShape = fine.shape
+    init(fineShape: [Int], coarseShape: [Int], block: Int) {
+        self.fineShape = fineShape
         self.coarseShape = coarseShape
         self.block = block
-        planes = fine.shape[0] * ((fine.shape[1] + block - 1) / block)
+        planes = fineShape[0] * ((fineShape[1] + block - 1) / block)
     }
 
-    var fineDescriptor: MemoryDescriptor { MemoryDescriptor(shape: fineShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b) }
-    var coarseDescriptor: MemoryDescriptor { MemoryDescriptor(shape: coarseShape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b) }
+    var fineDescriptor: MemoryDescriptor { MemoryDescriptor(channelBlocked: fineShape, block: block) }
+    var coarseDescriptor: MemoryDescriptor { MemoryDescriptor(channelBlocked: coarseShape, block: block) }
     /// Elements of the coarse tensor, channel padding included.
     var coarseCount: Int { planes * coarseShape[2] * coarseShape[3] * block }
     /// Elements between two rows of the fine tensor.
@@ -156,5 +153,12 @@ private struct BlockedWindows {
                 }
             }
         }
+    }
+}
+
+extension MemoryDescriptor {
+    /// A rank-4 descriptor in oneDNN's channel-blocked layout: `aBcd8b` or `aBcd16b`.
+    init(channelBlocked shape: [Int], block: Int) {
+        self.init(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b)
     }
 }
