@@ -46,7 +46,7 @@ final class BufferPool: @unchecked Sendable {
     /// Larger ones are mapped from the kernel directly: malloc would serve them from its heap
     /// once its dynamic mmap threshold has grown, and a heap fragmented by one phase's
     /// tensors never shrinks, so the process would keep every phase's peak.
-    let minimumSize = 64 << 10
+    static let minimumSize = 64 << 10
     private var available: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cachedBytes = 0
     /// Heap-allocated: a pthread mutex must not move.
@@ -59,7 +59,7 @@ final class BufferPool: @unchecked Sendable {
     private init() {}
 
     func take(_ size: Int) -> UnsafeMutableRawPointer {
-        if size >= minimumSize {
+        if size >= Self.minimumSize {
             pthread_mutex_lock(mutex)
             if let reused = available[size]?.popLast() {
                 cachedBytes -= size
@@ -68,7 +68,7 @@ final class BufferPool: @unchecked Sendable {
             }
             pthread_mutex_unlock(mutex)
         }
-        if size >= minimumSize {
+        if size >= Self.minimumSize {
             // Page-aligned, so 64-byte aligned too.
             guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                   mapped != MAP_FAILED else {
@@ -84,13 +84,13 @@ final class BufferPool: @unchecked Sendable {
     }
 
     private func release(_ pointer: UnsafeMutableRawPointer, size: Int) {
-        if size >= minimumSize { munmap(pointer, size) } else { free(pointer) }
+        if size >= Self.minimumSize { munmap(pointer, size) } else { free(pointer) }
     }
 
     /// `size` rounded up to its class: a multiple of a quarter of its highest power of two
     /// (at most 25% more), for sizes the cache keeps; others are returned as they are.
     static func sizeClass(_ size: Int) -> Int {
-        guard size >= 64 << 10 else { return size }
+        guard size >= minimumSize else { return size }
         let granule = 1 << (Int.bitWidth - size.leadingZeroBitCount - 3)
         return (size + granule - 1) & ~(granule - 1)
     }
@@ -106,7 +106,7 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ pointer: UnsafeMutableRawPointer, size: Int) {
-        if size >= minimumSize {
+        if size >= Self.minimumSize {
             pthread_mutex_lock(mutex)
             if cachedBytes + size <= limit {
                 available[size, default: []].append(pointer)
