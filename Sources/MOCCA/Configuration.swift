@@ -35,6 +35,18 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         case standardized
     }
 
+    /// How a tap's representation becomes that tap's score.
+    public enum TapScore: String, Codable, Sendable, CaseIterable {
+        /// The paper's: the squared distance to the tap's centroid, `d_l` (hard boundary)
+        /// or `d_l − R_l²` (soft).
+        case centroid
+        /// Beyond the paper: the Euclidean distance to the k-th nearest representation of
+        /// the normal training images, each coordinate divided by its standard deviation
+        /// over them. The detector keeps those representations; the channels are fused
+        /// after standardisation.
+        case nearestNeighbor = "nearest-neighbor"
+    }
+
     /// The network; its input shape must match the images.
     public var model: Model = .cifar10LeNet
     /// The code length of the autoencoder (a multiple of 16).
@@ -71,6 +83,11 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// Whether to add the autoencoder's reconstruction error as a score channel, fused
     /// with the taps after standardisation.
     public var reconstructionChannel = false
+    /// How each tap is scored: distance to its centroid (the paper) or to its nearest
+    /// normal training representations.
+    public var tapScore: TapScore = .centroid
+    /// Which neighbour the ``TapScore/nearestNeighbor`` score measures the distance to (from 1).
+    public var neighbors = 1
 
     /// The defaults: the CIFAR-10 network, all taps, hard boundary, 20 + 10 epochs.
     public init() {}
@@ -88,6 +105,35 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         if autoencoderEpochs < 0 || oneClassEpochs < 0 || warmUpEpochs < 0 { try fail("epochs must be non-negative") }
         if batchSize < 2 { try fail("the batch size must be at least 2 (BatchNorm needs two samples), got \(batchSize)") }
         if !(autoencoderLearningRate > 0) || !(oneClassLearningRate > 0) { try fail("learning rates must be positive") }
+        if neighbors < 1 { try fail("the number of neighbours must be at least 1, got \(neighbors)") }
         if weightDecay < 0 || !weightDecay.isFinite { try fail("the weight decay must be non-negative, got \(weightDecay)") }
+    }
+}
+
+extension MOCCAConfiguration {
+    /// Decodes a configuration as stored in a manifest or a benchmark record; options added
+    /// after the first release (the tap score and its neighbours) take their defaults when
+    /// absent, so older detectors and results still load.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(Model.self, forKey: .model)
+        codeLength = try c.decode(Int.self, forKey: .codeLength)
+        taps = try c.decode([String].self, forKey: .taps)
+        boundary = try c.decode(Boundary.self, forKey: .boundary)
+        nu = try c.decode(Double.self, forKey: .nu)
+        warmUpEpochs = try c.decode(Int.self, forKey: .warmUpEpochs)
+        autoencoderEpochs = try c.decode(Int.self, forKey: .autoencoderEpochs)
+        autoencoderLearningRate = try c.decode(Float.self, forKey: .autoencoderLearningRate)
+        autoencoderMilestones = try c.decode([Int].self, forKey: .autoencoderMilestones)
+        oneClassEpochs = try c.decode(Int.self, forKey: .oneClassEpochs)
+        oneClassLearningRate = try c.decode(Float.self, forKey: .oneClassLearningRate)
+        oneClassMilestones = try c.decode([Int].self, forKey: .oneClassMilestones)
+        weightDecay = try c.decode(Float.self, forKey: .weightDecay)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        fusion = try c.decode(Fusion.self, forKey: .fusion)
+        reconstructionChannel = try c.decode(Bool.self, forKey: .reconstructionChannel)
+        tapScore = try c.decodeIfPresent(TapScore.self, forKey: .tapScore) ?? .centroid
+        neighbors = try c.decodeIfPresent(Int.self, forKey: .neighbors) ?? 1
     }
 }

@@ -35,6 +35,9 @@ extension MOCCADetector {
     static let manifestName = "manifest.json"
     static let weightsName = "weights.safetensors"
     static let trainingScoresKey = "mocca.training_scores"
+    static let referencesPrefix = "mocca.references."
+    static let referenceMeansPrefix = "mocca.reference_means."
+    static let referenceScalesPrefix = "mocca.reference_scales."
 
     /// Saves the detector as a folder holding `manifest.json` (every hyperparameter, the
     /// taps, centroids, radii, preprocessing constants, threshold, format and tool
@@ -52,6 +55,11 @@ extension MOCCADetector {
         var tensors: [String: Tensor] = [:]
         for (key, tensor) in network.stateDictionary() { tensors["network.\(key)"] = tensor }
         for (key, tensor) in autoencoder?.stateDictionary() ?? [:] { tensors["autoencoder.\(key)"] = tensor }
+        for (l, tap) in configuration.taps.enumerated() where l < references.count {
+            tensors[Self.referencesPrefix + tap] = references[l]
+            tensors[Self.referenceMeansPrefix + tap] = referenceMeans[l]
+            tensors[Self.referenceScalesPrefix + tap] = referenceScales[l]
+        }
         tensors[Self.trainingScoresKey] = try Tensor(shape: [trainingScores.count], scalars: trainingScores)
 
         let fileManager = FileManager.default
@@ -137,6 +145,19 @@ extension MOCCADetector {
             detector.trainingScores = weights.tensors[trainingScoresKey]?.scalars ?? []
         } catch {
             throw MOCCAError.invalidDetector(path: path, reason: "weights do not fit the model: \(error)")
+        }
+        if configuration.tapScore == .nearestNeighbor {
+            for (l, tap) in configuration.taps.enumerated() {
+                guard let reference = weights.tensors[referencesPrefix + tap], let mean = weights.tensors[referenceMeansPrefix + tap],
+                      let scale = weights.tensors[referenceScalesPrefix + tap],
+                      reference.rank == 2, reference.shape[0] > configuration.neighbors, reference.shape[1] == manifest.centroids[l].count,
+                      mean.shape == [reference.shape[1]], scale.shape == [reference.shape[1]] else {
+                    throw MOCCAError.invalidDetector(path: path, reason: "the weights lack tap \(tap)'s nearest-neighbour references, or their shapes do not fit")
+                }
+                detector.references.append(reference)
+                detector.referenceMeans.append(mean)
+                detector.referenceScales.append(scale)
+            }
         }
         detector.preprocessor = manifest.preprocessor
         detector.trainingData = manifest.trainingData

@@ -29,6 +29,16 @@ public final class MOCCADetector {
     public internal(set) var centroids: [Tensor] = []
     /// One radius per tap (zero for a hard boundary).
     public internal(set) var radii: [Float]
+    /// For ``MOCCAConfiguration/TapScore/nearestNeighbor``: per tap, the representations
+    /// of the normal training images `[N, D]`, standardised by ``referenceMeans`` and
+    /// ``referenceScales``.
+    public internal(set) var references: [Tensor] = []
+    /// Per tap, each coordinate's mean over the training images, subtracted before the
+    /// neighbour search (centred rows keep the distance arithmetic accurate).
+    public internal(set) var referenceMeans: [Tensor] = []
+    /// Per tap, the factor applied to each centred coordinate before the neighbour search:
+    /// one over its standard deviation on the training images.
+    public internal(set) var referenceScales: [Tensor] = []
     /// Each score channel's mean and standard deviation over the training images.
     public internal(set) var channelStatistics: [ChannelStatistics] = []
     /// How ``threshold`` was chosen.
@@ -136,7 +146,7 @@ public final class MOCCADetector {
                     let term = try OneClassObjective.loss(distances: d, boundary: self.configuration.boundary, radius: self.radii[l], nu: nu)
                     total = try total.map { try $0 + term } ?? term
                 }
-                return try total ?? Tensor(0)
+                return total ?? Tensor(0)
             },
             afterStep: { epoch in
                 // Deep SVDD: radii move after each step once the warm-up epochs are over.
@@ -144,8 +154,10 @@ public final class MOCCADetector {
                 for (l, d) in distances.enumerated() { self.radii[l] = OneClassObjective.radius(distances: d.scalars, nu: nu) }
             })
 
-        // Statistics and threshold from the training scores.
-        let raw = try channelScores(images)
+        // Statistics and threshold from the training scores; a training image is not its
+        // own neighbour.
+        if configuration.tapScore == .nearestNeighbor { try computeReferences(images) }
+        let raw = try channelScores(images, leaveOneOut: true)
         channelStatistics = raw.map(ChannelStatistics.init)
         trainingScores = fuse(raw)
         thresholdRule = .trainingQuantile(nu: configuration.nu)
@@ -161,6 +173,9 @@ public final class MOCCADetector {
             throw MOCCAError.invalidData("at least 2 normal images are needed to train, got \(images.shape[0])")
         }
         guard images.isFinite else { throw MOCCAError.invalidData("the normal images hold NaN or infinite values") }
+        if configuration.tapScore == .nearestNeighbor, configuration.neighbors >= images.shape[0] {
+            throw MOCCAError.invalidConfiguration("the nearest-neighbour score with k = \(configuration.neighbors) needs more than \(configuration.neighbors) normal images, got \(images.shape[0])")
+        }
     }
 
     /// Runs one training phase and returns its last epoch's mean loss.
@@ -209,28 +224,73 @@ public final class MOCCADetector {
         return lastLoss
     }
 
-    private func computeCentroids(_ images: Tensor) throws -> [Tensor] {
+    /// Each tap's representations of `images` in evaluation mode, row-major `[N · D]`,
+    /// with their width `D`.
+    private func tapRepresentations(_ images: Tensor) throws -> [(values: [Float], width: Int)] {
         network.eval()
         defer {
             network.train()
             Tensor.releaseCachedBuffers()
         }
-        var sums: [[Double]] = []
+        var representations: [(values: [Float], width: Int)] = []
         try withoutGradients {
             for rows in Self.chunks(of: images.shape[0], size: Self.scoringBatch) {
                 let vectors = try network.tapVectors(images.slice(alongAxis: 0, rows), taps: configuration.taps)
-                if sums.isEmpty { sums = vectors.map { [Double](repeating: 0, count: $0.shape[1]) } }
-                for (l, v) in vectors.enumerated() {
-                    let values = v.scalars, d = v.shape[1]
-                    for (i, value) in values.enumerated() { sums[l][i % d] += Double(value) }
+                if representations.isEmpty {
+                    representations = vectors.map { v in
+                        var values: [Float] = []
+                        values.reserveCapacity(images.shape[0] * v.shape[1])
+                        return (values, v.shape[1])
+                    }
                 }
+                for (l, v) in vectors.enumerated() { representations[l].values += v.scalars }
             }
         }
-        let n = Double(images.shape[0])
-        return try sums.map { sum in
-            let centroid = OneClassObjective.adjustedCentroid(sum.map { Float($0 / n) })
+        return representations
+    }
+
+    /// Per-coordinate means and standard deviations of row-major `[N · width]` values.
+    private static func columnStatistics(_ values: [Float], width: Int) -> (mean: [Double], standardDeviation: [Double]) {
+        var sum = [Double](repeating: 0, count: width), squares = sum
+        for (i, value) in values.enumerated() {
+            sum[i % width] += Double(value)
+            squares[i % width] += Double(value) * Double(value)
+        }
+        let n = Double(max(values.count / max(width, 1), 1))
+        let mean = sum.map { $0 / n }
+        let deviation = zip(squares, mean).map { max(0, $0 / n - $1 * $1).squareRoot() }
+        return (mean, deviation)
+    }
+
+    private func computeCentroids(_ images: Tensor) throws -> [Tensor] {
+        try tapRepresentations(images).map { values, width in
+            let centroid = OneClassObjective.adjustedCentroid(Self.columnStatistics(values, width: width).mean.map { Float($0) })
             return try Tensor(shape: [centroid.count], scalars: centroid)
         }
+    }
+
+    /// Stores each tap's training representations, standardised per coordinate, for the
+    /// nearest-neighbour score. A coordinate's deviation is floored at 1e-3 of the tap's
+    /// mean deviation, so that one that barely varied in training cannot dominate.
+    private func computeReferences(_ images: Tensor) throws {
+        references = []
+        referenceMeans = []
+        referenceScales = []
+        for (values, width) in try tapRepresentations(images) {
+            let (mean, deviation) = Self.columnStatistics(values, width: width)
+            let floor = 1e-3 * deviation.reduce(0, +) / Double(max(width, 1))
+            let means = try Tensor(shape: [width], scalars: mean.map { Float($0) })
+            let scales = try Tensor(shape: [width], scalars: deviation.map { Float(1 / max($0, floor, 1e-12)) })
+            references.append(try Self.standardize(Tensor(shape: [values.count / width, width], scalars: values), mean: means, scale: scales))
+            referenceMeans.append(means)
+            referenceScales.append(scales)
+        }
+    }
+
+    /// `(rows − mean) · scale` per coordinate, for rows `[N, D]`.
+    private static func standardize(_ rows: Tensor, mean: Tensor, scale: Tensor) throws -> Tensor {
+        let (m, s, width) = (mean.scalars, scale.scalars, rows.shape[1])
+        return try Tensor(shape: rows.shape, scalars: rows.scalars.enumerated().map { ($0.element - m[$0.offset % width]) * s[$0.offset % width] })
     }
 
     private func snapshot(of model: TappedAutoencoder) throws -> TappedAutoencoder {
@@ -309,8 +369,9 @@ public final class MOCCADetector {
         }
     }
 
-    /// Unfused scores, channel-major, in evaluation mode.
-    private func channelScores(_ images: Tensor) throws -> [[Float]] {
+    /// Unfused scores, channel-major, in evaluation mode. With `leaveOneOut`, `images` are
+    /// the training images themselves, and none is its own nearest neighbour.
+    private func channelScores(_ images: Tensor, leaveOneOut: Bool = false) throws -> [[Float]] {
         network.eval()
         autoencoder?.eval()
         defer { Tensor.releaseCachedBuffers() }
@@ -320,8 +381,15 @@ public final class MOCCADetector {
                 let batch = try images.slice(alongAxis: 0, rows)
                 let vectors = try network.tapVectors(batch, taps: configuration.taps)
                 for (l, v) in vectors.enumerated() {
-                    let d = try v.squaredDistance(to: centroids[l]).scalars
-                    perChannel[l] += OneClassObjective.score(distances: d, boundary: configuration.boundary, radius: radii[l])
+                    switch configuration.tapScore {
+                    case .centroid:
+                        let d = try v.squaredDistance(to: centroids[l]).scalars
+                        perChannel[l] += OneClassObjective.score(distances: d, boundary: configuration.boundary, radius: radii[l])
+                    case .nearestNeighbor:
+                        let standardized = try Self.standardize(v, mean: referenceMeans[l], scale: referenceScales[l])
+                        perChannel[l] += try standardized.nearestNeighborDistances(
+                            to: references[l], k: configuration.neighbors, selfOffset: leaveOneOut ? rows.lowerBound : nil).scalars
+                    }
                 }
                 if let autoencoder {
                     let error = try (autoencoder(batch) - batch).squared().sum(alongAxes: [1, 2, 3])
@@ -334,9 +402,11 @@ public final class MOCCADetector {
 
     /// One score per sample from the channels: their mean (the paper), or the mean of
     /// standardised channels (with ``MOCCAConfiguration/Fusion/standardized``, and always
-    /// when the reconstruction channel is on, whose scale differs from the distances').
+    /// when the channels' scales differ: with the reconstruction channel or the
+    /// nearest-neighbour tap score).
     func fuse(_ perChannel: [[Float]]) -> [Float] {
         let standardize = configuration.fusion == .standardized || configuration.reconstructionChannel
+            || configuration.tapScore == .nearestNeighbor
         return fuse(perChannel, fusion: standardize ? .standardized : .mean)
     }
 

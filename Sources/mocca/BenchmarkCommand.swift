@@ -114,7 +114,7 @@ struct Benchmark: ParsableCommand {
             results: results.filter {
                 $0.dataset == dataset.rawValue && classList.contains($0.normalClass) && seedList.contains($0.seed) && sameOptions($0.configuration)
             },
-            classes: classList, boundaries: boundaryList.map(\.rawValue))
+            classes: classList, boundaries: boundaryList.map(\.rawValue), configuration: reference)
         let markdown = table.markdown()
         try writeAtomically(Data(markdown.utf8), to: (out as NSString).appendingPathComponent("table.md"))
         try writeAtomically(encodeJSON(table), to: (out as NSString).appendingPathComponent("table.json"))
@@ -175,6 +175,8 @@ struct BenchmarkTable: Codable {
     struct Cell: Codable { var mean: Double; var std: Double; var runs: Int }
     var classes: [String]
     var boundaries: [String]
+    /// How the runs scored a tap: the paper's centroid distance or the nearest-neighbour one.
+    var tapScore: String
     /// `detector[boundary][class]`: AUROC of the detector's own fused score.
     var detector: [String: [String: Cell]]
     /// `paper[boundary][class]`: AUROC of the paper's score, the plain mean over taps.
@@ -189,9 +191,13 @@ struct BenchmarkTable: Codable {
     var subsets: [String: [String: [String: Double]]]
     var subsetRuns: [String: Int]
 
-    init(results: [BenchmarkResult], classes: [String], boundaries: [String]) {
+    init(results: [BenchmarkResult], classes: [String], boundaries: [String], configuration: MOCCAConfiguration) {
         self.classes = classes
         self.boundaries = boundaries
+        switch configuration.tapScore {
+        case .centroid: tapScore = "centroid distance (the paper's)"
+        case .nearestNeighbor: tapScore = "distance to the nearest normal training representation, k = \(configuration.neighbors) (beyond the paper)"
+        }
         func cells(_ value: (BenchmarkResult) -> Double) -> ([String: [String: Cell]], [String: Double]) {
             var table: [String: [String: Cell]] = [:], means: [String: Double] = [:]
             for boundary in boundaries {
@@ -237,8 +243,9 @@ struct BenchmarkTable: Codable {
     }
 
     func markdown() -> String {
-        let columns = boundaries.flatMap { ["\($0): mean of taps (paper)", "\($0): detector score"] }
-        var lines = ["| class | " + columns.joined(separator: " | ") + " |",
+        let columns = boundaries.flatMap { ["\($0): mean of taps", "\($0): detector score"] }
+        var lines = ["Tap score: \(tapScore). *Mean of taps* is the plain mean of the tap scores (the paper's fusion); *detector score* is the detector's own fused score.\n",
+                     "| class | " + columns.joined(separator: " | ") + " |",
                      "|---|" + columns.map { _ in "---|" }.joined()]
         func text(_ cell: Cell?) -> String { cell.map { String(format: "%.3f ± %.3f (%d)", $0.mean, $0.std, $0.runs) } ?? "–" }
         func bold(_ value: Double?) -> String { value.map { String(format: "**%.3f**", $0) } ?? "–" }

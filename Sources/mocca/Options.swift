@@ -7,6 +7,7 @@ extension DatasetKind: ExpressibleByArgument {}
 extension MOCCAConfiguration.Model: ExpressibleByArgument {}
 extension MOCCAConfiguration.Boundary: ExpressibleByArgument {}
 extension MOCCAConfiguration.Fusion: ExpressibleByArgument {}
+extension MOCCAConfiguration.TapScore: ExpressibleByArgument {}
 
 /// Where the data is and which class is normal.
 struct DataOptions: ParsableArguments {
@@ -60,6 +61,10 @@ struct MethodOptions: ParsableArguments {
     var fusion: MOCCAConfiguration.Fusion = .mean
     @Flag(help: "Add the autoencoder's reconstruction error as a score channel.")
     var reconstruction = false
+    @Option(help: "Tap score: centroid (the paper's distance to the tap's centroid) or nearest-neighbor (distance to the k-th nearest normal training representation, fused after standardisation).")
+    var tapScore: MOCCAConfiguration.TapScore = .centroid
+    @Option(help: "k, the neighbour that --tap-score nearest-neighbor measures the distance to.")
+    var neighbors = 1
 
     /// The configuration these options describe, for a data set whose default model is `defaultModel`.
     func configuration(defaultModel: MOCCAConfiguration.Model) throws -> MOCCAConfiguration {
@@ -81,6 +86,8 @@ struct MethodOptions: ParsableArguments {
         c.seed = seed
         c.fusion = fusion
         c.reconstructionChannel = reconstruction
+        c.tapScore = tapScore
+        c.neighbors = neighbors
         return c
     }
 }

@@ -114,7 +114,7 @@ struct DetectorTests {
 
     static let badOptions = [
         "unknown tap conv3", "nu 0", "nu 1", "nu 1.5", "nu -0.1", "nu NaN", "duplicate tap", "no taps",
-        "batch size 1", "negative epochs", "zero learning rate", "negative weight decay",
+        "batch size 1", "negative epochs", "zero learning rate", "negative weight decay", "zero neighbours",
     ]
 
     static func configuration(with badOption: String) -> MOCCAConfiguration {
@@ -132,6 +132,7 @@ struct DetectorTests {
         case "negative epochs": c.oneClassEpochs = -1
         case "zero learning rate": c.autoencoderLearningRate = 0
         case "negative weight decay": c.weightDecay = -1e-6
+        case "zero neighbours": c.neighbors = 0
         default: Issue.record("unknown case \(badOption)")
         }
         return c

@@ -1,0 +1,72 @@
+import COpenBLAS
+
+/// Nearest-neighbour distances between row sets, for scoring (no gradient).
+extension Tensor {
+    /// The Euclidean distance of each row of `self` `[B, D]` to its `k`-th nearest row of
+    /// `references` `[N, D]`, shape `[B]`.
+    ///
+    /// Distances come from one SGEMM, `‖q‖² + ‖r‖² − 2 q·r`, clamped at zero against
+    /// rounding, so a batch costs `B·N·D` multiply-adds and `B·N` floats of scratch.
+    ///
+    /// - Parameters:
+    ///   - k: which neighbour, from 1.
+    ///   - selfOffset: when the queries are themselves references (query row `i` is
+    ///     reference row `selfOffset + i`), each query skips its own row: the
+    ///     leave-one-out distance of a training sample.
+    /// - Throws: ``TensorError`` for mismatched shapes, or when fewer than `k` references
+    ///   remain to choose from.
+    public func nearestNeighborDistances(to references: Tensor, k: Int = 1, selfOffset: Int? = nil) throws -> Tensor {
+        let op = "nearest_neighbor_distances"
+        try Validate.rank(self, 2, op, "queries [B, D]")
+        try Validate.rank(references, 2, op, "references [N, D]")
+        let (b, d, n) = (shape[0], shape[1], references.shape[0])
+        guard references.shape[1] == d else {
+            throw TensorError.shapeMismatch(op: op, message: "queries have \(d) features, references \(references.shape[1])")
+        }
+        let candidates = selfOffset == nil ? n : n - 1
+        guard k >= 1, k <= candidates else {
+            throw TensorError.invalidArgument(op: op, message: "k must be in 1...\(candidates) (the references to choose from), got \(k)")
+        }
+        if let selfOffset, selfOffset < 0 || selfOffset + b > n {
+            throw TensorError.invalidArgument(op: op, message: "query rows \(selfOffset)..<\(selfOffset + b) are not all reference rows (0..<\(n))")
+        }
+        let out = Tensor(zeros: [b])
+        guard b > 0 else { return out }
+        let q = try plain(), r = try references.plain()
+        Threads.applyToCurrentThread()
+        let products = Tensor(zeros: [b, n])
+        withExtendedLifetime((q, r)) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(n), Int32(d),
+                        1, q.floatPointer, Int32(d), r.floatPointer, Int32(d), 0, products.floatPointer, Int32(n))
+            let referenceNorms = (0..<n).map { Self.squaredNorm(r.floatPointer + $0 * d, count: d) }
+            // The k smallest squared distances so far, ascending; rows are independent.
+            Threads.parallelFor(b, minimumPerThread: 8) { rows in
+                var smallest = [Float](repeating: .infinity, count: k)
+                for i in rows {
+                    let queryNorm = Self.squaredNorm(q.floatPointer + i * d, count: d)
+                    let row = products.floatPointer + i * n
+                    let skipped = selfOffset.map { $0 + i } ?? -1
+                    for slot in 0..<k { smallest[slot] = .infinity }
+                    for j in 0..<n where j != skipped {
+                        let distance = max(0, queryNorm + referenceNorms[j] - 2 * row[j])
+                        guard distance < smallest[k - 1] else { continue }
+                        var slot = k - 1
+                        while slot > 0, smallest[slot - 1] > distance {
+                            smallest[slot] = smallest[slot - 1]
+                            slot -= 1
+                        }
+                        smallest[slot] = distance
+                    }
+                    out.floatPointer[i] = smallest[k - 1].squareRoot()
+                }
+            }
+        }
+        return out
+    }
+
+    private static func squaredNorm(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var sum: Float = 0
+        for j in 0..<count { sum += row[j] * row[j] }
+        return sum
+    }
+}

@@ -1,0 +1,64 @@
+import MOCCACore
+import Testing
+
+@Suite("Nearest-neighbour distances")
+struct NearestNeighborTests {
+    /// References on a line at 0, 1, 3, 7 (in the first coordinate).
+    static let references = try! Tensor(shape: [4, 2], scalars: [0, 0, 1, 0, 3, 0, 7, 0])
+
+    @Test func kthNearestDistancesMatchHandComputedValues() throws {
+        let queries = try Tensor(shape: [2, 2], scalars: [2, 0, 3, 4])
+        // From (2, 0): distances 2, 1, 1, 5. From (3, 4): √25 = 5, √20, 4, √32.
+        let first = try queries.nearestNeighborDistances(to: Self.references, k: 1).scalars
+        let second = try queries.nearestNeighborDistances(to: Self.references, k: 2).scalars
+        let third = try queries.nearestNeighborDistances(to: Self.references, k: 3).scalars
+        #expect(isClose(first, [1, 4]))
+        #expect(isClose(second, [1, Float(20).squareRoot()]))
+        #expect(isClose(third, [2, 5]))
+    }
+
+    @Test func leaveOneOutSkipsEachQuerysOwnRow() throws {
+        // Rows 1 and 2 of the references (1 and 3) queried against all four.
+        let queries = try Tensor(shape: [2, 2], scalars: [1, 0, 3, 0])
+        let included = try queries.nearestNeighborDistances(to: Self.references, k: 1).scalars
+        let skipped = try queries.nearestNeighborDistances(to: Self.references, k: 1, selfOffset: 1).scalars
+        #expect(isClose(included, [0, 0]))
+        #expect(isClose(skipped, [1, 2]))
+    }
+
+    @Test func agreesWithABruteForceSearchOnRandomData() throws {
+        var generator = RandomGenerator(seed: 7)
+        let queries = Tensor.normal(shape: [37, 11], using: &generator)
+        let references = Tensor.normal(shape: [53, 11], using: &generator)
+        let (q, r) = (queries.scalars, references.scalars)
+        for k in [1, 4] {
+            let distances = try queries.nearestNeighborDistances(to: references, k: k).scalars
+            for i in 0..<37 {
+                let all = (0..<53).map { j in Self.distance(q, i, r, j, width: 11) }.sorted()
+                #expect(abs(distances[i] - all[k - 1]) < 1e-4 * max(1, all[k - 1]))
+            }
+        }
+    }
+
+    @Test func badArgumentsThrow() throws {
+        let queries = try Tensor(shape: [1, 2], scalars: [0, 0])
+        #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, k: 0) }
+        #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, k: 5) }
+        #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, k: 4, selfOffset: 0) }
+        #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, selfOffset: 4) }
+        #expect(throws: TensorError.self) { try Tensor(zeros: [1, 3]).nearestNeighborDistances(to: Self.references) }
+    }
+
+    private static func distance(_ a: [Float], _ i: Int, _ b: [Float], _ j: Int, width: Int) -> Float {
+        var sum: Float = 0
+        for c in 0..<width {
+            let difference = a[i * width + c] - b[j * width + c]
+            sum += difference * difference
+        }
+        return sum.squareRoot()
+    }
+
+    private func isClose(_ a: [Float], _ b: [Float]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) < 1e-5 }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import MOCCA
+import MOCCACore
+import Testing
+
+/// The nearest-neighbour tap score (beyond the paper): each tap scores the distance to the
+/// k-th nearest training representation, coordinates scaled by their training deviation.
+@Suite("Nearest-neighbour tap score", .serialized)
+struct NearestNeighborScoreTests {
+    static func configuration(neighbors: Int = 1) -> MOCCAConfiguration {
+        var configuration = DetectorTests.configuration(seed: 5)
+        configuration.tapScore = .nearestNeighbor
+        configuration.neighbors = neighbors
+        return configuration
+    }
+
+    @Test func referencesHoldEveryTrainingRepresentationStandardised() throws {
+        let detector = try DetectorTests.fitted(Self.configuration())
+        let train = DetectorTests.train
+        #expect(detector.references.count == DetectorTests.taps.count)
+        #expect(detector.referenceScales.count == DetectorTests.taps.count)
+        for (reference, centroid) in zip(detector.references, detector.centroids) {
+            #expect(reference.shape == [train.shape[0], centroid.shape[0]])
+            // Each standardised coordinate has zero mean and unit (population) deviation over the training rows.
+            let (rows, width) = (reference.shape[0], reference.shape[1]), values = reference.scalars
+            for column in 0..<width {
+                let column = (0..<rows).map { Double(values[$0 * width + column]) }
+                let mean = column.reduce(0, +) / Double(rows)
+                let deviation = (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rows)).squareRoot()
+                #expect(abs(mean) < 1e-3 && abs(deviation - 1) < 1e-3)
+            }
+        }
+    }
+
+    @Test func aTrainingImageIsItsOwnNearestNeighbourButNotInTheTrainingStatistics() throws {
+        let detector = try DetectorTests.fitted(Self.configuration())
+        let own = try detector.score(DetectorTests.train)
+        // Scored afresh, every training image finds itself: distance zero up to rounding.
+        let leftOut = detector.channelStatistics.prefix(DetectorTests.taps.count)
+        for (channel, statistics) in zip(own.perChannel, leftOut) {
+            #expect(statistics.mean > 0)
+            #expect(channel.allSatisfy { $0 < 1e-2 * statistics.mean })
+        }
+    }
+
+    @Test func anomaliesScoreHigherThanNormalImages() throws {
+        let detector = try DetectorTests.fitted(Self.configuration(neighbors: 3))
+        let (images, labels) = DetectorTests.test
+        let scores = try detector.score(images)
+        #expect(try DetectionMetrics(scores: scores.overall, labels: labels).auroc > 0.9)
+        // The detector fuses standardised channels: the overall score is their mean.
+        let expected = detector.fuse(scores.perChannel, fusion: .standardized)
+        #expect(zip(scores.overall, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+
+    @Test func aLargerKNeverLowersAScore() throws {
+        let first = try DetectorTests.fitted(Self.configuration(neighbors: 1))
+        let third = try DetectorTests.fitted(Self.configuration(neighbors: 3))
+        let a = try first.score(DetectorTests.test.0).perChannel, b = try third.score(DetectorTests.test.0).perChannel
+        // Same seed, same training: only the neighbour differs.
+        for (x, y) in zip(a, b) { #expect(zip(x, y).allSatisfy { $0 <= $1 + 1e-5 }) }
+    }
+
+    @Test func saveThenLoadGivesIdenticalScores() throws {
+        let directory = try makeTemporaryDirectory("detector-knn")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let detector = try DetectorTests.fitted(Self.configuration(neighbors: 2))
+        let url = directory.appendingPathComponent("knn.mocca")
+        try detector.save(to: url)
+        let loaded = try MOCCADetector.load(from: url)
+        #expect(loaded.configuration == detector.configuration)
+        #expect(loaded.references.map(\.scalars) == detector.references.map(\.scalars))
+        let before = try detector.score(DetectorTests.test.0), after = try loaded.score(DetectorTests.test.0)
+        #expect(after.overall == before.overall)
+        #expect(after.perChannel == before.perChannel)
+    }
+
+    @Test func aDetectorWhoseReferencesAreMissingIsAnInvalidDetector() throws {
+        let directory = try makeTemporaryDirectory("detector-knn-missing")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("knn.mocca")
+        try DetectorTests.fitted(Self.configuration()).save(to: url)
+        // Claim the centroid score's sibling is a k-NN detector: the same weights, minus references.
+        let centroidURL = directory.appendingPathComponent("centroid.mocca")
+        try DetectorTests.fitted(DetectorTests.configuration(seed: 5)).save(to: centroidURL)
+        try FileManager.default.removeItem(at: centroidURL.appendingPathComponent("manifest.json"))
+        try FileManager.default.copyItem(at: url.appendingPathComponent("manifest.json"), to: centroidURL.appendingPathComponent("manifest.json"))
+        DetectorTests.expectInvalidDetector(centroidURL.path) { _ = try MOCCADetector.load(from: centroidURL) }
+    }
+
+    @Test func tooFewTrainingImagesForKIsAnInvalidConfiguration() throws {
+        let detector = try MOCCADetector(configuration: Self.configuration(neighbors: 40))
+        DetectorTests.expectInvalidConfiguration("k = 40 with 40 images") { try detector.fit(normal: DetectorTests.train) }
+    }
+
+    @Test func aConfigurationStoredBeforeTheTapScoreExistedDecodesWithTheDefaults() throws {
+        let stored = try JSONEncoder().encode(DetectorTests.configuration())
+        var object = try #require(JSONSerialization.jsonObject(with: stored) as? [String: Any])
+        object["tapScore"] = nil
+        object["neighbors"] = nil
+        let decoded = try JSONDecoder().decode(MOCCAConfiguration.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(decoded == DetectorTests.configuration())
+        #expect(decoded.tapScore == .centroid && decoded.neighbors == 1)
+    }
+}
