@@ -87,8 +87,14 @@ public final class Tensor {
     public var isPlain: Bool { descriptor == nil }
 
     /// The values in row-major order.
+    ///
+    /// A blocked tensor is reordered to plain first. That reorder fails only when oneDNN
+    /// cannot allocate its scratch memory; reading the blocked bytes instead would return
+    /// silently wrong values, so the failure stops the program, as running out of memory
+    /// for the array itself would.
     public var scalars: [Float] {
-        let source = (try? plain()) ?? self
+        let source: Tensor
+        do { source = try plain() } catch { fatalError("Tensor.scalars: reordering \(shape) to plain layout failed: \(error)") }
         return withExtendedLifetime(source) { Array(UnsafeBufferPointer(start: source.floatPointer, count: count)) }
     }
 
