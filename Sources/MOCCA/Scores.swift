@@ -5,7 +5,9 @@ public struct Scores: Sendable {
     /// The score channels: the taps in order, then `reconstruction` when enabled.
     public var channels: [String]
     /// `perChannel[k][i]`: channel `k`'s score of sample `i` (`d_l`, or `d_l − R_l²` for a
-    /// soft boundary; the reconstruction channel is the squared reconstruction error).
+    /// soft boundary; with the nearest-neighbour tap score, the distance to the nearest
+    /// training representation; the reconstruction channel is the squared reconstruction
+    /// error).
     public var perChannel: [[Float]]
 
     /// The scores of one channel.

@@ -12,7 +12,7 @@ func renderReport(_ report: EvaluationReport, title: String) -> String {
     var lines = [title, pad("score", 26) + ["AUROC", "AUPR", "max bACC", "F1-max"].map { String(repeating: " ", count: 9 - $0.count) + $0 }.joined()]
     lines.append(row("overall", report.overall))
     for (name, metrics) in zip(report.channels, report.perChannel) { lines.append(row("  tap \(name)", metrics)) }
-    lines.append(row("  fusion: mean (paper)", report.meanFusion))
+    lines.append(row("  fusion: mean of taps", report.meanFusion))
     lines.append(row("  fusion: standardized", report.standardizedFusion))
     lines.append(String(format: "threshold %.6g: accuracy %.4f on %d normal and %d anomalous samples",
                         report.threshold, report.accuracyAtThreshold, report.normalCount, report.anomalyCount))
