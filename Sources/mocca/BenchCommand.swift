@@ -143,6 +143,17 @@ struct EncoderBenchmarkSetup {
     func distances(_ index: Int) throws -> [Tensor] {
         try zip(model.tapVectors(pool[index % pool.count], taps: model.tapNames), centroids).map { try $0.squaredDistance(to: $1) }
     }
+
+    /// Per tap, `count` synthetic standardised training representations `[count, D]`.
+    func references(count: Int) -> [Tensor] {
+        var generator = RandomGenerator(seed: 1)
+        return centroids.map { Tensor.normal(shape: [count, $0.shape[0]], using: &generator) }
+    }
+
+    /// The nearest-neighbour tap distances of batch `index` against `references`.
+    func neighborDistances(_ index: Int, references: [Tensor]) throws -> [Tensor] {
+        try zip(model.tapVectors(pool[index % pool.count], taps: model.tapNames), references).map { try $0.nearestNeighborDistances(to: $1) }
+    }
 }
 
 /// The one-class phase's training step: encoder, taps, hard loss, backward, Adam.
@@ -183,21 +194,28 @@ struct Scoring: ParsableCommand {
 
     @OptionGroup var timing: TimingOptions
     @Option(help: "Batch size.") var batch = 256
+    @Option(help: "Score by the nearest of this many training representations per tap (--tap-score nearest-neighbor); 0 scores by centroid.")
+    var references = 0
 
-    func validate() throws { guard batch > 0 else { throw ValidationError("--batch must be positive") } }
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        guard references == 0 || references > 1 else { throw ValidationError("--references must be 0 or at least 2") }
+    }
 
     func run() throws {
         Threads.count = timing.threads
         let setup = try EncoderBenchmarkSetup(batch: batch, training: false)
+        let referenceRows = setup.references(count: references)
         var index = 0
         var checksum: Float = 0
         let result = try timing.timer.measure {
             try withoutGradients {
-                for distance in try setup.distances(index) { checksum += distance.scalars[0] }
+                let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
+                for distance in distances { checksum += distance.scalars[0] }
                 index += 1
             }
         }
-        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch,
+        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch, "references": references,
                        "infer_img_per_s_best": round1(Double(batch) / result.best),
                        "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])

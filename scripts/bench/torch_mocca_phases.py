@@ -7,7 +7,10 @@ centroids; Adam lr 1e-4, weight decay 0.5e-6 over the encoder weights) and scori
 
 Prints one JSON line. Usage:
     /tmp/torch-ref/bin/python scripts/bench/torch_mocca_phases.py --phase one-class|score
-        [--threads 2] [--batch 128] [--channels-last] [--bf16]
+        [--threads 2] [--batch 128] [--channels-last] [--bf16] [--references N]
+
+--references N (score) measures the nearest-neighbour tap score instead: each tap's
+distance to the nearest of N random representations, like `mocca bench score --references N`.
 
 --bf16 runs the step under torch.autocast(bfloat16): how much PyTorch's own mixed
 precision gains on this CPU (none without AVX512-BF16/AMX; it is slower on AVX2).
@@ -28,6 +31,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--bf16", action="store_true", help="autocast the step to bfloat16")
+    ap.add_argument("--references", type=int, default=0,
+                    help="score: distance to the nearest of this many representations per tap (0: to the centroid)")
     args = ap.parse_args()
     batch = args.batch or (128 if args.phase == "one-class" else 256)
 
@@ -91,14 +96,17 @@ def main():
         key = "train"
     else:
         model.eval()
+        references = [torch.randn(args.references, c.numel()) for c in centroids] if args.references else None
 
         def step(x):
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                if references:
+                    return [torch.cdist(t.float(), r).min(dim=1).values for t, r in zip(model(x), references)]
                 return [torch.sum((t.float() - c) ** 2, dim=1) for t, c in zip(model(x), centroids)]
         best, median = timed(step)
         key = "infer"
     print(json.dumps({"bench": f"torch_mocca_{args.phase}", "threads": torch.get_num_threads(), "batch": batch,
-                      "channels_last": args.channels_last, "bf16": args.bf16,
+                      "channels_last": args.channels_last, "bf16": args.bf16, "references": args.references,
                       f"{key}_img_per_s_best": round(batch / best, 1),
                       f"{key}_img_per_s_median": round(batch / median, 1)}))
 
