@@ -224,27 +224,33 @@ public final class MOCCADetector {
         return lastLoss
     }
 
-    /// Each tap's representations of `images` in evaluation mode, row-major `[N · D]`,
-    /// with their width `D`.
-    private func tapRepresentations(_ images: Tensor) throws -> [(values: [Float], width: Int)] {
+    /// Calls `body` with each scoring batch's rows and tap vectors `[B, D]` of `images`, in
+    /// evaluation mode and without gradients.
+    private func forEachTapBatch(_ images: Tensor, _ body: (Range<Int>, [Tensor]) throws -> Void) throws {
         network.eval()
         defer {
             network.train()
             Tensor.releaseCachedBuffers()
         }
-        var representations: [(values: [Float], width: Int)] = []
         try withoutGradients {
             for rows in Self.chunks(of: images.shape[0], size: Self.scoringBatch) {
-                let vectors = try network.tapVectors(images.slice(alongAxis: 0, rows), taps: configuration.taps)
-                if representations.isEmpty {
-                    representations = vectors.map { v in
-                        var values: [Float] = []
-                        values.reserveCapacity(images.shape[0] * v.shape[1])
-                        return (values, v.shape[1])
-                    }
-                }
-                for (l, v) in vectors.enumerated() { representations[l].values += v.scalars }
+                try body(rows, network.tapVectors(images.slice(alongAxis: 0, rows), taps: configuration.taps))
             }
+        }
+    }
+
+    /// Each tap's representations of `images`, row-major `[N · D]`, with their width `D`.
+    private func tapRepresentations(_ images: Tensor) throws -> [(values: [Float], width: Int)] {
+        var representations: [(values: [Float], width: Int)] = []
+        try forEachTapBatch(images) { _, vectors in
+            if representations.isEmpty {
+                representations = vectors.map { v in
+                    var values: [Float] = []
+                    values.reserveCapacity(images.shape[0] * v.shape[1])
+                    return (values, v.shape[1])
+                }
+            }
+            for (l, v) in vectors.enumerated() { representations[l].values += v.scalars }
         }
         return representations
     }
@@ -262,9 +268,20 @@ public final class MOCCADetector {
         return (mean, deviation)
     }
 
+    /// The tap means over `images`, with the ε-rule, summed batch by batch so that memory
+    /// does not grow with the data set.
     private func computeCentroids(_ images: Tensor) throws -> [Tensor] {
-        try tapRepresentations(images).map { values, width in
-            let centroid = OneClassObjective.adjustedCentroid(Self.columnStatistics(values, width: width).mean.map { Float($0) })
+        var sums: [[Double]] = []
+        try forEachTapBatch(images) { _, vectors in
+            if sums.isEmpty { sums = vectors.map { [Double](repeating: 0, count: $0.shape[1]) } }
+            for (l, v) in vectors.enumerated() {
+                let values = v.scalars, d = v.shape[1]
+                for (i, value) in values.enumerated() { sums[l][i % d] += Double(value) }
+            }
+        }
+        let n = Double(images.shape[0])
+        return try sums.map { sum in
+            let centroid = OneClassObjective.adjustedCentroid(sum.map { Float($0 / n) })
             return try Tensor(shape: [centroid.count], scalars: centroid)
         }
     }
