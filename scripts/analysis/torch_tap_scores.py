@@ -30,6 +30,7 @@ import argparse
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -46,8 +47,8 @@ def main():
     args = ap.parse_args()
 
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    from torch_lenet import TAPS, Encoder
     from PIL import Image
     from safetensors.torch import load_file
     from sklearn.covariance import LedoitWolf
@@ -73,34 +74,14 @@ def main():
         x = x - x.mean(axis=(1, 2, 3), keepdims=True)
         return x / np.abs(x).mean(axis=(1, 2, 3), keepdims=True)
 
-    class Encoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 32, 5, bias=False, padding=2)
-            self.bn2d1 = nn.BatchNorm2d(32, eps=1e-4, affine=False)
-            self.conv2 = nn.Conv2d(32, 64, 5, bias=False, padding=2)
-            self.bn2d2 = nn.BatchNorm2d(64, eps=1e-4, affine=False)
-            self.conv3 = nn.Conv2d(64, 128, 5, bias=False, padding=2)
-            self.bn2d3 = nn.BatchNorm2d(128, eps=1e-4, affine=False)
-            self.fc1 = nn.Linear(2048, 128, bias=False)
-
-        def forward(self, x):
-            taps = {}
-            for i, (conv, bn) in enumerate(((self.conv1, self.bn2d1), (self.conv2, self.bn2d2), (self.conv3, self.bn2d3))):
-                y = conv(x)
-                taps[f"conv{i + 1}"] = y.mean((2, 3))
-                x = F.max_pool2d(F.leaky_relu(bn(y)), 2)
-            taps["code"] = self.fc1(x.flatten(1))
-            return taps
-
     def representations(model, x, flip):
         out = {}
         with torch.no_grad():
             for i in range(0, len(x), 500):
                 batch = torch.from_numpy(x[i:i + 500])
-                taps = model(batch)
+                taps = dict(zip(TAPS, model(batch)))
                 if flip:
-                    mirrored = model(batch.flip(3))
+                    mirrored = dict(zip(TAPS, model(batch.flip(3))))
                     taps = {k: (taps[k] + mirrored[k]) / 2 for k in taps}
                 for k, v in taps.items():
                     out.setdefault(k, []).append(v.numpy())
@@ -130,7 +111,6 @@ def main():
 
     classes = names if args.classes == "all" else args.classes.split(",")
     flips = {"no": [False], "yes": [True], "both": [False, True]}[args.flip]
-    taps = ["conv1", "conv2", "conv3", "code"]
     for name in classes:
         index = names.index(name)
         path = glob.glob(os.path.join(args.pretrained, f"{name}-seed{args.seed}-*.safetensors"))
@@ -152,7 +132,7 @@ def main():
             train_reps, test_reps = representations(model, normal, flip), representations(model, test, flip)
             for rule in args.rules.split(","):
                 per_tap, standardised = {}, []
-                for tap in taps:
+                for tap in TAPS:
                     s, t = scores(train_reps[tap], test_reps[tap], rule)
                     per_tap[tap] = round(roc_auc_score(labels, s), 4)
                     standardised.append((s - t.mean()) / t.std())

@@ -37,32 +37,10 @@ def main():
     batch = args.batch or (128 if args.phase == "one-class" else 256)
 
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+    from torch_lenet import Encoder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-
-    class Encoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.pool = nn.MaxPool2d(2, 2)
-            self.conv1 = nn.Conv2d(3, 32, 5, bias=False, padding=2)
-            self.bn2d1 = nn.BatchNorm2d(32, eps=1e-04, affine=False)
-            self.conv2 = nn.Conv2d(32, 64, 5, bias=False, padding=2)
-            self.bn2d2 = nn.BatchNorm2d(64, eps=1e-04, affine=False)
-            self.conv3 = nn.Conv2d(64, 128, 5, bias=False, padding=2)
-            self.bn2d3 = nn.BatchNorm2d(128, eps=1e-04, affine=False)
-            self.fc1 = nn.Linear(128 * 4 * 4, 128, bias=False)
-
-        def forward(self, x):
-            taps = []
-            for conv, bn in ((self.conv1, self.bn2d1), (self.conv2, self.bn2d2), (self.conv3, self.bn2d3)):
-                c = conv(x)
-                taps.append(c.mean(dim=(2, 3)))
-                x = self.pool(F.leaky_relu(bn(c)))
-            taps.append(self.fc1(x.reshape(x.size(0), -1)))
-            return taps
 
     mf = torch.channels_last if args.channels_last else torch.contiguous_format
     model = Encoder().to(memory_format=mf)
