@@ -2,20 +2,14 @@ import MOCCAModels
 
 /// Every hyperparameter of a MOCCA detector; stored in its manifest.
 public struct MOCCAConfiguration: Codable, Sendable, Equatable {
-    /// The network architecture.
-    public enum Model: String, Codable, Sendable, CaseIterable {
-        /// Deep SVDD's LeNet-type autoencoder for 3×32×32 images (CIFAR-10).
-        case cifar10LeNet = "cifar10-lenet"
-        /// Deep SVDD's LeNet-type autoencoder for 1×28×28 images (MNIST, Fashion-MNIST).
-        case mnistLeNet = "mnist-lenet"
-
-        /// The taps the model offers, shallow to deep.
-        public var tapNames: [String] {
-            switch self {
-            case .cifar10LeNet: return CIFAR10LeNetAutoencoder.taps
-            case .mnistLeNet: return MNISTLeNetAutoencoder.taps
-            }
-        }
+    /// A documented set of defaults.
+    public enum Recipe: String, Codable, Sendable, CaseIterable {
+        /// The best method measured on held-out data: each tap scored by the distance to its
+        /// nearest normal training representation, channels fused after standardisation
+        /// (beyond the paper; see the DocC article for the figures).
+        case `default`
+        /// The paper's method exactly: the distance to each tap's centroid, averaged over taps.
+        case paper
     }
 
     /// The shape of the one-class boundary.
@@ -47,10 +41,9 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         case nearestNeighbor = "nearest-neighbor"
     }
 
-    /// The network; its input shape must match the images.
-    public var model: Model = .cifar10LeNet
-    /// The code length of the autoencoder (a multiple of 16).
-    public var codeLength = 128
+    /// The network, by registered name, with its own configuration; its input shape must
+    /// match the samples.
+    public var network: NetworkSpecification = Self.defaultNetwork
     /// The taps trained and scored, by name (for example `conv1`, `conv2`, `conv3`, `code`).
     public var taps: [String] = ["conv1", "conv2", "conv3", "code"]
     /// The one-class objective's boundary.
@@ -89,35 +82,75 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// Which neighbour the ``TapScore/nearestNeighbor`` score measures the distance to (from 1).
     public var neighbors = 1
 
-    /// The defaults: the CIFAR-10 network, all taps, hard boundary, 20 + 10 epochs.
-    public init() {}
+    /// The network of a configuration made without one.
+    public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
+                                                            configuration: .object(["codeLength": .number(128)]))
 
-    /// Throws ``MOCCAError/invalidConfiguration(_:)`` naming the first bad option.
-    public func validate(availableTaps: [String]) throws {
+    /// A recipe's defaults: the CIFAR-10 network, all its taps, hard boundary, 20 + 10
+    /// epochs, and the recipe's tap score and fusion.
+    public init(recipe: Recipe = .default) {
+        switch recipe {
+        case .default:
+            tapScore = .nearestNeighbor
+            fusion = .standardized
+        case .paper:
+            tapScore = .centroid
+            fusion = .mean
+        }
+    }
+
+    /// The recipe these options follow, if they follow one in tap score and fusion.
+    public var recipe: Recipe? {
+        Recipe.allCases.first { recipe in
+            let reference = MOCCAConfiguration(recipe: recipe)
+            return reference.tapScore == tapScore && reference.fusion == fusion && !reconstructionChannel
+        }
+    }
+
+    /// Checks every option, the network's included, and returns the resolved network.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` naming the first bad option.
+    @discardableResult
+    public func validate() throws -> ResolvedNetwork {
         func fail(_ message: String) throws -> Never { throw MOCCAError.invalidConfiguration(message) }
+        let resolved: ResolvedNetwork
+        do { resolved = try network.resolved() } catch { try fail("\(error)") }
+        let availableTaps = resolved.tapNames
         if taps.isEmpty { try fail("choose at least one tap (available: \(availableTaps.joined(separator: ", ")))") }
         if let unknown = taps.first(where: { !availableTaps.contains($0) }) {
-            try fail("unknown tap '\(unknown)'; the \(model.rawValue) model has \(availableTaps.joined(separator: ", "))")
+            try fail("unknown tap '\(unknown)'; the \(network.name) network has \(availableTaps.joined(separator: ", "))")
         }
         if Set(taps).count != taps.count { try fail("a tap is listed twice in \(taps)") }
         if !(nu > 0 && nu < 1) { try fail("nu must be in (0, 1), got \(nu)") }
-        if codeLength <= 0 || codeLength % 16 != 0 { try fail("the code length must be a positive multiple of 16, got \(codeLength)") }
         if autoencoderEpochs < 0 || oneClassEpochs < 0 || warmUpEpochs < 0 { try fail("epochs must be non-negative") }
         if batchSize < 2 { try fail("the batch size must be at least 2 (BatchNorm needs two samples), got \(batchSize)") }
-        if !(autoencoderLearningRate > 0) || !(oneClassLearningRate > 0) { try fail("learning rates must be positive") }
+        if !(autoencoderLearningRate > 0 && autoencoderLearningRate.isFinite) || !(oneClassLearningRate > 0 && oneClassLearningRate.isFinite) {
+            try fail("learning rates must be positive and finite")
+        }
         if neighbors < 1 { try fail("the number of neighbours must be at least 1, got \(neighbors)") }
         if weightDecay < 0 || !weightDecay.isFinite { try fail("the weight decay must be non-negative, got \(weightDecay)") }
+        if fusion == .mean && (tapScore != .centroid || reconstructionChannel) {
+            try fail("the plain mean adds channels of different scales (\(tapScore == .centroid ? "the reconstruction error" : "nearest-neighbour distances")); use --fusion standardized")
+        }
+        return resolved
     }
 }
 
 extension MOCCAConfiguration {
-    /// Decodes a configuration as stored in a manifest or a benchmark record; options added
-    /// after the first release (the tap score and its neighbours) take their defaults when
-    /// absent, so older detectors and results still load.
+    /// Decodes a configuration as stored in a manifest or a benchmark record. Options added
+    /// after the first release (the tap score and its neighbours) take the values that
+    /// release used when absent, and its `model` and `codeLength` become a network
+    /// specification, so older detectors and results still load.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decode(Model.self, forKey: .model)
-        codeLength = try c.decode(Int.self, forKey: .codeLength)
+        if let network = try c.decodeIfPresent(NetworkSpecification.self, forKey: .network) {
+            self.network = network
+        } else {
+            // Format 1 manifests name a built-in LeNet and its code length.
+            let legacy = try decoder.container(keyedBy: LegacyKeys.self)
+            let model = try legacy.decode(String.self, forKey: .model)
+            let codeLength = try legacy.decode(Int.self, forKey: .codeLength)
+            network = NetworkSpecification(name: model, configuration: .object(["codeLength": .number(Double(codeLength))]))
+        }
         taps = try c.decode([String].self, forKey: .taps)
         boundary = try c.decode(Boundary.self, forKey: .boundary)
         nu = try c.decode(Double.self, forKey: .nu)
@@ -135,5 +168,10 @@ extension MOCCAConfiguration {
         reconstructionChannel = try c.decode(Bool.self, forKey: .reconstructionChannel)
         tapScore = try c.decodeIfPresent(TapScore.self, forKey: .tapScore) ?? .centroid
         neighbors = try c.decodeIfPresent(Int.self, forKey: .neighbors) ?? 1
+        // Detectors written before fusion was checked fused these channels standardised
+        // whatever their stored fusion said; say so now.
+        if tapScore != .centroid || reconstructionChannel { fusion = .standardized }
     }
+
+    private enum LegacyKeys: String, CodingKey { case model, codeLength }
 }

@@ -6,13 +6,16 @@ import MOCCANN
 /// The version of swift-mocca, recorded in every detector it writes.
 public enum MOCCAVersion {
     /// This build's version string.
-    public static let current = "0.1.0"
+    public static let current = "0.2.0"
 }
 
 /// The JSON manifest of a saved detector; the weights live beside it in safetensors.
 struct DetectorManifest: Codable {
     static let formatName = "swift-mocca-detector"
-    static let formatVersion = 1
+    /// 2: the network is a registered name with its own configuration. Version 1 (a LeNet
+    /// `model` and `codeLength`) is still read.
+    static let formatVersion = 2
+    static let readableVersions = 1...2
 
     var format = DetectorManifest.formatName
     var formatVersion = DetectorManifest.formatVersion
@@ -32,142 +35,157 @@ struct DetectorManifest: Codable {
 }
 
 extension MOCCADetector {
-    static let manifestName = "manifest.json"
-    static let weightsName = "weights.safetensors"
+    /// The files a detector folder holds; nothing else in the folder is the tool's.
+    public static let manifestName = "manifest.json"
+    /// The weights file, beside the manifest.
+    public static let weightsName = "weights.safetensors"
     static let trainingScoresKey = "mocca.training_scores"
-    static let referencesPrefix = "mocca.references."
-    static let referenceMeansPrefix = "mocca.reference_means."
-    static let referenceScalesPrefix = "mocca.reference_scales."
+
+    /// The weights-file key of a scorer's tensor for one tap (`mocca.references.conv1`, ...).
+    static func scorerKey(_ name: String, tap: String) -> String { "mocca.\(name).\(tap)" }
 
     /// Saves the detector as a folder holding `manifest.json` (every hyperparameter, the
-    /// taps, centroids, radii, preprocessing constants, threshold, format and tool
-    /// versions) and `weights.safetensors`.
+    /// network, the taps, centroids, radii, preprocessing constants, threshold, format and
+    /// tool versions) and `weights.safetensors`.
     ///
-    /// The folder is written beside its destination and swapped in at the end, so an
-    /// existing detector is replaced only by a complete one.
-    public func save(to directory: URL) throws {
+    /// The files are written beside the destination and swapped in at the end, so an
+    /// existing detector is replaced only by a complete one; other files in an existing
+    /// folder (notes, say) are kept. Leftovers of a save that was killed are cleaned up
+    /// first, and returned so that the caller can say so.
+    @discardableResult
+    public func save(to directory: URL) throws -> [String] {
         guard isFitted else { throw MOCCAError.notFitted }
         let manifest = DetectorManifest(
             configuration: configuration, preprocessor: preprocessor, trainingData: trainingData, taps: configuration.taps,
-            centroids: centroids.map(\.scalars), radii: radii, channels: channels,
-            channelStatistics: channelStatistics, threshold: threshold, thresholdRule: thresholdRule,
+            centroids: taps.map(\.centroid.scalars), radii: taps.map(\.radius), channels: channels,
+            channelStatistics: fusion.statistics, threshold: threshold, thresholdRule: thresholdRule,
             training: summary, hasAutoencoder: autoencoder != nil)
         var tensors: [String: Tensor] = [:]
         for (key, tensor) in network.stateDictionary() { tensors["network.\(key)"] = tensor }
         for (key, tensor) in autoencoder?.stateDictionary() ?? [:] { tensors["autoencoder.\(key)"] = tensor }
-        for (l, tap) in configuration.taps.enumerated() where l < references.count {
-            tensors[Self.referencesPrefix + tap] = references[l]
-            tensors[Self.referenceMeansPrefix + tap] = referenceMeans[l]
-            tensors[Self.referenceScalesPrefix + tap] = referenceScales[l]
+        for tap in taps {
+            for (name, tensor) in tap.scorer?.tensors ?? [:] { tensors[Self.scorerKey(name, tap: tap.name)] = tensor }
         }
         tensors[Self.trainingScoresKey] = try Tensor(shape: [trainingScores.count], scalars: trainingScores)
-
-        let fileManager = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try? fileManager.removeItem(at: staging)
-            try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        let manifestData: Data
+        do { manifestData = try Self.encoder.encode(manifest) } catch {
+            throw MOCCAError.invalidDetector(path: directory.path, reason: "its manifest could not be encoded: \(error)")
+        }
+        return try DetectorFolder(directory).write { staging in
             try SafeTensors.write(.init(tensors: tensors, metadata: ["format": DetectorManifest.formatName]),
                                   to: staging.appendingPathComponent(Self.weightsName))
-            try AtomicFile.write(Self.encoder.encode(manifest), to: staging.appendingPathComponent(Self.manifestName))
-            if fileManager.fileExists(atPath: directory.path) {
-                // Swap by renames; the old detector is removed only once the new one is in place.
-                let previous = parent.appendingPathComponent(".\(directory.lastPathComponent).previous-\(ProcessInfo.processInfo.processIdentifier)")
-                try? fileManager.removeItem(at: previous)
-                try fileManager.moveItem(at: directory, to: previous)
-                do { try fileManager.moveItem(at: staging, to: directory) } catch {
-                    try? fileManager.moveItem(at: previous, to: directory)
-                    throw error
-                }
-                try? fileManager.removeItem(at: previous)
-            } else {
-                try fileManager.moveItem(at: staging, to: directory)
-            }
-        } catch {
-            try? fileManager.removeItem(at: staging)
-            throw MOCCAError.invalidDetector(path: directory.path, reason: "could not be written: \(error)")
+            try AtomicFile.write(manifestData, to: staging.appendingPathComponent(Self.manifestName))
         }
     }
 
     /// Loads a detector saved by ``save(to:)``.
     /// - Throws: ``MOCCAError/invalidDetector(path:reason:)`` when the folder is missing,
-    ///   is not a detector, is of another format version, or its weights are truncated.
+    ///   is not a detector, is of another format version, its manifest or weights are
+    ///   damaged, or it holds non-finite numbers.
     public static func load(from directory: URL) throws -> MOCCADetector {
         let path = directory.path
-        let manifestURL = directory.appendingPathComponent(manifestName)
-        guard let data = FileManager.default.contents(atPath: manifestURL.path) else {
-            let reason = FileManager.default.fileExists(atPath: path)
-                ? "it holds no readable \(manifestName)" : "no such folder"
-            throw MOCCAError.invalidDetector(path: path, reason: reason)
-        }
-        struct Header: Decodable { var format: String?; var formatVersion: Int? }
-        guard let header = try? decoder.decode(Header.self, from: data), header.format == DetectorManifest.formatName else {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is not a swift-mocca detector manifest")
-        }
-        guard header.formatVersion == DetectorManifest.formatVersion else {
-            throw MOCCAError.invalidDetector(path: path, reason: "format version \(header.formatVersion.map(String.init) ?? "missing"); this tool reads version \(DetectorManifest.formatVersion)")
-        }
-        let manifest: DetectorManifest
-        do { manifest = try decoder.decode(DetectorManifest.self, from: data) } catch {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is incomplete or damaged: \(error)")
-        }
-        guard manifest.centroids.count == manifest.taps.count, manifest.radii.count == manifest.taps.count,
-              manifest.channelStatistics.count == manifest.channels.count else {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) lists \(manifest.taps.count) taps but not as many centroids, radii or statistics")
-        }
+        func fail(_ reason: String) -> MOCCAError { MOCCAError.invalidDetector(path: path, reason: reason) }
+        let manifest = try readManifest(directory)
         let configuration = manifest.configuration
         let expectedChannels = configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : [])
+        guard manifest.centroids.count == manifest.taps.count, manifest.radii.count == manifest.taps.count,
+              manifest.channelStatistics.count == manifest.channels.count else {
+            throw fail("\(manifestName) lists \(manifest.taps.count) taps but not as many centroids, radii or statistics")
+        }
         guard manifest.taps == configuration.taps, manifest.channels == expectedChannels,
               manifest.hasAutoencoder == configuration.reconstructionChannel else {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) lists taps, channels or an autoencoder that disagree with its configuration")
+            throw fail("\(manifestName) lists taps, channels or an autoencoder that disagree with its configuration")
         }
         guard manifest.centroids.allSatisfy({ $0.allSatisfy(\.isFinite) }), manifest.radii.allSatisfy(\.isFinite) else {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) holds non-finite centroids or radii")
+            throw fail("\(manifestName) holds non-finite centroids or radii")
+        }
+        guard manifest.threshold.isFinite else { throw fail("\(manifestName): the threshold is \(manifest.threshold), not a finite number") }
+        guard manifest.channelStatistics.allSatisfy({ $0.mean.isFinite && $0.standardDeviation.isFinite }) else {
+            throw fail("\(manifestName) holds non-finite channel statistics")
         }
         if let preprocessor = manifest.preprocessor, !(preprocessor.maximum > preprocessor.minimum) {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName): the preprocessing maximum must exceed the minimum")
+            throw fail("\(manifestName): the preprocessing maximum must exceed the minimum")
         }
         let weights: SafeTensors.Contents
-        do { weights = try SafeTensors.read(from: directory.appendingPathComponent(weightsName)) } catch {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(error)")
+        do { weights = try SafeTensors.read(from: directory.appendingPathComponent(weightsName)) } catch { throw fail("\(error)") }
+        if let (key, _) = weights.tensors.first(where: { !$0.value.isFinite }) {
+            throw fail("\(weightsName): the tensor '\(key)' holds NaN or infinite values")
         }
-        let detector = try MOCCADetector(configuration: manifest.configuration)
+        let detector: MOCCADetector
+        do { detector = try MOCCADetector(configuration: configuration) } catch { throw fail("\(manifestName): \(error)") }
         do {
             try detector.network.load(weights.tensors.prefixed("network."))
             if manifest.hasAutoencoder {
-                var generator = RandomGenerator(seed: manifest.configuration.seed)
-                let autoencoder = try makeNetwork(manifest.configuration, generator: &generator)
+                let autoencoder = try detector.snapshot(of: detector.network)
                 try autoencoder.load(weights.tensors.prefixed("autoencoder."))
                 detector.autoencoder = autoencoder
             }
-            detector.centroids = try manifest.centroids.map { try Tensor(shape: [$0.count], scalars: $0) }
             detector.trainingScores = weights.tensors[trainingScoresKey]?.scalars ?? []
         } catch {
-            throw MOCCAError.invalidDetector(path: path, reason: "weights do not fit the model: \(error)")
+            throw fail("weights do not fit the network: \(error)")
         }
-        if configuration.tapScore == .nearestNeighbor {
-            for (l, tap) in configuration.taps.enumerated() {
-                guard let reference = weights.tensors[referencesPrefix + tap], let mean = weights.tensors[referenceMeansPrefix + tap],
-                      let scale = weights.tensors[referenceScalesPrefix + tap],
-                      reference.rank == 2, reference.shape[0] > configuration.neighbors, reference.shape[1] == manifest.centroids[l].count,
-                      mean.shape == [reference.shape[1]], scale.shape == [reference.shape[1]] else {
-                    throw MOCCAError.invalidDetector(path: path, reason: "the weights lack tap \(tap)'s nearest-neighbour references, or their shapes do not fit")
-                }
-                detector.references.append(reference)
-                detector.referenceMeans.append(mean)
-                detector.referenceScales.append(scale)
-            }
+        let scorer = configuration.tapScore.scorerType
+        detector.taps = try zip(configuration.taps, zip(manifest.centroids, manifest.radii)).map { name, geometry in
+            var tap = TapState(name: name, centroid: try Tensor(shape: [geometry.0.count], scalars: geometry.0))
+            tap.radius = geometry.1
+            var own: [String: Tensor] = [:]
+            for tensor in scorer.tensorNames { own[tensor] = weights.tensors[scorerKey(tensor, tap: name)] }
+            do { tap.scorer = try scorer.init(loading: own, tap: tap, configuration: configuration) } catch { throw fail("\(weightsName): \(error)") }
+            return tap
         }
         detector.preprocessor = manifest.preprocessor
         detector.trainingData = manifest.trainingData
-        detector.radii = manifest.radii
-        detector.channelStatistics = manifest.channelStatistics
+        detector.fusion.statistics = manifest.channelStatistics
         detector.threshold = manifest.threshold
         detector.thresholdRule = manifest.thresholdRule
         detector.summary = manifest.training
         detector.network.eval()
         return detector
+    }
+
+    /// The manifest of a detector folder, checked for its format and version.
+    private static func readManifest(_ directory: URL) throws -> DetectorManifest {
+        let path = directory.path
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(manifestName).path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it holds no readable \(manifestName)" : "no such folder"
+            throw MOCCAError.invalidDetector(path: path, reason: reason)
+        }
+        struct Header: Decodable { var format: String?; var formatVersion: Int? }
+        let header: Header
+        do { header = try decoder.decode(Header.self, from: data) } catch {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is not valid JSON: \(describe(error))")
+        }
+        guard header.format == DetectorManifest.formatName else {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is not a swift-mocca detector manifest")
+        }
+        guard let version = header.formatVersion, DetectorManifest.readableVersions.contains(version) else {
+            throw MOCCAError.invalidDetector(path: path, reason: "format version \(header.formatVersion.map(String.init) ?? "missing"); this tool reads versions \(DetectorManifest.readableVersions.lowerBound) to \(DetectorManifest.readableVersions.upperBound)")
+        }
+        do { return try decoder.decode(DetectorManifest.self, from: data) } catch {
+            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is incomplete or damaged: \(describe(error))")
+        }
+    }
+
+    /// A decoding error with the place it happened: the JSON path, or the byte offset
+    /// JSONSerialization reports.
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context), DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return describe(context)
+        case DecodingError.keyNotFound(let key, let context):
+            return "the key '\(key.stringValue)' is missing at \(path(context))"
+        default:
+            return "\(error)"
+        }
+    }
+
+    private static func describe(_ context: DecodingError.Context) -> String {
+        let underlying = (context.underlyingError as NSError?).map { " (\($0.userInfo["NSDebugDescription"] ?? $0.localizedDescription))" } ?? ""
+        return "\(context.debugDescription) at \(path(context))\(underlying)"
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.isEmpty ? "the top level" : context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
     }
 
     static var encoder: JSONEncoder {

@@ -1,29 +1,6 @@
 import MOCCACore
 import MOCCAData
 
-/// Where a detector's training data came from.
-public struct TrainingDataDescription: Codable, Sendable, Equatable {
-    /// The kind of data set (for example `cifar10`, `fashion-mnist`, `image-folder`).
-    public var dataset: String
-    /// The folder the data was read from.
-    public var path: String
-    /// The name of the class trained on as normal.
-    public var normalClass: String
-    /// The data set's class names, indexed by label.
-    public var classNames: [String]
-    /// `[C, H, W]` of the images.
-    public var imageShape: [Int]
-
-    /// A description from its fields.
-    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int]) {
-        self.dataset = dataset
-        self.path = path
-        self.normalClass = normalClass
-        self.classNames = classNames
-        self.imageShape = imageShape
-    }
-}
-
 /// A detector's metrics on labelled data: fused, per channel, and under both fusion rules.
 public struct EvaluationReport: Codable, Sendable {
     /// The detector's own fused score.
@@ -47,6 +24,18 @@ public struct EvaluationReport: Codable, Sendable {
 }
 
 extension MOCCADetector {
+    /// Scores samples and evaluates against labels (0 normal, 1 anomaly): `labels`, or
+    /// the source's own.
+    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` without labels, or with a label per
+    ///   sample missing.
+    public func evaluate(_ samples: any SampleSource, labels: [Int]? = nil) throws -> EvaluationReport {
+        guard let labels = labels ?? samples.labels else { throw MOCCAError.invalidEvaluation("the samples have no labels") }
+        guard labels.count == samples.count else {
+            throw MOCCAError.invalidEvaluation("\(labels.count) labels for \(samples.count) samples")
+        }
+        return try evaluate(score(samples), labels: labels)
+    }
+
     /// Scores preprocessed images and evaluates against labels (0 normal, 1 anomaly).
     public func evaluate(_ images: Tensor, labels: [Int]) throws -> EvaluationReport {
         try evaluate(try score(images), labels: labels)

@@ -7,6 +7,10 @@ public enum MOCCAError: Error, Equatable, CustomStringConvertible {
     case invalidData(String)
     /// A loss became NaN or infinite.
     case nonFiniteLoss(phase: String, epoch: Int, batch: Int)
+    /// A training phase's epoch loss ran far above where the phase started.
+    case diverged(phase: String, epoch: Int, loss: Float, reference: Float)
+    /// A sample's score on a channel is NaN or infinite: the detector or the sample is broken.
+    case nonFiniteScore(sample: String, channel: String)
     /// Scores and labels cannot be evaluated.
     case invalidEvaluation(String)
     /// A detector file is missing, truncated, of another format version, or not a detector.
@@ -21,6 +25,10 @@ public enum MOCCAError: Error, Equatable, CustomStringConvertible {
         case .invalidData(let message): return "invalid data: \(message)"
         case let .nonFiniteLoss(phase, epoch, batch):
             return "the \(phase) loss became NaN or infinite at epoch \(epoch), batch \(batch); lower the learning rate or check the data"
+        case let .diverged(phase, epoch, loss, reference):
+            return "the \(phase) phase diverged: its mean loss in epoch \(epoch) is \(loss), over \(Int(MOCCADetector.divergenceFactor))x its first batch's \(reference); lower the learning rate, or allow it with --allow-divergence"
+        case let .nonFiniteScore(sample, channel):
+            return "the \(channel) score of \(sample) is NaN or infinite; the detector's weights or the sample are not usable"
         case .invalidEvaluation(let message): return "cannot evaluate: \(message)"
         case let .invalidDetector(path, reason): return "\(path) is not a usable detector: \(reason)"
         case .notFitted: return "the detector has not been fitted"

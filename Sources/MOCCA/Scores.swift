@@ -36,6 +36,9 @@ public struct ChannelStatistics: Codable, Sendable, Equatable {
     /// `(value − mean) / sd`; a channel that was constant on the training data carries no
     /// information to weigh and contributes zero.
     func standardize(_ value: Float) -> Float {
-        standardDeviation > 1e-12 * max(1, abs(mean)) ? (value - mean) / standardDeviation : 0
+        isInformative ? (value - mean) / standardDeviation : 0
     }
+
+    /// Whether the channel varied on the training data (a NaN deviation did not).
+    public var isInformative: Bool { standardDeviation > 1e-12 * max(1, abs(mean)) }
 }

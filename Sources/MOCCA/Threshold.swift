@@ -23,14 +23,18 @@ public enum ThresholdRule: Codable, Sendable, Equatable, CustomStringConvertible
     /// The threshold for this rule given the relevant reference scores.
     /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` for a rate outside (0, 1) or no scores.
     public func threshold(referenceScores: [Float]) throws -> Float {
-        let rate: Double
+        let rate: Double, name: String
         switch self {
-        case .value(let value): return value
-        case .trainingQuantile(let nu): rate = nu
-        case .contamination(let r), .falsePositiveRate(let r): rate = r
+        case .value(let value):
+            guard value.isFinite else { throw MOCCAError.invalidConfiguration("a fixed threshold must be a finite number, got \(value)") }
+            return value
+        case .trainingQuantile(let nu): (rate, name) = (nu, "nu")
+        case .contamination(let r): (rate, name) = (r, "the contamination rate")
+        case .falsePositiveRate(let r): (rate, name) = (r, "the target false positive rate")
         }
-        guard rate > 0, rate < 1 else { throw MOCCAError.invalidConfiguration("the rate for \(self) must be in (0, 1), got \(rate)") }
+        guard rate > 0, rate < 1 else { throw MOCCAError.invalidConfiguration("\(name) must be in (0, 1), got \(rate)") }
         guard !referenceScores.isEmpty else { throw MOCCAError.invalidConfiguration("no scores to set the threshold from") }
+        guard referenceScores.allSatisfy(\.isFinite) else { throw MOCCAError.invalidConfiguration("the scores to set the threshold from hold NaN or infinite values") }
         return quantile(referenceScores, 1 - rate)
     }
 }

@@ -24,6 +24,11 @@ open class Module {
     /// (for example `runningVariance` saved as PyTorch's `running_var`).
     open class var tensorKeys: [String: String] { [:] }
 
+    /// Sub-modules whose tensors are keyed as if they were this module's own (no
+    /// `name.` prefix). A model can then group its layers into an encoder and a decoder
+    /// while its weight-file keys stay those of a flat PyTorch module.
+    open class var inlinedChildren: Set<String> { [] }
+
     /// Switches this module and all sub-modules to training (`true`) or evaluation mode.
     public func train(_ training: Bool = true) {
         isTraining = training
@@ -49,8 +54,10 @@ open class Module {
         for (name, value) in reflectedProperties() {
             if let tensor = value as? Tensor { result.append((keys[name] ?? name, tensor)) }
         }
+        let inlined = Self.inlinedChildren
         for (name, child) in children() {
-            result += child.namedTensors().map { ("\(name).\($0.0)", $0.1) }
+            let prefix = inlined.contains(name) ? "" : "\(name)."
+            result += child.namedTensors().map { (prefix + $0.0, $0.1) }
         }
         return result
     }

@@ -170,7 +170,7 @@ struct OneClass: ParsableCommand {
     func run() throws {
         Threads.count = timing.threads
         let setup = try EncoderBenchmarkSetup(batch: batch, training: true)
-        let optimizer = Adam(parameters: setup.model.encoderParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
+        let optimizer = Adam(parameters: setup.model.oneClassParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
         var index = 0
         let result = try timing.timer.measure {
             optimizer.zeroGradients()

@@ -54,7 +54,7 @@ struct Benchmark: ParsableCommand {
             for className in classList {
                 let split = try OneClassSplit(allTraining: allTrain, test: test, normalClass: className, path: data)
                 var prepared: PreparedSplit?
-                var base = try method.configuration(defaultModel: dataset.defaultModel)
+                var base = try method.configuration(defaultNetwork: dataset.defaultNetwork, defaultRecipe: .paper)
                 base.seed = seed
                 // A stored run counts only if it used these very options on this data set.
                 let pending = boundaryList.filter { b in
@@ -75,7 +75,7 @@ struct Benchmark: ParsableCommand {
                     printError("\(className) seed \(seed): reusing the pretrained autoencoder \(weights.path)")
                 } else {
                     printError("\(className) seed \(seed): pretraining the autoencoder")
-                    try pretrained.pretrain(normal: prepared.train, progress: progress.report)
+                    try pretrained.pretrain(normal: TensorSource(prepared.train), progress: progress.report)
                     try pretrained.network.save(to: weights)
                 }
                 let pretrainSeconds = Date().timeIntervalSince(start)
@@ -84,7 +84,7 @@ struct Benchmark: ParsableCommand {
                     configuration.boundary = boundary
                     let detector = try pretrained.copy(configuration: configuration)
                     let phaseStart = Date()
-                    try detector.fitOneClass(normal: prepared.train, progress: progress.report)
+                    try detector.fitOneClass(normal: TensorSource(prepared.train), progress: progress.report)
                     let scores = try detector.score(prepared.test)
                     let report = try detector.evaluate(scores, labels: prepared.testLabels)
                     let result = BenchmarkResult(
@@ -103,7 +103,7 @@ struct Benchmark: ParsableCommand {
             }
         }
         // The table covers the runs made with these options only (any seed and boundary).
-        let reference = try method.configuration(defaultModel: dataset.defaultModel)
+        let reference = try method.configuration(defaultNetwork: dataset.defaultNetwork, defaultRecipe: .paper)
         func sameOptions(_ c: MOCCAConfiguration) -> Bool {
             var c = c
             c.seed = reference.seed
@@ -125,7 +125,8 @@ struct Benchmark: ParsableCommand {
 /// A short fingerprint of the options that shape phase 1 and of the data set, so that a
 /// stored autoencoder is reused only for the very same pretraining.
 func pretrainingKey(_ c: MOCCAConfiguration) -> String {
-    let text = "\(c.model.rawValue)|\(c.codeLength)|\(c.autoencoderEpochs)|\(c.autoencoderLearningRate)|\(c.autoencoderMilestones)|\(c.weightDecay)|\(c.batchSize)|\(c.seed)"
+    let network = (try? encodeJSON(c.network)).map { String(decoding: $0, as: UTF8.self) } ?? c.network.name
+    let text = "\(network)|\(c.autoencoderEpochs)|\(c.autoencoderLearningRate)|\(c.autoencoderMilestones)|\(c.weightDecay)|\(c.batchSize)|\(c.seed)"
     // FNV-1a, stable across runs (Swift's Hasher is seeded per process).
     let hash = text.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     return String(hash, radix: 16)

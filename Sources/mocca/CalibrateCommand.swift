@@ -35,7 +35,7 @@ struct Calibrate: ParsableCommand {
             try detector.calibrate(.contamination(rate: contamination))
         } else if let fpr {
             let images = try loadImages(normals, for: detector).images
-            try detector.calibrate(.falsePositiveRate(rate: fpr), heldOutNormal: images)
+            try detector.calibrate(.falsePositiveRate(rate: fpr), heldOutNormal: TensorSource(images))
         } else if let value {
             try detector.calibrate(.value(value))
         }

@@ -38,9 +38,10 @@ struct Demo: ParsableCommand {
         let split = OneClassSplit(train: train, test: test, normalClass: normal)
         let prepared = try split.prepared()
 
-        var configuration = try method.configuration(defaultModel: .mnistLeNet)
-        if configuration.model != .mnistLeNet { throw ValidationError("the demo's images are 28x28 grey: use --model mnist-lenet") }
-        configuration.model = .mnistLeNet
+        let configuration = try method.configuration(defaultNetwork: DatasetKind.fashionMNIST.defaultNetwork)
+        if try configuration.network.resolved().inputShape != [1, 28, 28] {
+            throw ValidationError("the demo's images are 28x28 grey: use --network mnist-lenet")
+        }
         print("Fashion-MNIST (embedded test set): normal class '\(split.normalClassName)', \(train.count) training images, \(test.count) test images")
         let detector = try MOCCADetector(configuration: configuration)
         detector.preprocessor = prepared.preprocessor

@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import MOCCA
 import MOCCACore
+import MOCCAModels
 
 extension DatasetKind: ExpressibleByArgument {}
-extension MOCCAConfiguration.Model: ExpressibleByArgument {}
+extension MOCCAConfiguration.Recipe: ExpressibleByArgument {}
 extension MOCCAConfiguration.Boundary: ExpressibleByArgument {}
 extension MOCCAConfiguration.Fusion: ExpressibleByArgument {}
 extension MOCCAConfiguration.TapScore: ExpressibleByArgument {}
@@ -27,9 +28,12 @@ struct DataOptions: ParsableArguments {
 
 /// Every hyperparameter of the method.
 struct MethodOptions: ParsableArguments {
-    @Option(help: "The network: \(MOCCAConfiguration.Model.allCases.map(\.rawValue).joined(separator: ", ")) (default: the data set's).")
-    var model: MOCCAConfiguration.Model?
-    @Option(help: "Code length, a multiple of 16 (default: 128 for cifar10-lenet, 32 for mnist-lenet).")
+    @Option(help: "default (each tap scored by its nearest normal training representation, channels standardised; best measured) or paper (the paper's centroid distances, plain mean); `mocca benchmark` defaults to paper.")
+    var recipe: MOCCAConfiguration.Recipe?
+    @Option(name: [.customLong("network"), .customLong("model")],
+            help: "The network: \(NetworkRegistry.available.map(\.name).joined(separator: ", ")) (default: the data set's).")
+    var network: String?
+    @Option(help: "Code length (default: the network's own, 128 for cifar10-lenet, 32 for mnist-lenet).")
     var codeLength: Int?
     @Option(help: "Comma-separated taps (default: all of the model's, e.g. conv1,conv2,conv3,code).")
     var taps: String?
@@ -57,21 +61,22 @@ struct MethodOptions: ParsableArguments {
     var batchSize = 64
     @Option(help: "Seed for every random choice.")
     var seed: UInt64 = 0
-    @Option(help: "Score fusion: mean (the paper's) or standardized.")
-    var fusion: MOCCAConfiguration.Fusion = .mean
+    @Option(help: "Score fusion: mean (the paper's) or standardized (default: the recipe's).")
+    var fusion: MOCCAConfiguration.Fusion?
     @Flag(help: "Add the autoencoder's reconstruction error as a score channel.")
     var reconstruction = false
-    @Option(help: "Tap score: centroid (the paper's distance to the tap's centroid) or nearest-neighbor (distance to the k-th nearest normal training representation, fused after standardisation).")
-    var tapScore: MOCCAConfiguration.TapScore = .centroid
+    @Option(help: "Tap score: centroid (the paper's distance to the tap's centroid) or nearest-neighbor (distance to the k-th nearest normal training representation, fused after standardisation) (default: the recipe's).")
+    var tapScore: MOCCAConfiguration.TapScore?
     @Option(help: "k, the neighbour that --tap-score nearest-neighbor measures the distance to.")
     var neighbors = 1
 
-    /// The configuration these options describe, for a data set whose default model is `defaultModel`.
-    func configuration(defaultModel: MOCCAConfiguration.Model) throws -> MOCCAConfiguration {
-        var c = MOCCAConfiguration()
-        c.model = model ?? defaultModel
-        c.codeLength = codeLength ?? (c.model == .mnistLeNet ? 32 : 128)
-        c.taps = taps.map(splitList) ?? c.model.tapNames
+    /// The configuration these options describe, for a data set whose default network is
+    /// `defaultNetwork`, checked.
+    func configuration(defaultNetwork: String, defaultRecipe: MOCCAConfiguration.Recipe = .default) throws -> MOCCAConfiguration {
+        var c = MOCCAConfiguration(recipe: recipe ?? defaultRecipe)
+        c.network = try NetworkRegistry.defaults(for: network ?? defaultNetwork)
+        if let codeLength { c.network.configuration = c.network.configuration.setting("codeLength", to: .number(Double(codeLength))) }
+        c.taps = try taps.map(splitList) ?? c.network.resolved().tapNames
         c.boundary = boundary
         c.nu = nu
         c.warmUpEpochs = warmUp
@@ -84,10 +89,12 @@ struct MethodOptions: ParsableArguments {
         c.weightDecay = weightDecay
         c.batchSize = batchSize
         c.seed = seed
-        c.fusion = fusion
         c.reconstructionChannel = reconstruction
-        c.tapScore = tapScore
+        c.tapScore = tapScore ?? c.tapScore
+        // The reconstruction channel is on another scale: it is fused standardised unless told otherwise.
+        c.fusion = fusion ?? (reconstruction ? .standardized : c.fusion)
         c.neighbors = neighbors
+        do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
 }

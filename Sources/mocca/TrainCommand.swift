@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try threads.apply()
         try checkOutput(out, overwrite: overwrite)
-        let configuration = try method.configuration(defaultModel: data.dataset.defaultModel)
+        let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         let (detector, prepared) = try trainDetector(data: data, configuration: configuration)
         try detector.save(to: URL(fileURLWithPath: out))
         print("saved the detector to \(out) (threshold \(detector.threshold))")

@@ -47,9 +47,9 @@ struct ModuleTests {
             + 8 * 128 * 25 + 128 * 64 * 25 + 64 * 32 * 25 + 32 * 3 * 25
         #expect(expected == 804_544)
         #expect(count == expected)
-        #expect(model.conv1.weight.shape == [32, 3, 5, 5])
-        #expect(model.deconv1.weight.shape == [8, 128, 5, 5], "transposed weights are [in, out, kh, kw]")
-        #expect(model.fc1.weight.shape == [128, 2048])
+        #expect(model.encoderLayers.conv1.weight.shape == [32, 3, 5, 5])
+        #expect(model.decoderLayers.deconv1.weight.shape == [8, 128, 5, 5], "transposed weights are [in, out, kh, kw]")
+        #expect(model.encoderLayers.fc1.weight.shape == [128, 2048])
     }
 
     @Test(arguments: [0, 8, 100, -16])
@@ -62,8 +62,8 @@ struct ModuleTests {
     @Test func otherCodeLengthsBuildMatchingShapes() throws {
         var generator = RandomGenerator(seed: 1)
         let model = try CIFAR10LeNetAutoencoder(codeLength: 32, generator: &generator)
-        #expect(model.fc1.weight.shape == [32, 2048])
-        #expect(model.deconv1.weight.shape == [2, 128, 5, 5])
+        #expect(model.encoderLayers.fc1.weight.shape == [32, 2048])
+        #expect(model.decoderLayers.deconv1.weight.shape == [2, 128, 5, 5])
     }
 
     @Test func saveThenLoadIntoADifferentlySeededModelGivesIdenticalOutputs() throws {
@@ -124,8 +124,10 @@ struct ModuleTests {
 
     @Test func trainAndEvalPropagateToEveryChild() throws {
         let model = try Self.model(seed: 1)
-        let children = model.children().map(\.1)
-        #expect(children.count == 15)
+        func descendants(_ module: Module) -> [Module] { module.children().flatMap { [$0.1] + descendants($0.1) } }
+        let children = descendants(model)
+        // The encoder and decoder groups, their 8 + 7 layers, and 4 tap heads.
+        #expect(children.count == 2 + 15 + 4)
         #expect(model.isTraining && children.allSatisfy(\.isTraining))
         model.eval()
         #expect(!model.isTraining && children.allSatisfy { !$0.isTraining })
@@ -139,11 +141,11 @@ struct ModuleTests {
         let model = try Self.model(seed: 1)
         model.eval()
         _ = try withoutGradients { try model(Self.images(seed: 3)) }
-        #expect(model.bn2d1.runningMean.scalars.allSatisfy { $0 == 0 })
-        #expect(model.bn1d.runningVariance.scalars.allSatisfy { $0 == 1 })
+        #expect(model.encoderLayers.bn2d1.runningMean.scalars.allSatisfy { $0 == 0 })
+        #expect(model.encoderLayers.bn1d.runningVariance.scalars.allSatisfy { $0 == 1 })
         model.train()
         _ = try withoutGradients { try model(Self.images(seed: 3)) }
-        #expect(model.bn2d1.runningMean.scalars.contains { $0 != 0 })
+        #expect(model.encoderLayers.bn2d1.runningMean.scalars.contains { $0 != 0 })
     }
 
     @Test func sequentialKeysFollowLayerIndices() {

@@ -22,7 +22,7 @@ struct CalibrationTests {
     @Test func falsePositiveRateFlagsAboutThatShareOfHeldOutNormals() throws {
         let detector = try DetectorTests.fitted(DetectorTests.configuration())
         let heldOut = try SyntheticImages.normal(count: 20, seed: 99)
-        try detector.calibrate(.falsePositiveRate(rate: 0.2), heldOutNormal: heldOut)
+        try detector.calibrate(.falsePositiveRate(rate: 0.2), heldOutNormal: TensorSource(heldOut))
         let flagged = try detector.predict(heldOut).filter { $0 }.count
         // The 0.8 quantile of 20 scores interpolates between the 16th and 17th: 3 or 4 lie above.
         #expect((3...4).contains(flagged), "flagged \(flagged) of 20")

@@ -58,9 +58,8 @@ struct DetectorTests {
 
     /// A small MNIST LeNet configuration: 2 + 2 epochs of batches of 16.
     static func configuration(seed: UInt64 = 1, epochs: Int = 2) -> MOCCAConfiguration {
-        var configuration = MOCCAConfiguration()
-        configuration.model = .mnistLeNet
-        configuration.codeLength = 32
+        var configuration = MOCCAConfiguration(recipe: .paper)
+        configuration.network = mnistNetwork(codeLength: 32)
         configuration.taps = taps
         configuration.autoencoderEpochs = epochs
         configuration.oneClassEpochs = epochs
@@ -142,14 +141,14 @@ struct DetectorTests {
     func badOptionIsAnInvalidConfiguration(option: String) {
         let configuration = Self.configuration(with: option)
         Self.expectInvalidConfiguration(option) { _ = try MOCCADetector(configuration: configuration) }
-        Self.expectInvalidConfiguration(option) { try configuration.validate(availableTaps: Self.taps) }
+        Self.expectInvalidConfiguration(option) { try configuration.validate() }
     }
 
     @Test(arguments: [20, 0, -16, 8])
     func codeLengthThatIsNotAPositiveMultipleOf16IsAnInvalidConfiguration(codeLength: Int) {
         var configuration = Self.configuration()
-        configuration.codeLength = codeLength
-        Self.expectInvalidConfiguration("validate, code length \(codeLength)") { try configuration.validate(availableTaps: Self.taps) }
+        configuration.network = mnistNetwork(codeLength: codeLength)
+        Self.expectInvalidConfiguration("validate, code length \(codeLength)") { try configuration.validate() }
         Self.expectInvalidConfiguration("detector, code length \(codeLength)") { _ = try MOCCADetector(configuration: configuration) }
     }
 
@@ -178,9 +177,9 @@ struct DetectorTests {
     @Test func fitGivesNonZeroCentroidsAndFiniteScoresThatVaryPerChannel() throws {
         let detector = try Self.fitted(Self.configuration())
         #expect(detector.isFitted)
-        #expect(detector.centroids.count == Self.taps.count)
-        #expect(detector.centroids.map { $0.shape } == [[8], [4], [32]])
-        for (tap, centroid) in zip(Self.taps, detector.centroids) {
+        #expect(detector.taps.map(\.centroid).count == Self.taps.count)
+        #expect(detector.taps.map(\.centroid).map { $0.shape } == [[8], [4], [32]])
+        for (tap, centroid) in zip(Self.taps, detector.taps.map(\.centroid)) {
             #expect(centroid.scalars.contains { $0 != 0 }, "centroid of \(tap) is all zero")
             #expect(centroid.isFinite, "\(tap)")
         }
@@ -195,7 +194,7 @@ struct DetectorTests {
             #expect(Set(channel).count > 1, "\(name) is constant")
         }
         #expect(detector.threshold.isFinite)
-        #expect(detector.radii == [0, 0, 0])
+        #expect(detector.taps.map(\.radius) == [0, 0, 0])
         #expect(detector.summary?.normalCount == 40)
         #expect(detector.summary.map { $0.autoencoderFinalLoss.isFinite && $0.oneClassFinalLoss.isFinite } == true)
     }
@@ -210,7 +209,7 @@ struct DetectorTests {
         // The standardised fusion uses the training statistics of each channel.
         let standardized = detector.fuse(scores.perChannel, fusion: .standardized)
         for i in scores.overall.indices {
-            let z = zip(scores.perChannel, detector.channelStatistics).map { ($0[i] - $1.mean) / $1.standardDeviation }
+            let z = zip(scores.perChannel, detector.fusion.statistics).map { ($0[i] - $1.mean) / $1.standardDeviation }
             let expected = z.reduce(0, +) / Float(z.count)
             #expect(abs(standardized[i] - expected) <= 1e-4 * max(1, abs(expected)))
         }
@@ -239,7 +238,7 @@ struct DetectorTests {
         #expect(sa.overall == sb.overall)
         #expect(sa.perChannel == sb.perChannel)
         #expect(a.threshold == b.threshold)
-        #expect(a.centroids.map(\.scalars) == b.centroids.map(\.scalars))
+        #expect(a.taps.map(\.centroid.scalars) == b.taps.map(\.centroid.scalars))
     }
 
     @Test func differentSeedGivesDifferentScores() throws {
@@ -255,14 +254,14 @@ struct DetectorTests {
         configuration.boundary = .soft
         configuration.warmUpEpochs = 0
         let detector = try Self.fitted(configuration)
-        #expect(detector.radii.count == Self.taps.count)
-        #expect(detector.radii.allSatisfy { $0 >= 0 && $0.isFinite }, "\(detector.radii)")
-        #expect(detector.radii.contains { $0 > 0 }, "\(detector.radii)")
+        #expect(detector.taps.map(\.radius).count == Self.taps.count)
+        #expect(detector.taps.map(\.radius).allSatisfy { $0 >= 0 && $0.isFinite }, "\(detector.taps.map(\.radius))")
+        #expect(detector.taps.map(\.radius).contains { $0 > 0 }, "\(detector.taps.map(\.radius))")
         // Soft scores are d − R²: some training samples lie inside each sphere.
         let scores = try detector.score(Self.train)
-        for (k, channel) in scores.perChannel.enumerated() where detector.radii[k] > 0 {
+        for (k, channel) in scores.perChannel.enumerated() where detector.taps.map(\.radius)[k] > 0 {
             #expect(channel.allSatisfy { $0.isFinite })
-            #expect(channel.contains { $0 < 0 }, "\(scores.channels[k]): nothing inside R = \(detector.radii[k])")
+            #expect(channel.contains { $0 < 0 }, "\(scores.channels[k]): nothing inside R = \(detector.taps.map(\.radius)[k])")
         }
     }
 
@@ -271,12 +270,13 @@ struct DetectorTests {
         configuration.boundary = .soft
         configuration.warmUpEpochs = 5
         let detector = try Self.fitted(configuration)
-        #expect(detector.radii == [0, 0, 0])
+        #expect(detector.taps.map(\.radius) == [0, 0, 0])
     }
 
     @Test func reconstructionChannelComesLastAndDiffersFromTheTaps() throws {
         var configuration = Self.configuration()
         configuration.reconstructionChannel = true
+        configuration.fusion = .standardized
         let detector = try Self.fitted(configuration)
         #expect(detector.autoencoder != nil)
         let scores = try detector.score(Self.test.0)
@@ -286,7 +286,7 @@ struct DetectorTests {
         #expect(reconstruction.allSatisfy { $0.isFinite && $0 >= 0 })
         #expect(Set(reconstruction).count > 1)
         for tap in Self.taps { #expect(scores.channel(tap) != reconstruction, "\(tap)") }
-        #expect(detector.channelStatistics.count == 4)
+        #expect(detector.fusion.statistics.count == 4)
         // With the reconstruction channel the fusion is standardised over all channels.
         #expect(scores.overall == detector.fuse(scores.perChannel, fusion: .standardized))
     }
@@ -294,6 +294,7 @@ struct DetectorTests {
     @Test func channelSubsetAUROCsCoverEverySubsetAndAgreeWithTheFullFusions() throws {
         var configuration = Self.configuration()
         configuration.reconstructionChannel = true
+        configuration.fusion = .standardized
         let detector = try Self.fitted(configuration)
         let (images, labels) = Self.test
         let scores = try detector.score(images)
@@ -313,8 +314,8 @@ struct DetectorTests {
 
     @Test func scoringRawImagesPreprocessesThemInChunksLikeTheTensorPath() throws {
         let detector = try Self.fitted(Self.configuration(epochs: 1))
-        // More images than one preprocessing chunk, so that chunks are stitched together.
-        let count = MOCCADetector.preprocessingChunk + 7
+        // More images than several scoring batches, so that batches are stitched together.
+        let count = 1031
         var generator = RandomGenerator(seed: 5)
         let pixels = (0..<(count * 28 * 28)).map { _ in UInt8(generator.nextUniform() * 255) }
         let images = try ImageDataset(imageShape: [1, 28, 28], pixels: pixels, labels: Array(repeating: 0, count: count),
@@ -337,6 +338,7 @@ struct DetectorTests {
         let directory = try makeTemporaryDirectory("detector")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = Self.configuration(seed: 3)
+        if reconstruction { configuration.fusion = .standardized }
         configuration.reconstructionChannel = reconstruction
         configuration.boundary = reconstruction ? .hard : .soft
         configuration.warmUpEpochs = 0
@@ -353,10 +355,10 @@ struct DetectorTests {
         #expect(loaded.configuration == detector.configuration)
         #expect(loaded.threshold == detector.threshold)
         #expect(loaded.thresholdRule == detector.thresholdRule)
-        #expect(loaded.radii == detector.radii)
+        #expect(loaded.taps.map(\.radius) == detector.taps.map(\.radius))
         #expect(loaded.channels == detector.channels)
-        #expect(loaded.channelStatistics == detector.channelStatistics)
-        #expect(loaded.centroids.map(\.scalars) == detector.centroids.map(\.scalars))
+        #expect(loaded.fusion == detector.fusion)
+        #expect(loaded.taps.map(\.centroid.scalars) == detector.taps.map(\.centroid.scalars))
         #expect(loaded.preprocessor == detector.preprocessor)
         #expect(loaded.trainingData == detector.trainingData)
         #expect(loaded.summary == detector.summary)
@@ -430,7 +432,7 @@ struct DetectorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let manifestURL = url.appendingPathComponent("manifest.json")
         var manifest = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
-        #expect(manifest["formatVersion"] as? Int == 1)
+        #expect(manifest["formatVersion"] as? Int == 2)
         manifest["formatVersion"] = 99
         try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
         Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
@@ -479,7 +481,7 @@ struct DetectorTests {
         let manifestURL = url.appendingPathComponent("manifest.json")
         var manifest = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
         var configuration = try #require(manifest["configuration"] as? [String: Any])
-        configuration["codeLength"] = 64
+        configuration["network"] = ["name": "mnist-lenet", "configuration": ["codeLength": 64]]
         manifest["configuration"] = configuration
         try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
         Self.expectInvalidDetector(url.path) { _ = try MOCCADetector.load(from: url) }
@@ -503,10 +505,13 @@ struct DetectorTests {
         guard case .invalidData? = error else { Issue.record("got \(String(describing: error))"); return }
     }
 
-    @Test func fittingOrScoringImagesOfTheWrongShapeIsATensorError() throws {
+    @Test func fittingOrScoringImagesOfTheWrongShapeIsAnError() throws {
         let detector = try MOCCADetector(configuration: Self.configuration())
-        #expect(throws: TensorError.self) { try detector.fit(normal: Tensor(zeros: [4, 3, 32, 32])) }
-        #expect(throws: TensorError.self) { try detector.fit(normal: Tensor(zeros: [4, 28, 28])) }
+        for shape in [[4, 3, 32, 32], [4, 28, 28]] {
+            let error = #expect(throws: MOCCAError.self) { try detector.fit(normal: Tensor(zeros: shape)) }
+            guard case .invalidData(let message)? = error else { Issue.record("got \(String(describing: error))"); continue }
+            #expect(message.contains("[1, 28, 28]") && message.contains("\(Array(shape.dropFirst()))"), "\(message)")
+        }
         let fitted = try Self.fitted(Self.configuration(epochs: 0))
         #expect(throws: TensorError.self) { try fitted.score(Tensor(zeros: [2, 1, 32, 32])) }
     }
@@ -524,12 +529,11 @@ struct DetectorTests {
 
     @Test func copyWithAnotherModelOrCodeLengthThrows() throws {
         let detector = try MOCCADetector(configuration: Self.configuration())
-        var otherModel = MOCCAConfiguration()
-        otherModel.model = .cifar10LeNet
-        otherModel.codeLength = 32
+        var otherModel = MOCCAConfiguration(recipe: .paper)
+        otherModel.network = NetworkSpecification(name: "cifar10-lenet", configuration: .object(["codeLength": .number(32)]))
         Self.expectInvalidConfiguration("cifar model") { _ = try detector.copy(configuration: otherModel) }
         var otherCode = Self.configuration()
-        otherCode.codeLength = 64
+        otherCode.network = mnistNetwork(codeLength: 64)
         Self.expectInvalidConfiguration("code length 64") { _ = try detector.copy(configuration: otherCode) }
     }
 

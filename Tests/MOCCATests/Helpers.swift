@@ -1,5 +1,6 @@
 import Foundation
 import MOCCACore
+import MOCCAModels
 import Testing
 
 /// A fresh empty folder under the system's temporary directory; the caller removes it.
@@ -93,4 +94,9 @@ func makePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> [UInt8]
 /// An unsigned-byte IDX file: magic `0 0 8 rank`, big-endian dimensions, then the values.
 func makeIDX(dimensions: [Int], values: [UInt8]) -> [UInt8] {
     [0, 0, 0x08, UInt8(dimensions.count)] + dimensions.flatMap { bigEndian(UInt32($0)) } + values
+}
+
+/// The MNIST LeNet with a given code length, as a configuration names it.
+func mnistNetwork(codeLength: Int) -> NetworkSpecification {
+    NetworkSpecification(name: "mnist-lenet", configuration: .object(["codeLength": .number(Double(codeLength))]))
 }

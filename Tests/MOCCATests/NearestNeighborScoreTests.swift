@@ -10,23 +10,32 @@ struct NearestNeighborScoreTests {
     static func configuration(neighbors: Int = 1) -> MOCCAConfiguration {
         var configuration = DetectorTests.configuration(seed: 5)
         configuration.tapScore = .nearestNeighbor
+        configuration.fusion = .standardized
         configuration.neighbors = neighbors
         return configuration
+    }
+
+    /// Each tap's fitted nearest-neighbour scorer.
+    static func scorers(_ detector: MOCCADetector) -> [NearestNeighborScorer] {
+        detector.taps.compactMap { $0.scorer as? NearestNeighborScorer }
     }
 
     @Test func referencesHoldEveryTrainingRepresentationStandardised() throws {
         let detector = try DetectorTests.fitted(Self.configuration())
         let train = DetectorTests.train
-        #expect(detector.references.count == DetectorTests.taps.count)
-        #expect(detector.referenceScales.count == DetectorTests.taps.count)
-        for (reference, centroid) in zip(detector.references, detector.centroids) {
+        let scorers = Self.scorers(detector)
+        #expect(scorers.count == DetectorTests.taps.count)
+        for (scorer, tap) in zip(scorers, detector.taps) {
+            let reference = scorer.references, centroid = tap.centroid
+            #expect(scorer.scales.shape == centroid.shape)
             #expect(reference.shape == [train.shape[0], centroid.shape[0]])
             // Each standardised coordinate has zero mean and unit (population) deviation over the training rows.
             let (rows, width) = (reference.shape[0], reference.shape[1]), values = reference.scalars
             for column in 0..<width {
-                let column = (0..<rows).map { Double(values[$0 * width + column]) }
-                let mean = column.reduce(0, +) / Double(rows)
-                let deviation = (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rows)).squareRoot()
+                let entries: [Double] = (0..<rows).map { Double(values[$0 * width + column]) }
+                let mean = entries.reduce(0, +) / Double(rows)
+                let squares: [Double] = entries.map { ($0 - mean) * ($0 - mean) }
+                let deviation = (squares.reduce(0, +) / Double(rows)).squareRoot()
                 #expect(abs(mean) < 1e-3 && abs(deviation - 1) < 1e-3)
             }
         }
@@ -36,7 +45,7 @@ struct NearestNeighborScoreTests {
         let detector = try DetectorTests.fitted(Self.configuration())
         let own = try detector.score(DetectorTests.train)
         // Scored afresh, every training image finds itself: distance zero up to rounding.
-        let leftOut = detector.channelStatistics.prefix(DetectorTests.taps.count)
+        let leftOut = detector.fusion.statistics.prefix(DetectorTests.taps.count)
         for (channel, statistics) in zip(own.perChannel, leftOut) {
             #expect(statistics.mean > 0)
             #expect(channel.allSatisfy { $0 < 1e-2 * statistics.mean })
@@ -69,7 +78,7 @@ struct NearestNeighborScoreTests {
         try detector.save(to: url)
         let loaded = try MOCCADetector.load(from: url)
         #expect(loaded.configuration == detector.configuration)
-        #expect(loaded.references.map(\.scalars) == detector.references.map(\.scalars))
+        #expect(Self.scorers(loaded).map(\.references.scalars) == Self.scorers(detector).map(\.references.scalars))
         let before = try detector.score(DetectorTests.test.0), after = try loaded.score(DetectorTests.test.0)
         #expect(after.overall == before.overall)
         #expect(after.perChannel == before.perChannel)

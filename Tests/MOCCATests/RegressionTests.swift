@@ -33,6 +33,7 @@ struct RegressionTests {
     @Test func reconstructionChannelWithoutPretrainingDoesNotCrash() throws {
         var configuration = DetectorTests.configuration()
         configuration.reconstructionChannel = true
+        configuration.fusion = .standardized
         let detector = try MOCCADetector(configuration: configuration)
         try detector.fitOneClass(normal: DetectorTests.train)
         let scores = try detector.score(DetectorTests.train)

@@ -1,6 +1,5 @@
 import Foundation
 import MOCCACore
-import MOCCAData
 
 /// The data sets the `mocca` tool reads, and the one-class protocol on them.
 public enum DatasetKind: String, Codable, Sendable, CaseIterable {
@@ -13,11 +12,11 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     /// Any image folder `ROOT/{train,test}/<class>/*.{jpg,png}`.
     case imageFolder = "image-folder"
 
-    /// The model that fits the data set's images.
-    public var defaultModel: MOCCAConfiguration.Model {
+    /// The registered network that fits the data set's images.
+    public var defaultNetwork: String {
         switch self {
-        case .cifar10, .imageFolder: return .cifar10LeNet
-        case .mnist, .fashionMNIST: return .mnistLeNet
+        case .cifar10, .imageFolder: return "cifar10-lenet"
+        case .mnist, .fashionMNIST: return "mnist-lenet"
         }
     }
 
@@ -139,6 +138,11 @@ public struct PreparedSplit {
     public var test: ImageDataset
     /// The test labels (0 normal, 1 anomaly).
     public var testLabels: [Int]
+
+    /// The test images as a source, preprocessed a batch at a time, labelled 0 normal, 1 anomaly.
+    public var testSource: PreprocessedImages {
+        get throws { try PreprocessedImages(test, preprocessor: preprocessor, labels: testLabels) }
+    }
 }
 
 extension OneClassSplit {
@@ -153,5 +157,28 @@ extension OneClassSplit {
     public func description(dataset: DatasetKind, path: String) -> TrainingDataDescription {
         TrainingDataDescription(dataset: dataset.rawValue, path: path, normalClass: normalClassName,
                                 classNames: train.classNames, imageShape: train.imageShape)
+    }
+}
+
+/// Where a detector's training data came from.
+public struct TrainingDataDescription: Codable, Sendable, Equatable {
+    /// The kind of data set (for example `cifar10`, `fashion-mnist`, `image-folder`).
+    public var dataset: String
+    /// The folder the data was read from.
+    public var path: String
+    /// The name of the class trained on as normal.
+    public var normalClass: String
+    /// The data set's class names, indexed by label.
+    public var classNames: [String]
+    /// `[C, H, W]` of the images.
+    public var imageShape: [Int]
+
+    /// A description from its fields.
+    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int]) {
+        self.dataset = dataset
+        self.path = path
+        self.normalClass = normalClass
+        self.classNames = classNames
+        self.imageShape = imageShape
     }
 }

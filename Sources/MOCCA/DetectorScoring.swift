@@ -1,0 +1,123 @@
+import MOCCACore
+import MOCCAData
+
+extension MOCCADetector {
+    /// Samples per forward pass when scoring: throughput is flat from 128 up, and memory
+    /// grows with it.
+    static let scoringBatch = 128
+
+    /// Scores preprocessed samples, overall and per channel, a batch at a time.
+    /// - Throws: ``MOCCAError/notFitted``, ``MOCCAError/invalidData(_:)`` for samples of
+    ///   the wrong shape, and ``MOCCAError/nonFiniteScore(sample:channel:)`` naming the
+    ///   first sample whose score is not a number.
+    public func score(_ samples: any SampleSource) throws -> Scores {
+        guard isFitted else { throw MOCCAError.notFitted }
+        guard samples.sampleShape == network.inputShape else {
+            throw MOCCAError.invalidData("the detector takes samples of shape \(network.inputShape), got \(samples.sampleShape)")
+        }
+        let raw = try channelScores(samples)
+        return Scores(overall: fusion.fuse(raw), channels: channels, perChannel: raw)
+    }
+
+    /// Scores preprocessed samples held in one tensor `[N, ...]`.
+    public func score(_ samples: Tensor) throws -> Scores {
+        try network.checkInput(samples)
+        return try score(TensorSource(samples))
+    }
+
+    /// Scores raw images with the detector's own preprocessing constants, a batch at a time.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the detector has no
+    ///   preprocessing constants (it was fitted on tensors: score tensors then).
+    public func score(_ images: ImageDataset) throws -> Scores {
+        guard let preprocessor else {
+            throw MOCCAError.invalidConfiguration("the detector has no preprocessing constants; preprocess the images and score the tensor")
+        }
+        return try score(PreprocessedImages(images, preprocessor: preprocessor))
+    }
+
+    /// Whether each sample is an anomaly: its score is above ``threshold``.
+    public func predict(_ samples: any SampleSource) throws -> [Bool] {
+        try score(samples).overall.map { $0 > threshold }
+    }
+
+    /// Whether each sample of a tensor `[N, ...]` is an anomaly.
+    public func predict(_ samples: Tensor) throws -> [Bool] {
+        try score(samples).overall.map { $0 > threshold }
+    }
+
+    /// Sets the threshold by a rule; `referenceScores` are the held-out normal scores for
+    /// ``ThresholdRule/falsePositiveRate(rate:)`` and the training scores otherwise.
+    public func setThreshold(_ rule: ThresholdRule, referenceScores: [Float]) throws {
+        threshold = try rule.threshold(referenceScores: referenceScores)
+        thresholdRule = rule
+    }
+
+    /// Sets the threshold by a rule, from the stored training scores, or for a target false
+    /// positive rate from preprocessed held-out normal samples.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the rule needs held-out
+    ///   normal samples and none are given.
+    public func calibrate(_ rule: ThresholdRule, heldOutNormal: (any SampleSource)? = nil) throws {
+        guard isFitted else { throw MOCCAError.notFitted }
+        switch rule {
+        case .falsePositiveRate:
+            guard let heldOutNormal else {
+                throw MOCCAError.invalidConfiguration("a target false positive rate needs held-out normal samples")
+            }
+            try setThreshold(rule, referenceScores: score(heldOutNormal).overall)
+        default:
+            try setThreshold(rule, referenceScores: trainingScores)
+        }
+    }
+
+    /// Calls `body` with each scoring batch's indices and tap vectors `[B, D]`, in
+    /// evaluation mode and without gradients.
+    func forEachTapBatch(_ samples: any SampleSource, _ body: ([Int], [Tensor]) throws -> Void) throws {
+        network.eval()
+        defer {
+            network.train()
+            Tensor.releaseCachedBuffers()
+        }
+        try withoutGradients {
+            for loaded in BatchLoader(samples, consecutiveBatchesOf: Self.scoringBatch) {
+                try body(loaded.indices, network.tapVectors(checkedBatch(loaded, samples), taps: configuration.taps))
+            }
+        }
+    }
+
+    /// Unfused scores, channel-major, in evaluation mode. With `leaveOneOut`, `samples` are
+    /// the training samples themselves, and none is its own nearest neighbour.
+    func channelScores(_ samples: any SampleSource, leaveOneOut: Bool = false) throws -> [[Float]] {
+        autoencoder?.eval()
+        var perChannel = [[Float]](repeating: [], count: channels.count)
+        for k in perChannel.indices { perChannel[k].reserveCapacity(samples.count) }
+        try forEachTapBatch(samples) { indices, vectors in
+            for (l, v) in vectors.enumerated() {
+                guard let scorer = taps[l].scorer else { throw MOCCAError.notFitted }
+                perChannel[l] += try scorer.score(v, trainingOffset: leaveOneOut ? indices[0] : nil)
+            }
+            if let autoencoder {
+                let batch = try samples.batch(indices)
+                perChannel[channels.count - 1] += try autoencoder.reconstructionError(batch).scalars
+            }
+            for (k, channel) in perChannel.enumerated() {
+                if let bad = channel.suffix(indices.count).firstIndex(where: { !$0.isFinite }) {
+                    throw MOCCAError.nonFiniteScore(sample: samples.origin(of: indices[bad - (channel.count - indices.count)]), channel: channels[k])
+                }
+            }
+        }
+        return perChannel
+    }
+
+    /// Fuses unfused channel scores (as in ``Scores/perChannel``) with a given rule. The
+    /// plain mean covers the taps only (the paper's score); the standardised mean covers
+    /// every channel, the reconstruction channel included.
+    public func fuse(_ perChannel: [[Float]], fusion rule: MOCCAConfiguration.Fusion) -> [Float] {
+        fusion.fuse(perChannel, rule: rule)
+    }
+
+    /// Fuses a chosen subset of the channels (indices into `perChannel`) with a given rule,
+    /// so that tap combinations can be compared on one trained detector.
+    public func fuse(_ perChannel: [[Float]], fusion rule: MOCCAConfiguration.Fusion, channels: [Int]) -> [Float] {
+        fusion.fuse(perChannel, rule: rule, channels: channels)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import MOCCACore
+import MOCCAData
+import MOCCANN
+
+extension MOCCADetector {
+    /// A phase's epoch mean loss above this multiple of its first batch's loss means the
+    /// phase diverged: a healthy phase lowers its loss from where it started.
+    static let divergenceFactor: Float = 100
+
+    /// Runs one training phase and returns its last epoch's mean loss.
+    func trainPhase(
+        _ phase: String, epochs: Int, parameters: [Tensor], learningRate: Float, milestones: [Int],
+        samples: any SampleSource, sampler: inout BatchSampler, progress: ((TrainingProgress) -> Void)?,
+        objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void = { _ in }
+    ) throws -> Float {
+        guard epochs > 0 else { return .nan }
+        // The next phase (scoring at another batch size) reuses none of these buffers.
+        defer { Tensor.releaseCachedBuffers() }
+        network.train()
+        let optimizer = Adam(parameters: parameters, learningRate: learningRate, weightDecay: configuration.weightDecay)
+        let schedule = MultiStepLR(optimizer: optimizer, milestones: milestones)
+        let phaseStart = Date()
+        var lastLoss: Float = .nan
+        var firstLoss: Float?
+        var imagesSeen = 0
+        for epoch in 0..<epochs {
+            // BatchNorm cannot train on a single sample: drop a last batch of one.
+            let batches = sampler.nextEpoch().filter { $0.count >= 2 }
+            var total: Double = 0
+            for (index, loaded) in BatchLoader(samples, batches: batches).enumerated() {
+                let batch = try checkedBatch(loaded, samples)
+                optimizer.zeroGradients()
+                let loss = try objective(batch, epoch)
+                let value = loss.item
+                guard value.isFinite else { throw MOCCAError.nonFiniteLoss(phase: phase, epoch: epoch + 1, batch: index + 1) }
+                if firstLoss == nil { firstLoss = value }
+                try loss.backward()
+                try optimizer.step()
+                afterStep(epoch)
+                total += Double(value)
+                imagesSeen += loaded.indices.count
+                if let progress {
+                    let elapsed = Date().timeIntervalSince(phaseStart)
+                    let rate = Double(imagesSeen) / max(elapsed, 1e-9)
+                    let remaining = Double((epochs - epoch) * sampler.count - (index + 1) * configuration.batchSize)
+                    progress(TrainingProgress(
+                        phase: phase, epoch: epoch + 1, epochs: epochs, batch: index + 1, batches: batches.count,
+                        loss: Float(total / Double(index + 1)), imagesPerSecond: rate,
+                        secondsRemaining: max(0, remaining) / max(rate, 1e-9)))
+                }
+            }
+            lastLoss = Float(total / Double(max(batches.count, 1)))
+            if stopsOnDivergence, let firstLoss, firstLoss > 0, lastLoss > Self.divergenceFactor * firstLoss {
+                throw MOCCAError.diverged(phase: phase, epoch: epoch + 1, loss: lastLoss, reference: firstLoss)
+            }
+            schedule.step()
+        }
+        return lastLoss
+    }
+
+    /// The batch a loader delivered, checked: loaded, of finite values.
+    func checkedBatch(_ loaded: (indices: [Int], batch: Result<Tensor, Error>), _ samples: any SampleSource) throws -> Tensor {
+        let batch = try loaded.batch.get()
+        guard batch.isFinite else {
+            let bad = loaded.indices.first { index in (try? samples.batch([index]).isFinite) == false } ?? loaded.indices[0]
+            throw MOCCAError.invalidData("\(samples.origin(of: bad)) holds NaN or infinite values")
+        }
+        return batch
+    }
+}

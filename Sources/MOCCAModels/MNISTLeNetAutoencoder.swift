@@ -1,0 +1,101 @@
+import MOCCACore
+import MOCCANN
+
+/// The LeNet-type autoencoder of Deep SVDD for 1×28×28 images (MNIST, Fashion-MNIST).
+///
+/// Encoder: conv 1→8 5×5 → BN → LeakyReLU → pool, conv 8→4 5×5 → BN → LeakyReLU → pool,
+/// linear 196→`codeLength` (no bias). Decoder: the code viewed as `[code/16, 4, 4]`,
+/// upsampled and passed through transposed convolutions back to 28×28, then a sigmoid.
+/// BatchNorms are non-affine with ε = 1e-4, as in the reference, whose flat weight keys
+/// are kept.
+public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
+    /// The encoder's layers.
+    public final class Encoder: Module {
+        /// The 5×5 convolutions, 1→8→4 channels, without bias.
+        public let conv1, conv2: Conv2d
+        /// Non-affine BatchNorms after the convolutions.
+        public let bn1, bn2: BatchNorm
+        /// The linear layer from the 4·7·7 features to the code, without bias.
+        public let fc1: Linear
+
+        init(codeLength: Int, generator: inout RandomGenerator) {
+            conv1 = Conv2d(inChannels: 1, outChannels: 8, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+            bn1 = .lenet(8)
+            conv2 = Conv2d(inChannels: 8, outChannels: 4, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+            bn2 = .lenet(4)
+            fc1 = Linear(inFeatures: 4 * 7 * 7, outFeatures: codeLength, bias: false, generator: &generator)
+        }
+    }
+
+    /// The decoder's layers.
+    public final class Decoder: Module {
+        /// The 5×5 transposed convolutions, code/16→4→8→1 channels, without bias.
+        public let deconv1, deconv2, deconv3: ConvTranspose2d
+        /// Non-affine BatchNorms after the first two transposed convolutions.
+        public let bn3, bn4: BatchNorm
+
+        init(codeLength: Int, generator: inout RandomGenerator) {
+            deconv1 = ConvTranspose2d(inChannels: codeLength / 16, outChannels: 4, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+            bn3 = .lenet(4)
+            deconv2 = ConvTranspose2d(inChannels: 4, outChannels: 8, kernelSize: 5, padding: 3, bias: false, generator: &generator)
+            bn4 = .lenet(8)
+            deconv3 = ConvTranspose2d(inChannels: 8, outChannels: 1, kernelSize: 5, padding: 2, bias: false, generator: &generator)
+        }
+    }
+
+    /// The taps: the two convolutions and the code.
+    public static let taps = ["conv1", "conv2", "code"]
+    /// The length of the code (a multiple of 16: the decoder views it as `[code/16, 4, 4]`).
+    public let codeLength: Int
+    /// The encoder's layers (keys inlined).
+    public let encoderLayers: Encoder
+    /// The decoder's layers (keys inlined).
+    public let decoderLayers: Decoder
+    /// Global average pooling for the convolution taps, the identity for the code.
+    public let heads: [TapHead] = [GlobalAveragePoolHead(), GlobalAveragePoolHead(), IdentityHead()]
+
+    /// Images are `[1, 28, 28]`.
+    public var inputShape: [Int] { [1, 28, 28] }
+    /// The taps, as ``taps``.
+    public var tapNames: [String] { Self.taps }
+    /// The encoder: the convolutions, their BatchNorms and the linear layer.
+    public var encoder: Module { encoderLayers }
+    /// The heads, as ``heads``.
+    public var tapHeads: [TapHead] { heads }
+    /// The encoder and decoder keep the reference module's flat keys.
+    public override class var inlinedChildren: Set<String> { ["encoderLayers", "decoderLayers"] }
+
+    /// A model with a `codeLength`-long code; weights keep PyTorch's default initialisation.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` unless `codeLength` is a positive multiple of 16.
+    public init(codeLength: Int = 32, generator: inout RandomGenerator) throws {
+        guard codeLength > 0, codeLength % 16 == 0 else {
+            throw TensorError.invalidArgument(op: "MNISTLeNetAutoencoder", message: "the code length must be a positive multiple of 16, got \(codeLength)")
+        }
+        self.codeLength = codeLength
+        encoderLayers = Encoder(codeLength: codeLength, generator: &generator)
+        decoderLayers = Decoder(codeLength: codeLength, generator: &generator)
+    }
+
+    /// Runs the encoder; the taps are the raw convolution outputs and the linear output,
+    /// which is also the code (there is no BatchNorm1d).
+    public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
+        try checkInput(x)
+        let e = encoderLayers
+        let c1 = try e.conv1(x)
+        // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
+        let h1 = try Tensor.maxPool2d(e.bn1(c1), kernelSize: 2).leakyRelu()
+        let c2 = try e.conv2(h1)
+        let h2 = try Tensor.maxPool2d(e.bn2(c2), kernelSize: 2).leakyRelu()
+        let linear = try e.fc1(h2.flattened())
+        return Encoding(taps: [c1, c2, linear], code: linear)
+    }
+
+    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.
+    public func decode(_ code: Tensor) throws -> Tensor {
+        let d = decoderLayers
+        var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
+        h = try Tensor.upsampleNearest2d(d.bn3(d.deconv1(h)).leakyRelu(), factor: 2)
+        h = try Tensor.upsampleNearest2d(d.bn4(d.deconv2(h)).leakyRelu(), factor: 2)
+        return try d.deconv3(h).sigmoid()
+    }
+}
