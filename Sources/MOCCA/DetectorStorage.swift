@@ -124,6 +124,11 @@ extension MOCCADetector {
         } catch {
             throw fail("weights do not fit the network: \(error)")
         }
+        let widths: [Int]
+        do { widths = try detector.tapWidths() } catch { throw fail("the network does not run: \(error)") }
+        for (l, width) in widths.enumerated() where manifest.centroids[l].count != width {
+            throw fail("\(manifestName): the centroid of tap \(configuration.taps[l]) has \(manifest.centroids[l].count) coordinates; the network's tap has \(width)")
+        }
         let scorer = configuration.tapScore.scorerType
         detector.taps = try zip(configuration.taps, zip(manifest.centroids, manifest.radii)).map { name, geometry in
             var tap = TapState(name: name, centroid: try Tensor(shape: [geometry.0.count], scalars: geometry.0))

@@ -6,7 +6,29 @@ import MOCCANN
 extension MOCCADetector {
     /// A phase's epoch mean loss above this multiple of its first batch's loss means the
     /// phase diverged: a healthy phase lowers its loss from where it started.
-    static let divergenceFactor: Float = 100
+    static let lossDivergenceFactor: Float = 100
+    /// The trained weights' L2 norm above this multiple of its value at the start of the
+    /// phase means the phase diverged. The autoencoder's loss is bounded (its output is a
+    /// sigmoid), so a runaway learning rate shows in the weights first: at `--ae-lr 1e6`
+    /// they grow by about 1e6 in one step, while a healthy phase changes their norm by a
+    /// small factor.
+    static let weightDivergenceFactor: Double = 1000
+
+    /// The L2 norm of all of `parameters` together.
+    static func norm(_ parameters: [Tensor]) -> Double {
+        parameters.reduce(0.0) { total, p in total + p.scalars.reduce(0.0) { $0 + Double($1) * Double($1) } }.squareRoot()
+    }
+
+    /// Why the phase counts as diverged after an epoch, or nil.
+    static func divergence(loss: Float, firstLoss: Float?, norm: Double, startNorm: Double) -> String? {
+        if let firstLoss, firstLoss > 0, loss > lossDivergenceFactor * firstLoss {
+            return "its mean loss is \(loss), over \(Int(lossDivergenceFactor))x its first batch's \(firstLoss)"
+        }
+        if startNorm > 0, !(norm <= weightDivergenceFactor * startNorm) {
+            return "the norm of its weights grew from \(Float(startNorm)) to \(Float(norm)), over \(Int(weightDivergenceFactor))x"
+        }
+        return nil
+    }
 
     /// Runs one training phase and returns its last epoch's mean loss.
     func trainPhase(
@@ -23,6 +45,7 @@ extension MOCCADetector {
         let phaseStart = Date()
         var lastLoss: Float = .nan
         var firstLoss: Float?
+        let startNorm = Self.norm(parameters)
         var imagesSeen = 0
         for epoch in 0..<epochs {
             // BatchNorm cannot train on a single sample: drop a last batch of one.
@@ -51,8 +74,8 @@ extension MOCCADetector {
                 }
             }
             lastLoss = Float(total / Double(max(batches.count, 1)))
-            if stopsOnDivergence, let firstLoss, firstLoss > 0, lastLoss > Self.divergenceFactor * firstLoss {
-                throw MOCCAError.diverged(phase: phase, epoch: epoch + 1, loss: lastLoss, reference: firstLoss)
+            if stopsOnDivergence, let reason = Self.divergence(loss: lastLoss, firstLoss: firstLoss, norm: Self.norm(parameters), startNorm: startNorm) {
+                throw MOCCAError.diverged(phase: phase, epoch: epoch + 1, reason: reason)
             }
             schedule.step()
         }

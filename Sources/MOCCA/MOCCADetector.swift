@@ -228,6 +228,15 @@ public final class MOCCADetector {
         return try zip(values, widths).map { try Tensor(shape: [samples.count, $1], scalars: $0) }
     }
 
+    /// The length of each configured tap's vector, from one evaluation-mode pass over two zero samples.
+    func tapWidths() throws -> [Int] {
+        network.eval()
+        defer { network.train() }
+        return try withoutGradients {
+            try network.tapVectors(Tensor(zeros: [2] + network.inputShape), taps: configuration.taps).map { $0.shape[1] }
+        }
+    }
+
     func snapshot(of model: TappedNetwork) throws -> TappedNetwork {
         var generator = RandomGenerator(seed: configuration.seed)
         let copy = try resolvedNetwork.makeNetwork(generator: &generator)

@@ -7,8 +7,9 @@ public enum MOCCAError: Error, Equatable, CustomStringConvertible {
     case invalidData(String)
     /// A loss became NaN or infinite.
     case nonFiniteLoss(phase: String, epoch: Int, batch: Int)
-    /// A training phase's epoch loss ran far above where the phase started.
-    case diverged(phase: String, epoch: Int, loss: Float, reference: Float)
+    /// A training phase ran away: its loss or its weights grew far beyond where the phase
+    /// started (the reason says which, with the figures).
+    case diverged(phase: String, epoch: Int, reason: String)
     /// A sample's score on a channel is NaN or infinite: the detector or the sample is broken.
     case nonFiniteScore(sample: String, channel: String)
     /// Scores and labels cannot be evaluated.
@@ -25,8 +26,8 @@ public enum MOCCAError: Error, Equatable, CustomStringConvertible {
         case .invalidData(let message): return "invalid data: \(message)"
         case let .nonFiniteLoss(phase, epoch, batch):
             return "the \(phase) loss became NaN or infinite at epoch \(epoch), batch \(batch); lower the learning rate or check the data"
-        case let .diverged(phase, epoch, loss, reference):
-            return "the \(phase) phase diverged: its mean loss in epoch \(epoch) is \(loss), over \(Int(MOCCADetector.divergenceFactor))x its first batch's \(reference); lower the learning rate, or allow it with --allow-divergence"
+        case let .diverged(phase, epoch, reason):
+            return "the \(phase) phase diverged in epoch \(epoch): \(reason); lower the learning rate, or let it run with --allow-divergence"
         case let .nonFiniteScore(sample, channel):
             return "the \(channel) score of \(sample) is NaN or infinite; the detector's weights or the sample are not usable"
         case .invalidEvaluation(let message): return "cannot evaluate: \(message)"
