@@ -23,8 +23,10 @@ import Testing
 /// on an AVX-512 host, run as is and with `ONEDNN_MAX_CPU_ISA=AVX2`:
 /// - output: `1e-4` relative + `1e-5` absolute per element [max |Δ| 6.4e-6, 0.13× the
 ///   tolerance]; loss: `1e-5` relative [0: the float32 loss equals the rounded reference].
-/// - code (train mode): `1e-4` relative + `1e-5` absolute [max |Δ| 2.2e-5 on values of
-///   3.3e-3–2.3, 0.90× the tolerance].
+/// - code (train mode): `1e-3` relative + `1e-5` absolute [max |Δ| 2.2e-5 on values of
+///   3.3e-3–2.3: 0.90× a `1e-4` bound, too close to hold on every host's kernels, so the
+///   bound stays the earlier `1e-3`]. BatchNorm1d divides the linear output by its batch
+///   deviation, which magnifies the rounding of the 2048-long dot products.
 /// - running statistics after the one train-mode forward: `1e-4` relative + `1e-5` absolute
 ///   [max |Δ| 9.5e-8, 0.008× the tolerance]; eval-mode output and code: the same [0.001× and
 ///   0.009× the tolerance].
@@ -95,7 +97,7 @@ struct CIFARAutoencoderGoldenTests {
 
         let outputScore = closeness(output, try fixture.tensor("output"), rtol: 1e-4, atol: 1e-5)
         #expect(outputScore <= 1, "output: \(outputScore)× the tolerance")
-        let codeScore = closeness(code, try fixture.tensor("code"), rtol: 1e-4, atol: 1e-5)
+        let codeScore = closeness(code, try fixture.tensor("code"), rtol: 1e-3, atol: 1e-5)
         #expect(codeScore <= 1, "code: \(codeScore)× the tolerance")
         let lossScore = closeness(try loss.reshaped(to: [1]), try fixture.tensor("loss"), rtol: 1e-5, atol: 0)
         #expect(lossScore <= 1, "loss \(loss.item): \(lossScore)× the tolerance")
