@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "MOCCACoreTests", dependencies: ["MOCCACore", "MOCCATestSupport"]),
         .testTarget(name: "MOCCANNTests", dependencies: ["MOCCANN", "MOCCAModels", "MOCCATestSupport"],
                     exclude: ["../Fixtures"]),
+        .testTarget(name: "MOCCAModelsTests", dependencies: ["MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
     ],
     swiftLanguageModes: [.v5]
