@@ -6,7 +6,10 @@ import Foundation
 /// official label order), unless `classNames` fixes them. Every image must have the
 /// same size.
 public enum ImageFolder {
-    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// The file extensions read as images, lower-case; matched case-insensitively. The one
+    /// list for everything that looks for images (``ImageDecoder`` reads the contents by
+    /// their signature, whatever the extension).
+    public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
     /// Loads one split. `keep` filters on class index before decoding, to save time.
     public static func load(root: String, split: String, channels: Int, classNames: [String]? = nil,
@@ -57,8 +60,9 @@ public enum ImageFolder {
         }.sorted()
     }
 
-    /// The sorted image files directly in `folder`.
-    static func imageFiles(in folder: String) throws -> [String] {
+    /// The paths of the image files directly in `folder` (by ``extensions``), sorted.
+    /// - Throws: ``DataError/unreadable(path:reason:)`` when the folder cannot be listed.
+    public static func imageFiles(in folder: String) throws -> [String] {
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
             throw DataError.unreadable(path: folder, reason: error.localizedDescription)
