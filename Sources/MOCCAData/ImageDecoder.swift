@@ -1,6 +1,6 @@
 import Foundation
 
-/// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels.
+/// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels, resized on request.
 ///
 /// Samples come out as the file stores them, the way Pillow, torchvision and OpenCV read
 /// them, so a model sees the pixels a PyTorch pipeline would have given it:
@@ -21,8 +21,8 @@ public enum ImageDecoder {
         /// The pixels, as row-major `[C, H, W]` bytes.
         public var pixels: [UInt8]
 
-        /// An image from its parts; consumers check that `pixels` holds
-        /// `channels × height × width` bytes.
+        /// An image from its parts; consumers such as ``ImageResizer`` check that
+        /// `pixels` holds `channels × height × width` bytes.
         public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
             self.width = width
             self.height = height
@@ -41,14 +41,15 @@ public enum ImageDecoder {
     public static let maximumPixels = 100_000_000
 
     /// Decodes the file at `path` to `channels` channels (1: grey, 3: RGB), converting as
-    /// needed.
+    /// needed, then resizes it to `size` with `filter` when a size is given.
     /// - Parameter maximumPixels: the largest `width × height` a header may declare.
     /// - Throws: ``DataError/missing(path:expected:)``, ``DataError/unreadable(path:reason:)``,
     ///   ``DataError/malformed(path:message:)`` for corrupt or truncated files,
     ///   ``DataError/unsupported(path:message:)`` for valid files using a feature the
     ///   decoders lack (12-bit or lossless JPEG, other formats), and
     ///   ``DataError/tooLarge(path:width:height:limit:)``.
-    public static func decode(path: String, channels: Int,
+    public static func decode(path: String, channels: Int, size: (height: Int, width: Int)? = nil,
+                              filter: ImageResizer.Filter = .area,
                               maximumPixels: Int = ImageDecoder.maximumPixels) throws -> Image {
         guard channels == 1 || channels == 3 else {
             throw DataError.malformed(path: path, message: "images can be decoded to 1 (grey) or 3 (RGB) channels, not \(channels)")
@@ -58,15 +59,18 @@ public enum ImageDecoder {
             throw DataError.missing(path: path, expected: "an image file")
         }
         let bytes = [UInt8](data)
+        let image: Image
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
-            return try decodeJPEG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
+            image = try decodeJPEG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
         } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            return try decodePNG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
+            image = try decodePNG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
         } else if let format = otherFormat(bytes) {
             throw DataError.unsupported(path: path, message: "a \(format) image; only JPEG and PNG files are decoded")
         } else {
             throw DataError.malformed(path: path, message: "not a JPEG or PNG file (neither signature found)")
         }
+        guard let size else { return image }
+        return try ImageResizer.resize(image, height: size.height, width: size.width, filter: filter, source: path)
     }
 
     /// The name of another common image format whose signature `bytes` start with.
