@@ -257,3 +257,28 @@ struct DecompressionBombTests {
         #expect(image.pixels[side * 3 + 5] == 8)
     }
 }
+
+/// Files written by Pillow (`scripts/make-decoder-fixtures.py`) decode to exactly what
+/// Pillow's `convert("RGB")` and `convert("L")` give: a plain CMYK JPEG (Adobe transform
+/// 0, where TurboJPEG writes YCCK) and an RGBA PNG whose alpha is dropped, not composited.
+@Suite("Decoding like Pillow")
+struct PillowDecodingTests {
+    struct Expected: Decodable {
+        struct File: Decodable { let width: Int, height: Int, rgb: [UInt8], grey: [UInt8] }
+        let files: [String: File]
+    }
+
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/decoder")
+
+    @Test(arguments: ["pillow-cmyk.jpg", "pillow-rgba.png"])
+    func decodesAsPillowConverts(name: String) throws {
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Self.directory.appendingPathComponent("pillow.json")))
+        let file = try #require(expected.files[name])
+        let path = Self.directory.appendingPathComponent(name).path
+        let rgb = try ImageDecoder.decode(path: path, channels: 3), grey = try ImageDecoder.decode(path: path, channels: 1)
+        #expect(rgb.width == file.width && rgb.height == file.height)
+        #expect(rgb.pixels == file.rgb)
+        #expect(grey.pixels == file.grey)
+    }
+}
