@@ -12,6 +12,11 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case unknownClass(String, available: [String])
     /// A class with no samples where some are needed.
     case emptyClass(String, path: String)
+    /// A file in a valid format, using a feature this reader does not support.
+    case unsupported(path: String, message: String)
+    /// An image whose header declares more pixels than the decoder allows (see
+    /// ``ImageDecoder/maximumPixels``): refused before anything is allocated for it.
+    case tooLarge(path: String, width: Int, height: Int, limit: Int)
 
     /// A readable description of the error.
     public var description: String {
@@ -23,6 +28,12 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .unknownClass(name, available):
             return "unknown class '\(name)'; the data set has \(available.count) classes: \(available.joined(separator: ", "))"
         case let .emptyClass(name, path): return "class '\(name)' has no samples in \(path)"
+        case let .unsupported(path, message): return "\(path): a valid file, but unsupported: \(message)"
+        case let .tooLarge(path, width, height, limit):
+            // In megapixels, as doubles: the declared sizes come from a header and may be absurd.
+            let declared = Double(width) * Double(height) / 1e6, allowed = Double(limit) / 1e6
+            return "\(path): the header declares \(width)x\(height) pixels (\(declared) megapixels), more than the limit of "
+                + "\(allowed) megapixels; a corrupt header or a decompression bomb (raise maximumPixels if the image is genuine)"
         }
     }
 }

@@ -1,19 +1,56 @@
-import CPNG
-import CTurboJPEG
 import Foundation
 
-/// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels.
+/// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels, resized on request.
+///
+/// Samples come out as the file stores them, the way Pillow, torchvision and OpenCV read
+/// them, so a model sees the pixels a PyTorch pipeline would have given it:
+/// - 16-bit PNG samples are scaled to 8 bits, `(v · 255 + 32767) / 65535`, with no gamma
+///   conversion, and a PNG's `gAMA` chunk is ignored: an 8-bit and a 16-bit copy of an
+///   image decode to the same pixels.
+/// - Alpha is dropped, not composited (as Pillow's `convert("RGB")` does).
+/// - Colour becomes grey by the ITU-R BT.601 luma `0.299 R + 0.587 G + 0.114 B`
+///   (Pillow's `convert("L")`, and the Y a colour JPEG stores); grey becomes RGB by
+///   repeating it.
+/// - CMYK and YCCK JPEGs use Adobe's inverted convention (255 is no ink), which
+///   Photoshop, Pillow and TurboJPEG share: `R = C · K / 255`, and likewise for G and B.
 public enum ImageDecoder {
     /// A decoded image: `channels` planes of `height × width` bytes (`[C, H, W]`).
-    public struct Image {
+    public struct Image: Sendable, Equatable {
         /// The image's size in pixels, and its number of channels (1 or 3).
         public var width: Int, height: Int, channels: Int
         /// The pixels, as row-major `[C, H, W]` bytes.
         public var pixels: [UInt8]
+
+        /// An image from its parts; consumers such as ``ImageResizer`` check that
+        /// `pixels` holds `channels × height × width` bytes.
+        public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+            self.width = width
+            self.height = height
+            self.channels = channels
+            self.pixels = pixels
+        }
     }
 
-    /// Decodes the file at `path` to `channels` channels (1: grey, 3: RGB), converting as needed.
-    public static func decode(path: String, channels: Int) throws -> Image {
+    /// The most pixels (width × height) an image's header may declare: 100 megapixels.
+    ///
+    /// The declared size is checked before any pixel memory is allocated, so a 150-byte
+    /// file claiming 30000×20000 is refused at once instead of allocating 1.8 GB and then
+    /// failing. 100 megapixels is six times a 4096×4096 industrial camera frame
+    /// (16.8 megapixels) and above Pillow's own warning threshold (89.5 megapixels); at
+    /// the limit, decoding a PNG with alpha to RGB holds 400 MB plus the 300 MB result.
+    public static let maximumPixels = 100_000_000
+
+    /// Decodes the file at `path` to `channels` channels (1: grey, 3: RGB), converting as
+    /// needed, then resizes it to `size` with `filter` when a size is given.
+    /// - Parameter maximumPixels: the largest `width × height` a header may declare.
+    /// - Throws: ``DataError/missing(path:expected:)``, ``DataError/unreadable(path:reason:)``,
+    ///   ``DataError/malformed(path:message:)`` for corrupt or truncated files,
+    ///   ``DataError/unsupported(path:message:)`` for valid files using a feature the
+    ///   decoders lack (12-bit or lossless JPEG, other formats), and
+    ///   ``DataError/tooLarge(path:width:height:limit:)``.
+    public static func decode(path: String, channels: Int, size: (height: Int, width: Int)? = nil,
+                              filter: ImageResizer.Filter = .area,
+                              maximumPixels: Int = ImageDecoder.maximumPixels) throws -> Image {
         guard channels == 1 || channels == 3 else {
             throw DataError.malformed(path: path, message: "images can be decoded to 1 (grey) or 3 (RGB) channels, not \(channels)")
         }
@@ -22,73 +59,93 @@ public enum ImageDecoder {
             throw DataError.missing(path: path, expected: "an image file")
         }
         let bytes = [UInt8](data)
-        let interleaved: Image
+        let image: Image
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
-            interleaved = try decodeJPEG(bytes, path: path, channels: channels)
+            image = try decodeJPEG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
         } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            interleaved = try decodePNG(bytes, path: path, channels: channels)
+            image = try decodePNG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
+        } else if let format = otherFormat(bytes) {
+            throw DataError.unsupported(path: path, message: "a \(format) image; only JPEG and PNG files are decoded")
         } else {
-            throw DataError.malformed(path: path, message: "not a JPEG or PNG file")
+            throw DataError.malformed(path: path, message: "not a JPEG or PNG file (neither signature found)")
         }
-        return planar(interleaved)
+        guard let size else { return image }
+        return try ImageResizer.resize(image, height: size.height, width: size.width, filter: filter, source: path)
     }
 
-    private static func decodeJPEG(_ bytes: [UInt8], path: String, channels: Int) throws -> Image {
-        guard let handle = tjInitDecompress() else { throw DataError.unreadable(path: path, reason: "TurboJPEG could not start") }
-        defer { tjDestroy(handle) }
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        let size = UInt(bytes.count)
-        guard tjDecompressHeader3(handle, bytes, size, &width, &height, &subsampling, &colorspace) == 0, width > 0, height > 0 else {
-            throw DataError.malformed(path: path, message: "corrupt JPEG header: \(String(cString: tjGetErrorStr2(handle)))")
-        }
-        let format = channels == 1 ? TJPF_GRAY : TJPF_RGB
-        let byteCount = try pixelCount(Int(width), Int(height), channels, path: path)
-        var pixels = [UInt8](repeating: 0, count: byteCount)
-        // Even a warning (a truncated scan, say) is refused: the image would be partly grey.
-        guard tjDecompress2(handle, bytes, size, &pixels, width, 0, height, Int32(format.rawValue), 0) == 0 else {
-            throw DataError.malformed(path: path, message: "corrupt or truncated JPEG data: \(String(cString: tjGetErrorStr2(handle)))")
-        }
-        return Image(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
+    /// The name of another common image format whose signature `bytes` start with.
+    private static func otherFormat(_ bytes: [UInt8]) -> String? {
+        let signatures: [(String, [UInt8])] = [
+            ("GIF", Array("GIF8".utf8)), ("BMP", Array("BM".utf8)), ("TIFF", [0x49, 0x49, 0x2A, 0x00]),
+            ("TIFF", [0x4D, 0x4D, 0x00, 0x2A]), ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
+        ]
+        if let match = signatures.first(where: { bytes.starts(with: $0.1) }) { return match.0 }
+        if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "WebP" }
+        return nil
     }
 
-    private static func decodePNG(_ bytes: [UInt8], path: String, channels: Int) throws -> Image {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        defer { png_image_free(&image) }
-        guard png_image_begin_read_from_memory(&image, bytes, bytes.count) != 0 else {
-            throw DataError.malformed(path: path, message: "corrupt PNG: \(message(of: image))")
+    /// Throws ``DataError/tooLarge(path:width:height:limit:)`` unless `width × height`
+    /// is within `maximumPixels`; called on the header's size, before any allocation.
+    static func checkSize(width: Int, height: Int, path: String, maximumPixels: Int) throws {
+        let (area, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, area <= maximumPixels else {
+            throw DataError.tooLarge(path: path, width: width, height: height, limit: maximumPixels)
         }
-        image.format = channels == 1 ? UInt32(PNG_FORMAT_GRAY) : UInt32(PNG_FORMAT_RGB)
-        var pixels = [UInt8](repeating: 0, count: try pixelCount(Int(image.width), Int(image.height), channels, path: path))
-        guard png_image_finish_read(&image, nil, &pixels, 0, nil) != 0 else {
-            throw DataError.malformed(path: path, message: "corrupt PNG data: \(message(of: image))")
-        }
-        return Image(width: Int(image.width), height: Int(image.height), channels: channels, pixels: pixels)
     }
 
-    /// `width · height · channels`, refusing sizes that overflow or exceed 2^31 bytes
-    /// (a corrupt header, not a real image).
-    private static func pixelCount(_ width: Int, _ height: Int, _ channels: Int, path: String) throws -> Int {
-        let (area, overflow1) = width.multipliedReportingOverflow(by: height)
-        let (bytes, overflow2) = area.multipliedReportingOverflow(by: channels)
-        guard !overflow1, !overflow2, bytes > 0, bytes < 1 << 31 else {
-            throw DataError.malformed(path: path, message: "implausible image size \(width)x\(height)")
+    /// How decoded samples are interleaved, before conversion to planes.
+    enum Layout {
+        case grey, greyAlpha, rgb, rgba, cmyk
+
+        /// Samples per pixel.
+        var count: Int {
+            switch self {
+            case .grey: return 1
+            case .greyAlpha: return 2
+            case .rgb: return 3
+            case .rgba, .cmyk: return 4
+            }
         }
-        return bytes
     }
 
-    private static func message(of image: png_image) -> String {
-        withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    /// Interleaved `HWC` to planar `CHW`.
-    private static func planar(_ image: Image) -> Image {
-        guard image.channels > 1 else { return image }
-        let plane = image.width * image.height
-        var out = [UInt8](repeating: 0, count: image.pixels.count)
-        for p in 0..<plane {
-            for c in 0..<image.channels { out[c * plane + p] = image.pixels[p * image.channels + c] }
+    /// Interleaved samples in `layout` to planar `[channels, H, W]` bytes: alpha dropped,
+    /// colour to grey by BT.601 luma, grey repeated for RGB, CMYK converted to RGB first.
+    static func planar(_ source: [UInt8], width: Int, height: Int, layout: Layout, channels: Int) -> Image {
+        let plane = width * height, stride = layout.count
+        var out = [UInt8](repeating: 0, count: plane * channels)
+        source.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                // One pixel's colour into the output planes.
+                @inline(__always) func store(_ p: Int, _ red: UInt32, _ green: UInt32, _ blue: UInt32) {
+                    if channels == 1 {
+                        // Pillow's fixed-point BT.601 luma: the weights sum to 65536.
+                        dst[p] = UInt8((red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16)
+                    } else {
+                        dst[p] = UInt8(red)
+                        dst[plane + p] = UInt8(green)
+                        dst[2 * plane + p] = UInt8(blue)
+                    }
+                }
+                switch layout {
+                case .grey, .greyAlpha:
+                    for c in 0..<channels {
+                        for p in 0..<plane { dst[c * plane + p] = src[p * stride] }
+                    }
+                case .rgb, .rgba:
+                    for p in 0..<plane {
+                        let s = p * stride
+                        store(p, UInt32(src[s]), UInt32(src[s + 1]), UInt32(src[s + 2]))
+                    }
+                case .cmyk:
+                    for p in 0..<plane {
+                        // Inverted (Adobe) samples: C · K / 255, rounded (never a tie, 255 being odd).
+                        let s = p * stride, k = UInt32(src[s + 3])
+                        store(p, (UInt32(src[s]) * k + 127) / 255, (UInt32(src[s + 1]) * k + 127) / 255,
+                              (UInt32(src[s + 2]) * k + 127) / 255)
+                    }
+                }
+            }
         }
-        return Image(width: image.width, height: image.height, channels: image.channels, pixels: out)
+        return Image(width: width, height: height, channels: channels, pixels: out)
     }
 }

@@ -4,12 +4,18 @@ import Foundation
 ///
 /// Classes are the sub-folders of the split, in sorted order (for CIFAR-10 that is the
 /// official label order), unless `classNames` fixes them. Every image must have the
-/// same size.
+/// same size, unless a size to resize them to is given.
 public enum ImageFolder {
-    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// The file extensions read as images, lower-case; matched case-insensitively. The one
+    /// list for everything that looks for images (``ImageDecoder`` reads the contents by
+    /// their signature, whatever the extension).
+    public static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
     /// Loads one split. `keep` filters on class index before decoding, to save time.
+    /// - Parameters:
+    ///   - size: when given, every image is resized to it with `filter` as it is decoded.
     public static func load(root: String, split: String, channels: Int, classNames: [String]? = nil,
+                            size: (height: Int, width: Int)? = nil, filter: ImageResizer.Filter = .area,
                             keep: (Int) -> Bool = { _ in true }) throws -> ImageDataset {
         let splitPath = (root as NSString).appendingPathComponent(split)
         var isDirectory: ObjCBool = false
@@ -29,10 +35,10 @@ public enum ImageFolder {
         labels.reserveCapacity(files.count)
         sources.reserveCapacity(files.count)
         for (label, file) in files {
-            let image = try ImageDecoder.decode(path: file, channels: channels)
+            let image = try ImageDecoder.decode(path: file, channels: channels, size: size, filter: filter)
             let imageShape = [channels, image.height, image.width]
             if let shape, shape != imageShape {
-                throw DataError.malformed(path: file, message: "image is \(image.width)x\(image.height), expected \(shape[2])x\(shape[1]) like the first image")
+                throw DataError.malformed(path: file, message: "image is \(image.width)x\(image.height), expected \(shape[2])x\(shape[1]) like the first image (give a size to resize every image to it)")
             }
             // Exactly the room for every image, rather than growing by doubling.
             if shape == nil { pixels.reserveCapacity(image.pixels.count * files.count) }
@@ -57,8 +63,9 @@ public enum ImageFolder {
         }.sorted()
     }
 
-    /// The sorted image files directly in `folder`.
-    static func imageFiles(in folder: String) throws -> [String] {
+    /// The paths of the image files directly in `folder` (by ``extensions``), sorted.
+    /// - Throws: ``DataError/unreadable(path:reason:)`` when the folder cannot be listed.
+    public static func imageFiles(in folder: String) throws -> [String] {
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
             throw DataError.unreadable(path: folder, reason: error.localizedDescription)

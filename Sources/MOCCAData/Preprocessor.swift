@@ -55,26 +55,46 @@ public struct Preprocessor: Codable, Sendable, Equatable {
         return out
     }
 
+    /// The smallest contrast normalised, relative to the image's mean intensity (or to
+    /// one grey level, `1/255`, for darker images): an image with less is flat and left
+    /// at zero.
+    ///
+    /// Summed in `Float` one sample at a time, a flat image's mean is off by up to 2e-4
+    /// of itself for 3×64×64 images and 2e-3 for 3×224×224; the division then blew that
+    /// residual up to ±1 everywhere. Sums are now in `Double`, which leaves a flat image
+    /// exactly zero, and this threshold guards against what rounding remains. `1e-5` is
+    /// far below real contrast: one pixel of full contrast in a 3×224×224 mid-grey image
+    /// has a contrast of 4e-5 of the mean.
+    public static let minimumRelativeContrast: Float = 1e-5
+
     /// Pixels in `[0, 1]`, contrast-normalised when enabled.
     private func normalise(_ dataset: ImageDataset, index: Int, into buffer: inout [Float]) {
         let size = dataset.imageSize
         dataset.pixels.withUnsafeBufferPointer { pixels in
             let start = index * size
-            var sum: Float = 0
+            // Sums in Double: in Float, rounding gives a flat image a spurious contrast.
+            var sum: Double = 0
             for i in 0..<size {
                 buffer[i] = Float(pixels[start + i]) / 255
-                sum += buffer[i]
+                sum += Double(buffer[i])
             }
             guard globalContrastNormalization else { return }
-            let mean = sum / Float(size)
-            var absolute: Float = 0
+            // Centred in Double too: in a low-contrast image the deviations are tiny
+            // differences of nearly equal values, which Float rounds by tenths of a percent.
+            let mean = sum / Double(size)
+            var absolute: Double = 0
             for i in 0..<size {
-                buffer[i] -= mean
-                absolute += abs(buffer[i])
+                let deviation = Double(buffer[i]) - mean
+                buffer[i] = Float(deviation)
+                absolute += abs(deviation)
             }
-            // A constant image has no contrast to normalise: it stays at zero.
-            let l1 = absolute / Float(size)
-            if l1 > 0 { for i in 0..<size { buffer[i] /= l1 } }
+            // A flat image has no contrast to normalise: it stays at zero.
+            let l1 = Float(absolute / Double(size))
+            if l1 > Self.minimumRelativeContrast * max(Float(mean), 1 / 255) {
+                for i in 0..<size { buffer[i] /= l1 }
+            } else {
+                for i in 0..<size { buffer[i] = 0 }
+            }
         }
     }
 }
