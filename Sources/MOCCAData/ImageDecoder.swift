@@ -2,15 +2,16 @@ import Foundation
 
 /// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels, resized on request.
 ///
-/// Samples come out as the file stores them, the way Pillow, torchvision and OpenCV read
-/// them, so a model sees the pixels a PyTorch pipeline would have given it:
-/// - 16-bit PNG samples are scaled to 8 bits, `(v · 255 + 32767) / 65535`, with no gamma
-///   conversion, and a PNG's `gAMA` chunk is ignored: an 8-bit and a 16-bit copy of an
-///   image decode to the same pixels.
-/// - Alpha is dropped, not composited (as Pillow's `convert("RGB")` does).
-/// - Colour becomes grey by the ITU-R BT.601 luma `0.299 R + 0.587 G + 0.114 B`
-///   (Pillow's `convert("L")`, and the Y a colour JPEG stores); grey becomes RGB by
-///   repeating it.
+/// Samples come out as the file stores them, without colour management, as Pillow and
+/// OpenCV read them:
+/// - 16-bit PNG samples are scaled to the nearest 8-bit value, `(v · 255 + 32767) / 65535`,
+///   with no gamma conversion, and a PNG's `gAMA` chunk is ignored, so an 8-bit and a
+///   16-bit copy of an image decode to the same pixels. (Pillow keeps the high byte of
+///   16-bit RGB, `v >> 8`, at most one level lower, and clips 16-bit grey.)
+/// - Alpha is dropped, not composited, as Pillow's `convert("RGB")` does.
+/// - Colour becomes grey by the ITU-R BT.601 luma `0.299 R + 0.587 G + 0.114 B` in
+///   Pillow's fixed point (its `convert("L")`), or for a colour JPEG the Y it stores;
+///   grey becomes RGB by repeating it.
 /// - CMYK and YCCK JPEGs use Adobe's inverted convention (255 is no ink), which
 ///   Photoshop, Pillow and TurboJPEG share: `R = C · K / 255`, and likewise for G and B.
 public enum ImageDecoder {
@@ -33,8 +34,8 @@ public enum ImageDecoder {
 
     /// The most pixels (width × height) an image's header may declare: 100 megapixels.
     ///
-    /// The declared size is checked before any pixel memory is allocated, so a 150-byte
-    /// file claiming 30000×20000 is refused at once instead of allocating 1.8 GB and then
+    /// The declared size is checked before any pixel memory is allocated, so a 65-byte
+    /// PNG claiming 30000×20000 is refused at once instead of allocating 1.8 GB and then
     /// failing. 100 megapixels is six times a 4096×4096 industrial camera frame
     /// (16.8 megapixels) and above Pillow's own warning threshold (89.5 megapixels); at
     /// the limit, decoding a PNG with alpha to RGB holds 400 MB plus the 300 MB result.
@@ -76,11 +77,16 @@ public enum ImageDecoder {
     /// The name of another common image format whose signature `bytes` start with.
     private static func otherFormat(_ bytes: [UInt8]) -> String? {
         let signatures: [(String, [UInt8])] = [
-            ("GIF", Array("GIF8".utf8)), ("BMP", Array("BM".utf8)), ("TIFF", [0x49, 0x49, 0x2A, 0x00]),
+            ("GIF", Array("GIF87a".utf8)), ("GIF", Array("GIF89a".utf8)), ("TIFF", [0x49, 0x49, 0x2A, 0x00]),
             ("TIFF", [0x4D, 0x4D, 0x00, 0x2A]), ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
         ]
         if let match = signatures.first(where: { bytes.starts(with: $0.1) }) { return match.0 }
         if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "WebP" }
+        // "BM" alone is too likely in corrupt data: a BMP also has a known DIB header size.
+        if bytes.count >= 18, bytes.starts(with: Array("BM".utf8)), [12, 40, 52, 56, 64, 108, 124].contains(Int(bytes[14])),
+           bytes[15...17].allSatisfy({ $0 == 0 }) {
+            return "BMP"
+        }
         return nil
     }
 

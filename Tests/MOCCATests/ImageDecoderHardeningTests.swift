@@ -180,7 +180,7 @@ struct CMYKJPEGTests {
     /// The first bytes of files in other formats.
     static let otherFormats: [(String, [UInt8])] = [
         ("GIF", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0]),
-        ("BMP", Array("BM".utf8) + [UInt8](repeating: 0, count: 60)),
+        ("BMP", Array("BM".utf8) + [UInt8](repeating: 0, count: 12) + [40] + [UInt8](repeating: 0, count: 47)),
         ("WebP", Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8)),
     ]
 
@@ -190,6 +190,15 @@ struct CMYKJPEGTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let error = #expect(throws: DataError.self) { try ImageDecoder.decode(path: path, channels: 3) }
         Self.expectUnsupported(error, path: path, mentioning: format)
+    }
+
+    /// Two letters are not a format: "BM" followed by garbage is corrupt, not a BMP.
+    @Test func garbageStartingWithBMIsMalformed() throws {
+        let (path, directory) = try writeTemporary(Array("BM".utf8) + [UInt8](repeating: 0xA5, count: 40), name: "x.png")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let error = #expect(throws: DataError.self) { try ImageDecoder.decode(path: path, channels: 1) }
+        guard case .malformed(let reported, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(reported == path)
     }
 }
 
