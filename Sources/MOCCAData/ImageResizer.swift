@@ -14,7 +14,7 @@
 /// beyond 10⁹, far more than any weights here have.
 public enum ImageResizer {
     /// How output pixels are computed from input pixels.
-    public enum Filter: String, Sendable, CaseIterable {
+    public enum Filter: String, Codable, Sendable, CaseIterable {
         /// The area-weighted mean of the input pixels an output pixel covers, fractions of
         /// pixels included: exact for any ratio, and the usual choice when downsampling
         /// (OpenCV's `INTER_AREA`). Pillow's `BOX` agrees for integer ratios only, since

@@ -173,8 +173,13 @@ public struct TrainingDataDescription: Codable, Sendable, Equatable {
     /// `[C, H, W]` of the images.
     public var imageShape: [Int]
 
+    /// How images were resized to the network's input as they were decoded (nil: they
+    /// had its size already).
+    public var resize: ImageResize?
+
     /// A description from its fields.
-    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int]) {
+    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int], resize: ImageResize? = nil) {
+        self.resize = resize
         self.dataset = dataset
         self.path = path
         self.normalClass = normalClass

@@ -25,11 +25,23 @@ public struct Preprocessor: Codable, Sendable, Equatable {
     /// Fits the min-max constants on the normal training images.
     /// - Throws: ``DataError/emptyClass(_:path:)`` when there are no images.
     public static func fit(on normal: ImageDataset, globalContrastNormalization: Bool = true) throws -> Preprocessor {
-        guard normal.count > 0 else { throw DataError.emptyClass("normal", path: "the training data") }
+        try fit(count: normal.count, imageSize: normal.imageSize, globalContrastNormalization: globalContrastNormalization) { index, body in
+            normal.pixels.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[(index * normal.imageSize)..<((index + 1) * normal.imageSize)])) }
+        }
+    }
+
+    /// Fits the min-max constants on `count` images of `imageSize` bytes each, which
+    /// `image(index, body)` hands to `body` one at a time (decoded from files, say), so
+    /// that they need not all be in memory.
+    public static func fit(count: Int, imageSize: Int, globalContrastNormalization: Bool = true,
+                           image: (Int, (UnsafeBufferPointer<UInt8>) -> Void) throws -> Void) throws -> Preprocessor {
+        guard count > 0 else { throw DataError.emptyClass("normal", path: "the training data") }
         var result = Preprocessor(globalContrastNormalization: globalContrastNormalization, minimum: .infinity, maximum: -.infinity)
-        var buffer = [Float](repeating: 0, count: normal.imageSize)
-        for index in 0..<normal.count {
-            result.normalise(normal, index: index, into: &buffer)
+        var buffer = [Float](repeating: 0, count: imageSize)
+        for index in 0..<count {
+            try image(index) { pixels in
+                buffer.withUnsafeMutableBufferPointer { result.normalise(pixels, into: $0) }
+            }
             for value in buffer {
                 result.minimum = min(result.minimum, value)
                 result.maximum = max(result.maximum, value)
@@ -44,15 +56,21 @@ public struct Preprocessor: Codable, Sendable, Equatable {
         let chosen = indices ?? Array(0..<dataset.count)
         let size = dataset.imageSize
         let out = Tensor(zeros: [chosen.count] + dataset.imageShape)
-        let scale = 1 / (maximum - minimum)
         let base = out.unsafeScalarPointer
-        var buffer = [Float](repeating: 0, count: size)
-        for (row, index) in chosen.enumerated() {
-            normalise(dataset, index: index, into: &buffer)
-            let destination = base + row * size
-            for i in 0..<size { destination[i] = (buffer[i] - minimum) * scale }
+        dataset.pixels.withUnsafeBufferPointer { pixels in
+            for (row, index) in chosen.enumerated() {
+                apply(UnsafeBufferPointer(rebasing: pixels[(index * size)..<((index + 1) * size)]),
+                      into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
+            }
         }
         return out
+    }
+
+    /// Preprocesses one image's bytes into `destination` (as many floats as bytes).
+    public func apply(_ pixels: UnsafeBufferPointer<UInt8>, into destination: UnsafeMutableBufferPointer<Float>) {
+        normalise(pixels, into: destination)
+        let scale = 1 / (maximum - minimum)
+        for i in destination.indices { destination[i] = (destination[i] - minimum) * scale }
     }
 
     /// The smallest contrast normalised, relative to the image's mean intensity (or to
@@ -68,33 +86,30 @@ public struct Preprocessor: Codable, Sendable, Equatable {
     public static let minimumRelativeContrast: Float = 1e-5
 
     /// Pixels in `[0, 1]`, contrast-normalised when enabled.
-    private func normalise(_ dataset: ImageDataset, index: Int, into buffer: inout [Float]) {
-        let size = dataset.imageSize
-        dataset.pixels.withUnsafeBufferPointer { pixels in
-            let start = index * size
-            // Sums in Double: in Float, rounding gives a flat image a spurious contrast.
-            var sum: Double = 0
-            for i in 0..<size {
-                buffer[i] = Float(pixels[start + i]) / 255
-                sum += Double(buffer[i])
-            }
-            guard globalContrastNormalization else { return }
-            // Centred in Double too: in a low-contrast image the deviations are tiny
-            // differences of nearly equal values, which Float rounds by tenths of a percent.
-            let mean = sum / Double(size)
-            var absolute: Double = 0
-            for i in 0..<size {
-                let deviation = Double(buffer[i]) - mean
-                buffer[i] = Float(deviation)
-                absolute += abs(deviation)
-            }
-            // A flat image has no contrast to normalise: it stays at zero.
-            let l1 = Float(absolute / Double(size))
-            if l1 > Self.minimumRelativeContrast * max(Float(mean), 1 / 255) {
-                for i in 0..<size { buffer[i] /= l1 }
-            } else {
-                for i in 0..<size { buffer[i] = 0 }
-            }
+    private func normalise(_ pixels: UnsafeBufferPointer<UInt8>, into buffer: UnsafeMutableBufferPointer<Float>) {
+        let size = pixels.count
+        // Sums in Double: in Float, rounding gives a flat image a spurious contrast.
+        var sum: Double = 0
+        for i in 0..<size {
+            buffer[i] = Float(pixels[i]) / 255
+            sum += Double(buffer[i])
+        }
+        guard globalContrastNormalization else { return }
+        // Centred in Double too: in a low-contrast image the deviations are tiny
+        // differences of nearly equal values, which Float rounds by tenths of a percent.
+        let mean = sum / Double(size)
+        var absolute: Double = 0
+        for i in 0..<size {
+            let deviation = Double(buffer[i]) - mean
+            buffer[i] = Float(deviation)
+            absolute += abs(deviation)
+        }
+        // A flat image has no contrast to normalise: it stays at zero.
+        let l1 = Float(absolute / Double(size))
+        if l1 > Self.minimumRelativeContrast * max(Float(mean), 1 / 255) {
+            for i in 0..<size { buffer[i] /= l1 }
+        } else {
+            for i in 0..<size { buffer[i] = 0 }
         }
     }
 }
