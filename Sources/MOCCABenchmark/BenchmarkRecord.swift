@@ -60,7 +60,7 @@ public struct BenchmarkRecord: Codable, Sendable, Equatable {
 
     /// Whether this record is `run` on `dataset` made with `configuration` (whose seed and
     /// boundary are replaced by the run's): only such a record lets a re-run skip the run.
-    public func records(_ run: BenchmarkRun, dataset: String, configuration: MOCCAConfiguration) -> Bool {
+    public func isRecord(of run: BenchmarkRun, dataset: String, configuration: MOCCAConfiguration) -> Bool {
         var expected = configuration
         expected.seed = run.seed
         expected.boundary = run.boundary

@@ -64,7 +64,7 @@ public struct BenchmarkRunner {
         let contents = try store.load()
         for warning in contents.warnings { try events(.warning(warning)) }
         var records = contents.records
-        let done = plan.runs.filter { run in records.contains { $0.records(run, dataset: data.dataset, configuration: configuration) } }
+        let done = plan.runs.filter { run in records.contains { $0.isRecord(of: run, dataset: data.dataset, configuration: configuration) } }
         if !done.isEmpty { try events(.alreadyDone(done)) }
 
         for group in plan.groups {
