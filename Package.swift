@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MOCCAModels", targets: ["MOCCAModels"]),
         .library(name: "MOCCAData", targets: ["MOCCAData"]),
         .library(name: "MOCCA", targets: ["MOCCA"]),
+        .library(name: "MOCCABenchmark", targets: ["MOCCABenchmark"]),
         .executable(name: "mocca", targets: ["mocca"]),
     ],
     dependencies: [
@@ -34,9 +35,13 @@ let package = Package(
         .target(name: "MOCCAData", dependencies: ["MOCCACore", "CTurboJPEG", "CPNG", "CZlib"]),
         // The MOCCA method: taps, centroids, one-class objectives, scores, detectors, metrics.
         .target(name: "MOCCA", dependencies: ["MOCCAModels", "MOCCAData"]),
+        // The paper's one-class protocol over classes, seeds and boundaries: plan, runner,
+        // resumable results, pretrained autoencoders by key, table.
+        .target(name: "MOCCABenchmark", dependencies: ["MOCCA", "MOCCACore", "MOCCANN"]),
         // The command-line tool.
         .executableTarget(name: "mocca", dependencies: [
             "MOCCA",
+            "MOCCABenchmark",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Resources/fashion-mnist")]),
 
@@ -47,6 +52,7 @@ let package = Package(
                     exclude: ["../Fixtures"]),
         .testTarget(name: "MOCCAModelsTests", dependencies: ["MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
+        .testTarget(name: "MOCCABenchmarkTests", dependencies: ["MOCCABenchmark", "MOCCA", "MOCCACore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,9 +4,9 @@ a table of throughput ratios. For each PyTorch figure the faster memory format (
 channels-last) is the yardstick.
 
 Pairs:
-  autoencoder training / inference   mocca bench core        vs ../shared/bench/torch_cifar_ae.py
-  one-class training (batch 128)     mocca bench one-class   vs scripts/bench/torch_mocca_phases.py --phase one-class
-  scoring (batch 256)                mocca bench score       vs scripts/bench/torch_mocca_phases.py --phase score
+  autoencoder training / inference   mocca speed core        vs ../shared/bench/torch_cifar_ae.py
+  one-class training (batch 128)     mocca speed one-class   vs scripts/bench/torch_mocca_phases.py --phase one-class
+  scoring (batch 256)                mocca speed score       vs scripts/bench/torch_mocca_phases.py --phase score
 and, with --thread-scaling, mocca's 2-thread / 1-thread training throughput.
 
 Usage (from the repository root, after `swift build -c release --product mocca`):
@@ -48,9 +48,9 @@ def main():
     # PyTorch is measured as shipped: the OpenBLAS core-type overrides of these machines slow it down.
     torch_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     mocca = {
-        "core": [args.mocca, "bench", "core", "--skip-layers", "--batch", "128"] + threads + timing,
-        "one-class": [args.mocca, "bench", "one-class", "--batch", "128"] + threads + timing,
-        "score": [args.mocca, "bench", "score", "--batch", "256"] + threads + timing,
+        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing,
+        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing,
+        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing,
     }
     torch = {
         "core": [args.torch_python, args.torch_ae_bench, "--batch", "128"] + threads + timing,
@@ -70,7 +70,7 @@ def main():
             keep(("torch", phase), run_json(torch[phase], torch_env))
             keep(("torch-cl", phase), run_json(torch[phase] + ["--channels-last"], torch_env))
         if args.thread_scaling:
-            one = [args.mocca, "bench", "core", "--skip-layers", "--threads", "1"] + timing
+            one = [args.mocca, "speed", "core", "--skip-layers", "--threads", "1"] + timing
             keep(("mocca-1thread", "core"), run_json(one))
 
     rows = [("autoencoder training, batch 128", "core", "train_img_per_s_best"),

@@ -2,7 +2,7 @@
 """End-to-end checks of `mocca train` on one CIFAR-10 class (image-folder layout):
 
 1. Wall time against the benchmarks: the training phases' images x epochs divided by
-   `mocca bench core` / `mocca bench one-class` throughput at the training batch size,
+   `mocca speed core` / `mocca speed one-class` throughput at the training batch size,
    measured in the same run, predicts the training time; the measured wall time of the
    whole command (decoding, preprocessing, centroids, training scores, saving) should
    be within 10% of it, or the input pipeline is a bottleneck.
@@ -74,8 +74,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="mocca-e2e-") as scratch:
         if not args.skip_wall_time:
             common = ["--threads", str(args.threads), "--batch", str(args.batch)]
-            ae = run_json([args.mocca, "bench", "core", "--skip-layers"] + common)["train_img_per_s_median"]
-            oc = run_json([args.mocca, "bench", "one-class"] + common)["train_img_per_s_median"]
+            ae = run_json([args.mocca, "speed", "core", "--skip-layers"] + common)["train_img_per_s_median"]
+            oc = run_json([args.mocca, "speed", "one-class"] + common)["train_img_per_s_median"]
             predicted = normal_count * args.ae_epochs / ae + normal_count * args.oc_epochs / oc
             wall, peak = timed_train(args.mocca, data, args.normal, os.path.join(scratch, "full"),
                                      args.threads, args.ae_epochs, args.oc_epochs, args.batch)

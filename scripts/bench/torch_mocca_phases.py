@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch twins of `mocca bench one-class` and `mocca bench score`: MOCCA's one-class
+"""PyTorch twins of `mocca speed one-class` and `mocca speed score`: MOCCA's one-class
 training step (encoder, four taps: conv1..conv3 globally average-pooled before BatchNorm,
 and the fc code; hard loss = sum over taps of the batch-mean squared distance to fixed
 centroids; Adam lr 1e-4, weight decay 0.5e-6 over the encoder weights) and scoring
@@ -10,7 +10,7 @@ Prints one JSON line. Usage:
         [--threads 2] [--batch 128] [--channels-last] [--bf16] [--references N]
 
 --references N (score) measures the nearest-neighbour tap score instead: each tap's
-distance to the nearest of N random representations, like `mocca bench score --references N`.
+distance to the nearest of N random representations, like `mocca speed score --references N`.
 
 --bf16 runs the step under torch.autocast(bfloat16): how much PyTorch's own mixed
 precision gains on this CPU (none without AVX512-BF16/AMX; it is slower on AVX2).

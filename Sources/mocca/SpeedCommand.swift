@@ -4,10 +4,12 @@ import MOCCACore
 import MOCCAModels
 import MOCCANN
 
-/// `mocca bench`: throughput benchmarks that print one JSON object.
-struct Bench: ParsableCommand {
+/// `mocca speed`: throughput measurements that print one JSON object. Named apart from
+/// `mocca benchmark`, the one-class protocol that measures detection quality.
+struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks that print JSON (compare with the PyTorch twins in scripts/bench).",
+        abstract: "Measure throughput (images/s) and print JSON; compare with the PyTorch twins in scripts/bench.",
+        discussion: "This measures speed on synthetic batches. For detection quality (AUROC over classes, seeds and boundaries) see `mocca benchmark`.",
         subcommands: [Core.self, OneClass.self, Scoring.self])
 
     /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
@@ -108,7 +110,7 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// The options every benchmark shares: threads and how to time.
+/// The options every speed measurement shares: threads and how to time.
 struct TimingOptions: ParsableArguments {
     @Option(help: "Threads for every backend.") var threads = 2
     @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
@@ -124,8 +126,8 @@ struct TimingOptions: ParsableArguments {
     var timer: Timer { Timer(samples: samples, steps: steps, warmup: warmup) }
 }
 
-/// The CIFAR-10 network with synthetic batches and centroids, as the phase benchmarks use it.
-struct EncoderBenchmarkSetup {
+/// The CIFAR-10 network with synthetic batches and centroids, as the phase measurements use it.
+struct EncoderSpeedSetup {
     let model: CIFAR10LeNetAutoencoder
     let pool: [Tensor]
     let centroids: [Tensor]
@@ -169,7 +171,7 @@ struct OneClass: ParsableCommand {
 
     func run() throws {
         Threads.count = timing.threads
-        let setup = try EncoderBenchmarkSetup(batch: batch, training: true)
+        let setup = try EncoderSpeedSetup(batch: batch, training: true)
         let optimizer = Adam(parameters: setup.model.oneClassParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
         var index = 0
         let result = try timing.timer.measure {
@@ -204,7 +206,7 @@ struct Scoring: ParsableCommand {
 
     func run() throws {
         Threads.count = timing.threads
-        let setup = try EncoderBenchmarkSetup(batch: batch, training: false)
+        let setup = try EncoderSpeedSetup(batch: batch, training: false)
         let referenceRows = setup.references(count: references)
         var index = 0
         var checksum: Float = 0
