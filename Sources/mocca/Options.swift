@@ -99,16 +99,27 @@ struct MethodOptions: ParsableArguments {
     }
 }
 
-/// `--threads`, applied to every backend.
+/// `--threads`, applied to every backend. `--threads` and `MOCCA_THREADS` are both checked
+/// by `Threads.parse(_:source:)`: a whole number from 1 to 4 × the cores.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for every backend (default: MOCCA_THREADS, else all cores).")
-    var threads: Int?
+    // Parsed unconditionally so that `--threads -3` reaches the check instead of reading as a flag.
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Threads for every backend, 1 to \(Threads.maximum) (4 × the cores) (default: \(Threads.environmentVariable), else all cores).",
+        valueName: "n"))
+    var threads: String?
 
-    func apply() throws {
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
-            Threads.count = threads
+    func validate() throws {
+        do {
+            if let threads { _ = try Threads.parse(threads, source: "--threads") } else { _ = try Threads.environmentCount() }
+        } catch {
+            throw ValidationError("\(error)")
         }
+    }
+
+    /// Sets the thread count of every backend from `--threads` (the default already
+    /// follows `MOCCA_THREADS`).
+    func apply() throws {
+        if let threads { Threads.count = try Threads.parse(threads, source: "--threads") }
     }
 }
 
