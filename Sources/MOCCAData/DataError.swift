@@ -22,7 +22,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .wrongLayout(path, expected): return "\(path): wrong folder layout; expected \(expected)"
         case let .unknownClass(name, available):
             return "unknown class '\(name)'; the data set has \(available.count) classes: \(available.joined(separator: ", "))"
-        case let .emptyClass(name, path): return "class '\(name)' has no samples in \(path)"
+        case let .emptyClass(name, path): return "class '\(name)' has no images in \(path)"
         }
     }
 }
