@@ -54,14 +54,3 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration) throws 
     try detector.fit(normal: prepared.train, progress: progress.report)
     return (detector, prepared)
 }
-
-/// Refuses to write over something the user has, unless it is a detector and `overwrite` is set.
-func checkOutput(_ path: String, overwrite: Bool) throws {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
-    let manifest = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("manifest.json"))
-    let format = manifest.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["format"] as? String
-    let isDetector = isDirectory.boolValue && format == "swift-mocca-detector"
-    if !isDetector { throw ValidationError("\(path) exists and is not a detector folder; choose another --out") }
-    if !overwrite { throw ValidationError("\(path) already holds a detector; pass --overwrite to replace it") }
-}
