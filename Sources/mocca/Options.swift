@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MOCCA
 import MOCCACore
+import MOCCAData
 import MOCCAModels
 
 extension DatasetKind: ExpressibleByArgument {}
@@ -16,13 +17,30 @@ struct DataOptions: ParsableArguments {
     var dataset: DatasetKind
     @Option(help: "The data set's folder.")
     var data: String
-    @Option(help: "The normal class, by name or index.")
+    // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
+    @Option(parsing: .unconditional, help: "The normal class, by name or index.")
     var normalClass: String
     @Option(help: "Channels to decode image-folder images to (1 grey, 3 RGB).")
     var channels = 3
 
     func validate() throws {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--data \(data): no such folder (expected the \(dataset.rawValue) data set)")
+        }
+        // An image folder's classes are its training sub-folders; the others' are fixed.
+        let trainFolder = (data as NSString).appendingPathComponent("train")
+        let names = try dataset.classNames ?? (FileManager.default.fileExists(atPath: trainFolder) ? ImageFolder.subfolders(of: trainFolder) : [])
+        if !names.isEmpty { try checkClass(normalClass, in: names) }
+    }
+}
+
+/// Checks that `name` is one of `names` or an index into them.
+/// - Throws: `ValidationError` naming the option, the index range and the names.
+func checkClass(_ name: String, in names: [String], option: String = "--normal-class") throws {
+    do { _ = try ImageDataset.classIndex(name, in: names) } catch {
+        throw ValidationError("\(option): '\(name)' is not a class index 0...\(names.count - 1) or a class name (\(names.joined(separator: ", ")))")
     }
 }
 
