@@ -46,6 +46,8 @@ let package = Package(
         .testTarget(name: "MOCCANNTests", dependencies: ["MOCCANN", "MOCCAModels", "MOCCATestSupport"],
                     exclude: ["../Fixtures"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
+        // End-to-end tests: the built `mocca` executable run as a process on generated images.
+        .testTarget(name: "moccaTests", dependencies: ["mocca", "MOCCACore", "MOCCANN", "MOCCATestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
