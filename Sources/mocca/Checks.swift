@@ -43,15 +43,19 @@ func checkWritable(_ path: String, option: String, isFolder: Bool = false) throw
 
 /// Refuses to write over something the user has, unless it is a detector and `overwrite`
 /// is set, and checks that the detector folder can be written.
+/// - Parameter overwrite: `--overwrite`, or nil for a command that has no such flag.
 /// - Throws: `ValidationError` naming `option` and the path.
-func checkOutput(_ path: String, overwrite: Bool, option: String = "--out") throws {
+func checkOutput(_ path: String, overwrite: Bool?, option: String = "--out") throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
         let manifest = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent(MOCCADetector.manifestName))
         let format = manifest.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["format"] as? String
         let isDetector = isDirectory.boolValue && format == "swift-mocca-detector"
         if !isDetector { throw ValidationError("\(option) \(path) exists and is not a detector folder; choose another \(option)") }
-        if !overwrite { throw ValidationError("\(option) \(path) already holds a detector; pass --overwrite to replace it") }
+        if overwrite != true {
+            let remedy = overwrite == nil ? "choose another \(option)" : "pass --overwrite to replace it"
+            throw ValidationError("\(option) \(path) already holds a detector; \(remedy)")
+        }
     }
     try checkWritable(path, option: option, isFolder: true)
 }

@@ -28,7 +28,7 @@ struct Demo: ParsableCommand {
         if try configuration.network.resolved().inputShape != [1, 28, 28] {
             throw ValidationError("the demo's images are 28x28 grey: use --network mnist-lenet")
         }
-        if let out { try checkOutput(out, overwrite: false) }
+        if let out { try checkOutput(out, overwrite: nil) }
     }
 
     func run() throws {

@@ -43,6 +43,10 @@ import Testing
         let taken = try Mocca.run(["demo", "--out", folder.path])
         #expect(taken.status == Self.usageError)
         #expect(taken.stderr.contains("--out \(folder.path) exists and is not a detector folder"), "\(taken.stderr)")
+        let detector = try Shared.detectorCopy("demo-out")
+        defer { try? FileManager.default.removeItem(at: detector.deletingLastPathComponent()) }
+        let existing = try Mocca.run(["demo", "--out", detector.path])
+        #expect(existing.stderr.contains("already holds a detector; choose another --out"), "\(existing.stderr)")
     }
 
     @Test func aMethodOptionErrorShowsTheSubcommandsUsage() throws {

@@ -55,6 +55,11 @@ import Testing
         #expect(run.stdout.contains("contamination 0.25"))
         let manifest = try String(contentsOf: detector.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifest.contains("\"contamination\""))
+
+        let normals = try Shared.fixture().data.appendingPathComponent("test/a")
+        let fpr = try Mocca.run(["calibrate", detector.path, "--fpr", "0.25", "--normals", normals.path])
+        #expect(fpr.status == 0, "\(fpr.stderr)")
+        #expect(fpr.stdout.contains("target FPR 0.25"))
     }
 
     @Test func overwriteKeepsTheUsersFilesAndReportsLeftoversItRemoves() throws {
