@@ -53,6 +53,8 @@ let package = Package(
         .testTarget(name: "MOCCAModelsTests", dependencies: ["MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCABenchmarkTests", dependencies: ["MOCCABenchmark", "MOCCA", "MOCCACore"]),
+        // End-to-end tests: the built `mocca` executable run as a process on generated images.
+        .testTarget(name: "moccaTests", dependencies: ["mocca", "MOCCACore", "MOCCANN", "MOCCATestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

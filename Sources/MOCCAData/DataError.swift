@@ -27,7 +27,7 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case let .wrongLayout(path, expected): return "\(path): wrong folder layout; expected \(expected)"
         case let .unknownClass(name, available):
             return "unknown class '\(name)'; the data set has \(available.count) classes: \(available.joined(separator: ", "))"
-        case let .emptyClass(name, path): return "class '\(name)' has no samples in \(path)"
+        case let .emptyClass(name, path): return "class '\(name)' has no images in \(path)"
         case let .unsupported(path, message): return "\(path): a valid file, but unsupported: \(message)"
         case let .tooLarge(path, width, height, limit):
             // In megapixels, as doubles: the declared sizes come from a header and may be absurd.

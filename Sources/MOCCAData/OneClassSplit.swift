@@ -60,7 +60,10 @@ public struct OneClassSplit {
     ///   class or a normal class without training images.
     public static func load(_ kind: DatasetKind, path: String, normalClass: String, channels: Int = 3) throws -> OneClassSplit {
         let (train, test) = try loadSplits(kind, path: path, channels: channels, trainingClass: normalClass)
-        return try OneClassSplit(allTraining: train, test: test, normalClass: normalClass, path: path)
+        // In an image folder a class is a folder: an empty one is named by its path.
+        let folder = ["train", train.classNames[try train.classIndex(normalClass)]].reduce(path) { ($0 as NSString).appendingPathComponent($1) }
+        let isFolder = FileManager.default.fileExists(atPath: folder)
+        return try OneClassSplit(allTraining: train, test: test, normalClass: normalClass, path: isFolder ? folder : path)
     }
 
     /// Loads the training and test sets of a data set: every test image, and every
@@ -109,7 +112,8 @@ public struct OneClassSplit {
         let testFolders = try ImageFolder.subfolders(of: (path as NSString).appendingPathComponent("test"))
         let testClasses = train.classNames + testFolders.filter { !train.classNames.contains($0) }
         let test = try ImageFolder.load(root: path, split: "test", channels: channels, classNames: testClasses)
-        guard test.imageShape == train.imageShape || test.count == 0 else {
+        // An empty training set has no image size (its normal class is reported empty later).
+        guard test.imageShape == train.imageShape || test.count == 0 || train.count == 0 else {
             throw DataError.malformed(path: path, message: "test images are \(test.imageShape), training images \(train.imageShape)")
         }
         return (train, test)

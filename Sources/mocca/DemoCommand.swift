@@ -13,18 +13,29 @@ struct Demo: ParsableCommand {
             with every image of the other nine classes (normal = 0, others = 1).
             """)
 
-    @Option(help: "The normal class, by name or index (t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot).")
+    // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
+    @Option(parsing: .unconditional, help: "The normal class, by name or index (t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot).")
     var normalClass = "trouser"
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
     @Option(help: "Also save the detector to this folder.") var out: String?
+    @Flag(help: "Carry on when a training phase's loss runs away (by default training stops with an error).")
+    var allowDivergence = false
+
+    func validate() throws {
+        try checkClass(normalClass, in: DatasetKind.fashionMNIST.classNames ?? [])
+        let configuration = try method.configuration(defaultNetwork: DatasetKind.fashionMNIST.defaultNetwork)
+        if try configuration.network.resolved().inputShape != [1, 28, 28] {
+            throw ValidationError("the demo's images are 28x28 grey: use --network mnist-lenet")
+        }
+        if let out { try checkOutput(out, overwrite: nil) }
+    }
 
     func run() throws {
         try threads.apply()
-        if let out { try checkOutput(out, overwrite: false) }
         let start = Date()
         guard let folder = Bundle.module.path(forResource: "fashion-mnist", ofType: nil) else {
-            throw ValidationError("the embedded Fashion-MNIST data is missing from the tool's resources")
+            throw CommandFailure("the embedded Fashion-MNIST data is missing from the tool's resources")
         }
         let all = try IDXReader.load(images: (folder as NSString).appendingPathComponent("t10k-images-idx3-ubyte.gz"),
                                      labels: (folder as NSString).appendingPathComponent("t10k-labels-idx1-ubyte.gz"),
@@ -39,19 +50,16 @@ struct Demo: ParsableCommand {
         let prepared = try split.prepared()
 
         let configuration = try method.configuration(defaultNetwork: DatasetKind.fashionMNIST.defaultNetwork)
-        if try configuration.network.resolved().inputShape != [1, 28, 28] {
-            throw ValidationError("the demo's images are 28x28 grey: use --network mnist-lenet")
-        }
         print("Fashion-MNIST (embedded test set): normal class '\(split.normalClassName)', \(train.count) training images, \(test.count) test images")
         let detector = try MOCCADetector(configuration: configuration)
         detector.preprocessor = prepared.preprocessor
         detector.trainingData = TrainingDataDescription(dataset: "fashion-mnist-embedded", path: folder, normalClass: split.normalClassName,
                                                         classNames: all.classNames, imageShape: all.imageShape)
-        try detector.fit(normal: prepared.train, progress: ProgressLine().report)
+        try fit(detector, on: prepared.train, allowDivergence: allowDivergence)
         let report = try detector.evaluate(prepared.test, labels: prepared.testLabels)
         print(renderReport(report, title: String(format: "results after %.0f s:", Date().timeIntervalSince(start))))
         if let out {
-            try detector.save(to: URL(fileURLWithPath: out))
+            try saveDetector(detector, to: out)
             print("saved the detector to \(out)")
         }
     }

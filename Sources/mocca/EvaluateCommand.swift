@@ -11,9 +11,15 @@ struct Evaluate: ParsableCommand {
     @Argument(help: "The detector folder.") var model: String
     @Option(help: "The data set (default: the detector's).") var dataset: DatasetKind?
     @Option(help: "The data set's folder (default: the detector's).") var data: String?
-    @Option(help: "The normal class (default: the detector's).") var normalClass: String?
+    // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
+    @Option(parsing: .unconditional, help: "The normal class (default: the detector's).") var normalClass: String?
     @Option(help: "Also write the report as JSON to this file.") var json: String?
     @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if let json { try checkWritable(json, option: "--json") }
+        if let normalClass, let names = dataset?.classNames { try checkClass(normalClass, in: names) }
+    }
 
     func run() throws {
         try threads.apply()
@@ -21,15 +27,15 @@ struct Evaluate: ParsableCommand {
         let trained = detector.trainingData
         guard let kind = dataset ?? trained.flatMap({ DatasetKind(rawValue: $0.dataset) }),
               let path = data ?? trained?.path, let normal = normalClass ?? trained?.normalClass else {
-            throw ValidationError("the detector does not record its data: give --dataset, --data and --normal-class")
+            throw CommandFailure("the detector \(model) does not record its data: give --dataset, --data and --normal-class")
         }
         guard detector.preprocessor != nil else {
-            throw ValidationError("the detector has no preprocessing constants; it cannot read raw images")
+            throw CommandFailure("the detector \(model) has no preprocessing constants (it was fitted on tensors); it cannot read images")
         }
         let channels = detector.network.inputShape[0]
         let split = try OneClassSplit.load(kind, path: path, normalClass: normal, channels: channels)
         let report = try detector.evaluate(split.test, labels: split.testLabels)
         print(renderReport(report, title: "\(kind.rawValue) test split, normal class '\(split.normalClassName)':"))
-        if let json { try writeAtomically(encodeJSON(report), to: json) }
+        if let json { try writeAtomically(encodeJSON(ReportFile(report, detector: detector)), to: json) }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MOCCA
 import MOCCACore
+import MOCCAData
 import MOCCAModels
 
 extension DatasetKind: ExpressibleByArgument {}
@@ -16,13 +17,30 @@ struct DataOptions: ParsableArguments {
     var dataset: DatasetKind
     @Option(help: "The data set's folder.")
     var data: String
-    @Option(help: "The normal class, by name or index.")
+    // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
+    @Option(parsing: .unconditional, help: "The normal class, by name or index.")
     var normalClass: String
     @Option(help: "Channels to decode image-folder images to (1 grey, 3 RGB).")
     var channels = 3
 
     func validate() throws {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--data \(data): no such folder (expected the \(dataset.rawValue) data set)")
+        }
+        // An image folder's classes are its training sub-folders; the others' are fixed.
+        let trainFolder = (data as NSString).appendingPathComponent("train")
+        let names = try dataset.classNames ?? (FileManager.default.fileExists(atPath: trainFolder) ? ImageFolder.subfolders(of: trainFolder) : [])
+        if !names.isEmpty { try checkClass(normalClass, in: names) }
+    }
+}
+
+/// Checks that `name` is one of `names` or an index into them.
+/// - Throws: `ValidationError` naming the option, the index range and the names.
+func checkClass(_ name: String, in names: [String], option: String = "--normal-class") throws {
+    do { _ = try ImageDataset.classIndex(name, in: names) } catch {
+        throw ValidationError("\(option): '\(name)' is not a class index 0...\(names.count - 1) or a class name (\(names.joined(separator: ", ")))")
     }
 }
 
@@ -99,16 +117,27 @@ struct MethodOptions: ParsableArguments {
     }
 }
 
-/// `--threads`, applied to every backend.
+/// `--threads`, applied to every backend. `--threads` and `MOCCA_THREADS` are both checked
+/// by `Threads.parse(_:source:)`: a whole number from 1 to 4 × the cores.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for every backend (default: MOCCA_THREADS, else all cores).")
-    var threads: Int?
+    // Parsed unconditionally so that `--threads -3` reaches the check instead of reading as a flag.
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Threads for every backend, 1 to \(Threads.maximum) (4 × the cores) (default: \(Threads.environmentVariable), else all cores).",
+        valueName: "n"))
+    var threads: String?
 
-    func apply() throws {
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
-            Threads.count = threads
+    func validate() throws {
+        do {
+            if let threads { _ = try Threads.parse(threads, source: "--threads") } else { _ = try Threads.environmentCount() }
+        } catch {
+            throw ValidationError("\(error)")
         }
+    }
+
+    /// Sets the thread count of every backend from `--threads` (the default already
+    /// follows `MOCCA_THREADS`).
+    func apply() throws {
+        if let threads { Threads.count = try Threads.parse(threads, source: "--threads") }
     }
 }
 

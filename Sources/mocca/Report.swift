@@ -33,3 +33,25 @@ func writeAtomically(_ data: Data, to path: String) throws {
         throw MOCCAError.invalidData("cannot write \(path): \(error.localizedDescription)")
     }
 }
+
+/// The JSON report file: the evaluation's own fields, plus `constantChannels`, the
+/// channels the standardised fusion ignores because they did not vary on the training
+/// data (empty when none), so that a reader of the numbers sees the warning too.
+struct ReportFile: Encodable {
+    let evaluation: EvaluationReport
+    let constantChannels: [String]
+
+    init(_ evaluation: EvaluationReport, detector: MOCCADetector) {
+        self.evaluation = evaluation
+        constantChannels = detector.fusion.constantChannels
+    }
+
+    private enum Key: String, CodingKey { case constantChannels }
+
+    func encode(to encoder: Encoder) throws {
+        // Both write into the same top-level object: the report's keys stay where they were.
+        try evaluation.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(constantChannels, forKey: .constantChannels)
+    }
+}

@@ -10,7 +10,8 @@ struct Train: ParsableCommand {
             Trains the autoencoder (phase 1), then the encoder's one-class objective on the
             chosen taps (phase 2), on the normal class's training images only. Unless
             --no-evaluate is given, it then reports AUROC and friends on the test split
-            (normal class = 0, all others = 1).
+            (normal class = 0, all others = 1). Options, output paths and the data are checked
+            before the first epoch.
             """)
 
     @OptionGroup var data: DataOptions
@@ -18,31 +19,52 @@ struct Train: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
     @Option(help: "The folder to write the detector to (manifest.json + weights.safetensors).")
     var out: String
-    @Flag(help: "Replace an existing detector at --out.")
+    @Flag(help: "Replace an existing detector at --out (other files in its folder are kept).")
     var overwrite = false
     @Flag(inversion: .prefixedNo, help: "Evaluate on the test split after training.")
     var evaluate = true
     @Option(help: "Also write the evaluation as JSON to this file.")
     var report: String?
+    @Flag(help: "Carry on when a training phase's loss runs away (by default training stops with an error).")
+    var allowDivergence = false
+
+    func validate() throws {
+        _ = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        try checkOutput(out, overwrite: overwrite)
+        if let report {
+            guard evaluate else { throw ValidationError("--report \(report) needs the evaluation: drop --no-evaluate or --report") }
+            try checkWritable(report, option: "--report")
+        }
+        let testFolder = (data.data as NSString).appendingPathComponent("test")
+        if evaluate && data.dataset == .imageFolder && !FileManager.default.fileExists(atPath: testFolder) {
+            throw ValidationError("--data \(data.data) has no test split \(testFolder) (<class>/*.png) to evaluate on; add it or pass --no-evaluate")
+        }
+    }
 
     func run() throws {
         try threads.apply()
-        try checkOutput(out, overwrite: overwrite)
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
-        let (detector, prepared) = try trainDetector(data: data, configuration: configuration)
-        try detector.save(to: URL(fileURLWithPath: out))
+        let (detector, prepared) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
+                                                     allowDivergence: allowDivergence)
+        try saveDetector(detector, to: out)
         print("saved the detector to \(out) (threshold \(detector.threshold))")
         guard evaluate else { return }
         let evaluation = try detector.evaluate(prepared.test, labels: prepared.testLabels)
         print(renderReport(evaluation, title: "test split, normal class '\(data.normalClass)':"))
-        if let report { try writeAtomically(encodeJSON(evaluation), to: report) }
+        if let report { try writeAtomically(encodeJSON(ReportFile(evaluation, detector: detector)), to: report) }
     }
 }
 
-/// Loads a split, trains a detector on it with a live progress line, and returns both.
-func trainDetector(data: DataOptions, configuration: MOCCAConfiguration) throws -> (MOCCADetector, PreparedSplit) {
+/// Loads a split, checks that its test split can be evaluated (when `evaluate`), trains a
+/// detector on it with a live progress line, and returns both.
+func trainDetector(data: DataOptions, configuration: MOCCAConfiguration, evaluate: Bool = true,
+                   allowDivergence: Bool = false) throws -> (MOCCADetector, PreparedSplit) {
     let loadStart = Date()
-    let split = try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClass, channels: data.channels)
+    let testFolder = (data.data as NSString).appendingPathComponent("test")
+    let split = !evaluate && data.dataset == .imageFolder && !FileManager.default.fileExists(atPath: testFolder)
+        ? try loadTrainingOnly(data)
+        : try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClass, channels: data.channels)
+    if evaluate { try checkBothClasses(split, data: data) }
     let prepared = try split.prepared()
     printError(String(format: "loaded %d normal training images of '%@' and %d test images in %.1f s",
                       split.train.count, split.normalClassName, split.test.count, Date().timeIntervalSince(loadStart)))
@@ -50,18 +72,31 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration) throws 
     detector.preprocessor = prepared.preprocessor
     // An absolute path, so that `mocca evaluate` finds the data from any folder.
     detector.trainingData = split.description(dataset: data.dataset, path: URL(fileURLWithPath: data.data).standardizedFileURL.path)
-    let progress = ProgressLine()
-    try detector.fit(normal: prepared.train, progress: progress.report)
+    try fit(detector, on: prepared.train, allowDivergence: allowDivergence)
     return (detector, prepared)
 }
 
-/// Refuses to write over something the user has, unless it is a detector and `overwrite` is set.
-func checkOutput(_ path: String, overwrite: Bool) throws {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
-    let manifest = FileManager.default.contents(atPath: (path as NSString).appendingPathComponent("manifest.json"))
-    let format = manifest.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["format"] as? String
-    let isDetector = isDirectory.boolValue && format == "swift-mocca-detector"
-    if !isDetector { throw ValidationError("\(path) exists and is not a detector folder; choose another --out") }
-    if !overwrite { throw ValidationError("\(path) already holds a detector; pass --overwrite to replace it") }
+/// The normal class's training images of an image folder without a test split, for a run
+/// that does not evaluate (an empty test set stands in).
+private func loadTrainingOnly(_ data: DataOptions) throws -> OneClassSplit {
+    let trainFolder = (data.data as NSString).appendingPathComponent("train")
+    let names = try ImageFolder.subfolders(of: trainFolder)
+    let normal = try ImageDataset.classIndex(data.normalClass, in: names)
+    let train = try ImageFolder.load(root: data.data, split: "train", channels: data.channels, keep: { $0 == normal })
+    let test = try ImageDataset(imageShape: train.imageShape, pixels: [], labels: [], classNames: names, sources: [])
+    return try OneClassSplit(allTraining: train, test: test, normalClass: data.normalClass,
+                             path: (trainFolder as NSString).appendingPathComponent(names[normal]))
+}
+
+/// Checks that the test split holds normal and anomalous images: without both, the
+/// evaluation after training could only fail.
+/// - Throws: `CommandFailure` naming the test split and the class missing.
+private func checkBothClasses(_ split: OneClassSplit, data: DataOptions) throws {
+    let labels = Set(split.testLabels)
+    let place = data.dataset == .imageFolder ? (data.data as NSString).appendingPathComponent("test") : "the test split of \(data.data)"
+    let missing = !labels.contains(0) ? "no images of the normal class '\(split.normalClassName)'"
+        : !labels.contains(1) ? "no images of any other class" : nil
+    if let missing {
+        throw CommandFailure("\(place) has \(missing); the evaluation needs both normal and anomalous test images: add them, or pass --no-evaluate")
+    }
 }

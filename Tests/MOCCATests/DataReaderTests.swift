@@ -2,6 +2,7 @@ import Foundation
 import MOCCA
 import MOCCACore
 import MOCCAData
+import MOCCATestSupport
 import Testing
 
 /// Asserts that `error` is ``DataError/malformed(path:message:)`` for `path`, with the path

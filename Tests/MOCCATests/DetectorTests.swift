@@ -4,6 +4,7 @@ import MOCCACore
 import MOCCAData
 import MOCCAModels
 import MOCCANN
+import MOCCATestSupport
 import Testing
 
 /// Tiny synthetic MNIST-sized data: normal images are smooth blobs near the centre plus

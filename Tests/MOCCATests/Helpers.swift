@@ -1,20 +1,8 @@
 import Foundation
 import MOCCACore
 import MOCCAModels
+@_exported import MOCCATestSupport
 import Testing
-
-/// A fresh empty folder under the system's temporary directory; the caller removes it.
-func makeTemporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mocca-\(label)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Writes `bytes` to `url`, creating the folders above it.
-func writeBytes(_ bytes: [UInt8], to url: URL) throws {
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try Data(bytes).write(to: url)
-}
 
 /// Whether two doubles agree to `tolerance`.
 func isNear(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool {
@@ -26,69 +14,14 @@ func isNear(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-6) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
 }
 
-// MARK: Hand-made file formats
-
-/// The CRC-32 of PNG and gzip (polynomial 0xEDB88320).
-func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var c: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        c ^= UInt32(byte)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    }
-    return ~c
-}
-
-/// zlib's Adler-32 checksum.
-func adler32(_ bytes: [UInt8]) -> UInt32 {
-    var a: UInt32 = 1, b: UInt32 = 0
-    for byte in bytes {
-        a = (a + UInt32(byte)) % 65521
-        b = (b + a) % 65521
-    }
-    return b << 16 | a
-}
-
-func bigEndian(_ value: UInt32) -> [UInt8] {
-    [UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-}
+// MARK: Hand-made file formats (PNG and the checksums: Tests/Support/ImageFiles.swift)
 
 func littleEndian(_ value: UInt32) -> [UInt8] { bigEndian(value).reversed() }
-
-/// A raw DEFLATE stream of stored (uncompressed) blocks.
-func storedDeflate(_ bytes: [UInt8]) -> [UInt8] {
-    var out: [UInt8] = []
-    var start = 0
-    repeat {
-        let end = min(bytes.count, start + 65535)
-        let length = UInt16(end - start)
-        out.append(end == bytes.count ? 1 : 0)  // BFINAL, BTYPE = 00
-        out += [UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
-        out += bytes[start..<end]
-        start = end
-    } while start < bytes.count
-    return out
-}
 
 /// A gzip member holding `bytes` in stored DEFLATE blocks.
 func gzipStored(_ bytes: [UInt8]) -> [UInt8] {
     [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xFF] + storedDeflate(bytes)
         + littleEndian(crc32(bytes)) + littleEndian(UInt32(truncatingIfNeeded: bytes.count))
-}
-
-/// A valid 8-bit PNG (grey for 1 channel, RGB for 3) of interleaved `pixels`, its image
-/// data in stored zlib blocks.
-func makePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> [UInt8] {
-    precondition((channels == 1 || channels == 3) && pixels.count == width * height * channels)
-    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-        let typeBytes = Array(type.utf8)
-        return bigEndian(UInt32(data.count)) + typeBytes + data + bigEndian(crc32(typeBytes + data))
-    }
-    var raw: [UInt8] = []
-    let stride = width * channels
-    for row in 0..<height { raw += [0] + pixels[(row * stride)..<((row + 1) * stride)] }  // filter type 0
-    let zlib: [UInt8] = [0x78, 0x01] + storedDeflate(raw) + bigEndian(adler32(raw))
-    let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, channels == 1 ? 0 : 2, 0, 0, 0]
-    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
 }
 
 /// An unsigned-byte IDX file: magic `0 0 8 rank`, big-endian dimensions, then the values.

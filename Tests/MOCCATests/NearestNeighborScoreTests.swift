@@ -1,6 +1,7 @@
 import Foundation
 import MOCCA
 import MOCCACore
+import MOCCATestSupport
 import Testing
 
 /// The nearest-neighbour tap score (beyond the paper): each tap scores the distance to the

@@ -2,6 +2,7 @@ import Foundation
 import MOCCA
 import MOCCACore
 import MOCCAData
+import MOCCATestSupport
 import Testing
 
 /// Problems found in review, each pinned by a test.

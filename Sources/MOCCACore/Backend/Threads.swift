@@ -7,19 +7,63 @@ import Foundation
 /// element-wise loops written in Swift.
 ///
 /// The default is the `MOCCA_THREADS` environment variable when set, else all cores.
+/// Counts are capped at ``maximum``: libgomp crashes on a team of 100,000 threads, and
+/// long before that the threads only compete for the cores.
 public enum Threads {
+    /// The environment variable that sets the default thread count.
+    public static let environmentVariable = "MOCCA_THREADS"
+
+    /// The largest thread count accepted: 4 × the active cores. Beyond a few threads per
+    /// core the work is only split finer and the threads queue for the cores (1,024
+    /// threads on 2 cores train at about one image per second).
+    public static var maximum: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// A thread count given as text by `source` (an option or ``environmentVariable``), checked.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` naming `source`, unless the
+    ///   text is a whole number from 1 to ``maximum``.
+    public static func parse(_ text: String, source: String) throws -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let count = Int(trimmed) else {
+            throw TensorError.invalidArgument(op: source, message: "'\(text)' is not a thread count; expected a whole number from 1 to \(maximum)")
+        }
+        return try validated(count, source: source)
+    }
+
+    /// `count`, checked to be from 1 to ``maximum``.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` naming `source` otherwise.
+    public static func validated(_ count: Int, source: String) throws -> Int {
+        guard count >= 1 else {
+            throw TensorError.invalidArgument(op: source, message: "the thread count must be at least 1, got \(count)")
+        }
+        guard count <= maximum else {
+            throw TensorError.invalidArgument(op: source, message: "\(count) threads is more than \(maximum) (4 × the \(ProcessInfo.processInfo.activeProcessorCount) cores); more threads than that only slow the work down")
+        }
+        return count
+    }
+
+    /// The thread count ``environmentVariable`` sets, checked; nil when it is not set or
+    /// empty (as shells leave a variable set to an unset one).
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` naming the variable when it
+    ///   is set to anything but a whole number from 1 to ``maximum``.
+    public static func environmentCount() throws -> Int? {
+        guard let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty else { return nil }
+        return try parse(text, source: environmentVariable)
+    }
+
+    // A stored default cannot throw: a bad MOCCA_THREADS falls back to all cores here, and
+    // the `mocca` tool rejects it through `environmentCount()` before any work starts.
     nonisolated(unsafe) private static var current: Int = {
-        let fromEnvironment = ProcessInfo.processInfo.environment["MOCCA_THREADS"].flatMap { Int($0) }
-        return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
+        (try? environmentCount()) ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
     nonisolated(unsafe) private static var openBLASCount = 0
     private static let lock = NSLock()
 
-    /// The thread count in force; setting it reconfigures every backend.
+    /// The thread count in force; setting it reconfigures every backend. A value outside
+    /// `1...maximum` is clamped into it (check user input with ``parse(_:source:)`` first).
     public static var count: Int {
         get { lock.withLock { current } }
         set {
-            lock.withLock { current = max(1, newValue) }
+            lock.withLock { current = min(maximum, max(1, newValue)) }
             applyToCurrentThread()
         }
     }

@@ -1,0 +1,75 @@
+import Foundation
+import MOCCA
+import MOCCAData
+
+/// The file extensions read as images.
+// TODO(merge): use `ImageFolder.extensions` from MOCCAData once it is public (a parallel
+// branch makes it so); this copy exists only because it is internal in this tree.
+let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+/// The image files named by `inputs`: each file as given, and every image below each
+/// folder (recursively, hidden files and folders skipped), sorted within the folder.
+/// - Throws: `CommandFailure` for an input that does not exist or cannot be listed, or
+///   when no image is found at all.
+func imageFiles(_ inputs: [String]) throws -> [String] {
+    let fileManager = FileManager.default
+    let files = try inputs.flatMap { path -> [String] in
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CommandFailure("\(path): not found (expected an image file or a folder of images)")
+        }
+        guard isDirectory.boolValue else { return [path] }
+        guard let walker = fileManager.enumerator(atPath: path) else {
+            throw CommandFailure("\(path): cannot list the folder")
+        }
+        return walker.compactMap { $0 as? String }
+            .filter { relative in
+                imageExtensions.contains((relative as NSString).pathExtension.lowercased())
+                    && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
+            }
+            .sorted().map { (path as NSString).appendingPathComponent($0) }
+    }
+    guard !files.isEmpty else {
+        throw CommandFailure("no .jpg, .jpeg or .png files in \(inputs.joined(separator: ", "))")
+    }
+    return files
+}
+
+/// Files decoded per batch when scoring: enough for the detector's forward passes to run
+/// full, few enough that memory does not grow with the number of files.
+let imageFileBatch = 256
+
+/// Decodes `files` a batch at a time and scores each batch with `detector`'s own
+/// preprocessing: `scored` gets each batch's readable files and their scores, `failed`
+/// each file that cannot be decoded or has the wrong size, with a message naming it (throw
+/// from `failed` to stop).
+/// - Throws: `CommandFailure` when the detector cannot read raw images, and the
+///   detector's errors (a non-finite score names the image).
+func scoreImageFiles(_ files: [String], with detector: MOCCADetector,
+                     scored: ([String], Scores) throws -> Void, failed: (String, String) throws -> Void) throws {
+    guard detector.preprocessor != nil else {
+        throw CommandFailure("the detector has no preprocessing constants (it was fitted on tensors); it cannot read image files")
+    }
+    let shape = detector.network.inputShape
+    for start in stride(from: 0, to: files.count, by: imageFileBatch) {
+        var readable: [String] = [], pixels: [UInt8] = []
+        for file in files[start..<min(start + imageFileBatch, files.count)] {
+            do {
+                let image = try ImageDecoder.decode(path: file, channels: shape[0])
+                guard [image.channels, image.height, image.width] == shape else {
+                    throw DataError.malformed(path: file, message: "the image is \(image.width)x\(image.height); the detector expects \(shape[2])x\(shape[1])")
+                }
+                pixels += image.pixels
+                readable.append(file)
+            } catch {
+                // DataError names the file itself; anything else gets the name added.
+                let message = "\(error)"
+                try failed(file, message.contains(file) ? message : "\(file): \(message)")
+            }
+        }
+        guard !readable.isEmpty else { continue }
+        let images = try ImageDataset(imageShape: shape, pixels: pixels, labels: Array(repeating: 0, count: readable.count),
+                                      classNames: ["input"], sources: readable)
+        try scored(readable, detector.score(images))
+    }
+}
