@@ -55,7 +55,7 @@ struct Demo: ParsableCommand {
         detector.preprocessor = prepared.preprocessor
         detector.trainingData = TrainingDataDescription(dataset: "fashion-mnist-embedded", path: folder, normalClass: split.normalClassName,
                                                         classNames: all.classNames, imageShape: all.imageShape)
-        try fit(detector, on: prepared.train, allowDivergence: allowDivergence)
+        try fit(detector, on: TensorSource(prepared.train), allowDivergence: allowDivergence)
         let report = try detector.evaluate(prepared.test, labels: prepared.testLabels)
         print(renderReport(report, title: String(format: "results after %.0f s:", Date().timeIntervalSince(start))))
         if let out {

@@ -33,9 +33,18 @@ struct Evaluate: ParsableCommand {
             throw CommandFailure("the detector \(model) has no preprocessing constants (it was fitted on tensors); it cannot read images")
         }
         let channels = detector.network.inputShape[0]
-        let split = try OneClassSplit.load(kind, path: path, normalClass: normal, channels: channels)
-        let report = try detector.evaluate(split.test, labels: split.testLabels)
-        print(renderReport(report, title: "\(kind.rawValue) test split, normal class '\(split.normalClassName)':"))
+        let report: EvaluationReport, normalName: String
+        if kind == .imageFolder {
+            // Streamed, resized as in training.
+            var split = try ImageFolderSplit.load(root: path, normalClass: normal, channels: channels, resize: trained?.resize, requireTest: true)
+            split.test?.preprocessor = detector.preprocessor
+            guard let test = split.test else { throw CommandFailure("\(path) has no test images to evaluate on") }
+            (report, normalName) = (try detector.evaluate(test), split.normalClassName)
+        } else {
+            let split = try OneClassSplit.load(kind, path: path, normalClass: normal, channels: channels)
+            (report, normalName) = (try detector.evaluate(split.test, labels: split.testLabels), split.normalClassName)
+        }
+        print(renderReport(report, title: "\(kind.rawValue) test split, normal class '\(normalName)':"))
         if let json { try writeAtomically(encodeJSON(ReportFile(report, detector: detector)), to: json) }
     }
 }

@@ -2,11 +2,11 @@ import Foundation
 import MOCCA
 import MOCCACore
 
-/// Fits `detector` on preprocessed normal images with a live progress line, then warns
+/// Fits `detector` on preprocessed normal samples with a live progress line, then warns
 /// about channels that the standardised fusion drops.
 /// - Parameter allowDivergence: carry on when a phase's loss runs away, instead of
 ///   stopping with `MOCCAError.diverged` (`--allow-divergence`).
-func fit(_ detector: MOCCADetector, on samples: Tensor, allowDivergence: Bool) throws {
+func fit(_ detector: MOCCADetector, on samples: any SampleSource, allowDivergence: Bool) throws {
     detector.stopsOnDivergence = !allowDivergence
     try detector.fit(normal: samples, progress: ProgressLine().report)
     if let warning = constantChannelWarning(detector) { printError(warning) }

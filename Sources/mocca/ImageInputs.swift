@@ -2,11 +2,6 @@ import Foundation
 import MOCCA
 import MOCCAData
 
-/// The file extensions read as images.
-// TODO(merge): use `ImageFolder.extensions` from MOCCAData once it is public (a parallel
-// branch makes it so); this copy exists only because it is internal in this tree.
-let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
-
 /// The image files named by `inputs`: each file as given, and every image below each
 /// folder (recursively, hidden files and folders skipped), sorted within the folder.
 /// - Throws: `CommandFailure` for an input that does not exist or cannot be listed, or
@@ -24,7 +19,7 @@ func imageFiles(_ inputs: [String]) throws -> [String] {
         }
         return walker.compactMap { $0 as? String }
             .filter { relative in
-                imageExtensions.contains((relative as NSString).pathExtension.lowercased())
+                ImageFolder.extensions.contains((relative as NSString).pathExtension.lowercased())
                     && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
             }
             .sorted().map { (path as NSString).appendingPathComponent($0) }
@@ -51,11 +46,14 @@ func scoreImageFiles(_ files: [String], with detector: MOCCADetector,
         throw CommandFailure("the detector has no preprocessing constants (it was fitted on tensors); it cannot read image files")
     }
     let shape = detector.network.inputShape
+    // Resized as in training, when the detector was trained on resized images.
+    let resize = detector.trainingData?.resize
     for start in stride(from: 0, to: files.count, by: imageFileBatch) {
         var readable: [String] = [], pixels: [UInt8] = []
         for file in files[start..<min(start + imageFileBatch, files.count)] {
             do {
-                let image = try ImageDecoder.decode(path: file, channels: shape[0])
+                let image = try ImageDecoder.decode(path: file, channels: shape[0], size: resize.map { ($0.height, $0.width) },
+                                                    filter: resize?.filter ?? .area)
                 guard [image.channels, image.height, image.width] == shape else {
                     throw DataError.malformed(path: file, message: "the image is \(image.width)x\(image.height); the detector expects \(shape[2])x\(shape[1])")
                 }

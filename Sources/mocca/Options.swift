@@ -10,6 +10,7 @@ extension MOCCAConfiguration.Recipe: ExpressibleByArgument {}
 extension MOCCAConfiguration.Boundary: ExpressibleByArgument {}
 extension MOCCAConfiguration.Fusion: ExpressibleByArgument {}
 extension MOCCAConfiguration.TapScore: ExpressibleByArgument {}
+extension ImageResizer.Filter: ExpressibleByArgument {}
 
 /// Where the data is and which class is normal.
 struct DataOptions: ParsableArguments {
@@ -22,9 +23,38 @@ struct DataOptions: ParsableArguments {
     var normalClass: String
     @Option(help: "Channels to decode image-folder images to (1 grey, 3 RGB).")
     var channels = 3
+    @Option(help: "Resize image-folder images to H or HxW pixels as they are decoded (default: they must all have the network's size).")
+    var imageSize: String?
+    @Option(help: "The resize filter: area (the area-weighted mean) or bilinear (antialiased).")
+    var resizeFilter: ImageResizer.Filter = .area
+
+    /// The resize `--image-size` asks for, if any.
+    func resize() throws -> ImageResize? {
+        do { return try imageSize.map { try ImageResize(parsing: $0, filter: resizeFilter) } } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Checks, before any image is read, that the images will have the network's input shape
+    /// where that can be known.
+    func checkInput(of configuration: MOCCAConfiguration) throws {
+        guard dataset == .imageFolder else { return }
+        let shape = try configuration.network.resolved().inputShape
+        guard shape.count == 3 else {
+            throw ValidationError("the \(configuration.network.name) network takes samples of shape \(shape), not images")
+        }
+        if shape[0] != channels {
+            throw ValidationError("the \(configuration.network.name) network takes \(shape[0])-channel images; pass --channels \(shape[0])")
+        }
+        if let resize = try resize(), [resize.height, resize.width] != Array(shape.dropFirst()) {
+            throw ValidationError("--image-size \(imageSize ?? ""): the \(configuration.network.name) network takes \(shape[2])x\(shape[1]) images; pass --image-size \(shape[1] == shape[2] ? "\(shape[1])" : "\(shape[1])x\(shape[2])")")
+        }
+    }
 
     func validate() throws {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
+        if imageSize != nil, dataset != .imageFolder {
+            throw ValidationError("--image-size applies to --dataset image-folder; \(dataset.rawValue) images have a fixed size")
+        }
+        _ = try resize()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--data \(data): no such folder (expected the \(dataset.rawValue) data set)")

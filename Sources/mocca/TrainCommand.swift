@@ -29,7 +29,8 @@ struct Train: ParsableCommand {
     var allowDivergence = false
 
     func validate() throws {
-        _ = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        try data.checkInput(of: configuration)
         try checkOutput(out, overwrite: overwrite)
         if let report {
             guard evaluate else { throw ValidationError("--report \(report) needs the evaluation: drop --no-evaluate or --report") }
@@ -44,48 +45,53 @@ struct Train: ParsableCommand {
     func run() throws {
         try threads.apply()
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
-        let (detector, prepared) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
-                                                     allowDivergence: allowDivergence)
+        let (detector, test) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
+                                                 allowDivergence: allowDivergence)
         try saveDetector(detector, to: out)
         print("saved the detector to \(out) (threshold \(detector.threshold))")
-        guard evaluate else { return }
-        let evaluation = try detector.evaluate(prepared.test, labels: prepared.testLabels)
+        guard evaluate, let test else { return }
+        let evaluation = try detector.evaluate(test)
         print(renderReport(evaluation, title: "test split, normal class '\(data.normalClass)':"))
         if let report { try writeAtomically(encodeJSON(ReportFile(evaluation, detector: detector)), to: report) }
     }
 }
 
 /// Loads a split, checks that its test split can be evaluated (when `evaluate`), trains a
-/// detector on it with a live progress line, and returns both.
+/// detector on it with a live progress line, and returns it with the test samples (nil
+/// without `evaluate`).
+///
+/// An image folder is streamed: its files are listed, decoded (and resized with
+/// `--image-size`) a batch at a time, so it may be larger than memory. The other data sets
+/// are decoded into memory, the normal class's training images only.
 func trainDetector(data: DataOptions, configuration: MOCCAConfiguration, evaluate: Bool = true,
-                   allowDivergence: Bool = false) throws -> (MOCCADetector, PreparedSplit) {
+                   allowDivergence: Bool = false) throws -> (MOCCADetector, (any SampleSource)?) {
     let loadStart = Date()
-    let testFolder = (data.data as NSString).appendingPathComponent("test")
-    let split = !evaluate && data.dataset == .imageFolder && !FileManager.default.fileExists(atPath: testFolder)
-        ? try loadTrainingOnly(data)
-        : try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClass, channels: data.channels)
-    if evaluate { try checkBothClasses(split, data: data) }
-    let prepared = try split.prepared()
-    printError(String(format: "loaded %d normal training images of '%@' and %d test images in %.1f s",
-                      split.train.count, split.normalClassName, split.test.count, Date().timeIntervalSince(loadStart)))
     let detector = try MOCCADetector(configuration: configuration)
-    detector.preprocessor = prepared.preprocessor
     // An absolute path, so that `mocca evaluate` finds the data from any folder.
-    detector.trainingData = split.description(dataset: data.dataset, path: URL(fileURLWithPath: data.data).standardizedFileURL.path)
-    try fit(detector, on: prepared.train, allowDivergence: allowDivergence)
-    return (detector, prepared)
-}
-
-/// The normal class's training images of an image folder without a test split, for a run
-/// that does not evaluate (an empty test set stands in).
-private func loadTrainingOnly(_ data: DataOptions) throws -> OneClassSplit {
-    let trainFolder = (data.data as NSString).appendingPathComponent("train")
-    let names = try ImageFolder.subfolders(of: trainFolder)
-    let normal = try ImageDataset.classIndex(data.normalClass, in: names)
-    let train = try ImageFolder.load(root: data.data, split: "train", channels: data.channels, keep: { $0 == normal })
-    let test = try ImageDataset(imageShape: train.imageShape, pixels: [], labels: [], classNames: names, sources: [])
-    return try OneClassSplit(allTraining: train, test: test, normalClass: data.normalClass,
-                             path: (trainFolder as NSString).appendingPathComponent(names[normal]))
+    let path = URL(fileURLWithPath: data.data).standardizedFileURL.path
+    let train: any SampleSource, test: (any SampleSource)?
+    if data.dataset == .imageFolder {
+        var split = try ImageFolderSplit.load(root: data.data, normalClass: data.normalClass, channels: data.channels,
+                                              resize: try data.resize(), requireTest: evaluate)
+        detector.preprocessor = try split.fitPreprocessor()
+        detector.trainingData = TrainingDataDescription(
+            dataset: data.dataset.rawValue, path: path, normalClass: split.normalClassName, classNames: split.classNames,
+            imageShape: split.train.sampleShape, resize: try data.resize())
+        (train, test) = (split.train, evaluate ? split.test : nil)
+        printError(String(format: "found %d normal training images of '%@' and %d test images, read a batch at a time; preprocessing fitted in %.1f s",
+                          split.train.count, split.normalClassName, split.test?.count ?? 0, Date().timeIntervalSince(loadStart)))
+    } else {
+        let split = try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClass, channels: data.channels)
+        if evaluate { try checkBothClasses(split, data: data) }
+        let prepared = try split.prepared()
+        detector.preprocessor = prepared.preprocessor
+        detector.trainingData = split.description(dataset: data.dataset, path: path)
+        (train, test) = (try TensorSource(prepared.train), evaluate ? try prepared.testSource : nil)
+        printError(String(format: "loaded %d normal training images of '%@' and %d test images in %.1f s",
+                          split.train.count, split.normalClassName, split.test.count, Date().timeIntervalSince(loadStart)))
+    }
+    try fit(detector, on: train, allowDivergence: allowDivergence)
+    return (detector, test)
 }
 
 /// Checks that the test split holds normal and anomalous images: without both, the
@@ -93,10 +99,9 @@ private func loadTrainingOnly(_ data: DataOptions) throws -> OneClassSplit {
 /// - Throws: `CommandFailure` naming the test split and the class missing.
 private func checkBothClasses(_ split: OneClassSplit, data: DataOptions) throws {
     let labels = Set(split.testLabels)
-    let place = data.dataset == .imageFolder ? (data.data as NSString).appendingPathComponent("test") : "the test split of \(data.data)"
     let missing = !labels.contains(0) ? "no images of the normal class '\(split.normalClassName)'"
         : !labels.contains(1) ? "no images of any other class" : nil
     if let missing {
-        throw CommandFailure("\(place) has \(missing); the evaluation needs both normal and anomalous test images: add them, or pass --no-evaluate")
+        throw CommandFailure("the test split of \(data.data) has \(missing); the evaluation needs both normal and anomalous test images: add them, or pass --no-evaluate")
     }
 }

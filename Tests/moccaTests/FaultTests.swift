@@ -90,7 +90,8 @@ import Testing
         let out = folder.appendingPathComponent("det")
         let run = try Mocca.train(data, out: out)
         #expect(run.status != 0)
-        #expect(run.stderr.contains("\(data.appendingPathComponent("test").path) has no images of any other class"), "\(run.stderr)")
+        #expect(run.stderr.contains("\(data.appendingPathComponent("test").path): evaluating needs normal images (test/a/) and anomalous ones"), "\(run.stderr)")
+        #expect(run.stderr.contains("found 4 normal and 0 anomalous"), "\(run.stderr)")
         #expect(!run.stderr.contains("epoch"))
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }

@@ -11,7 +11,7 @@ import Testing
         }
         #expect(fixture.training.stdout.contains("saved the detector to \(fixture.detector.path)"))
         #expect(fixture.training.stdout.contains("AUROC"))
-        #expect(fixture.training.stderr.contains("loaded 16 normal training images of 'a' and 8 test images"))
+        #expect(fixture.training.stderr.contains("found 16 normal training images of 'a' and 8 test images, read a batch at a time"))
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.report)) as? [String: Any]
         #expect(report?["normalCount"] as? Int == 4)
         #expect(report?["anomalyCount"] as? Int == 4)
