@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "MOCCACoreTests", dependencies: ["MOCCACore", "MOCCATestSupport"]),
         .testTarget(name: "MOCCANNTests", dependencies: ["MOCCANN", "MOCCAModels", "MOCCATestSupport"],
                     exclude: ["../Fixtures"]),
+        .testTarget(name: "MOCCADataTests", dependencies: ["MOCCAData", "MOCCATestSupport"], exclude: ["../Fixtures"]),
         .testTarget(name: "MOCCAModelsTests", dependencies: ["MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCABenchmarkTests", dependencies: ["MOCCABenchmark", "MOCCA", "MOCCACore"]),

@@ -73,4 +73,25 @@ public enum ImageFolder {
         return entries.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
             .map { (folder as NSString).appendingPathComponent($0) }
     }
+
+    /// The image files at `path`: the file itself, or every image file below the folder,
+    /// recursively, hidden files and folders skipped, sorted by relative path.
+    /// - Throws: ``DataError/missing(path:expected:)`` when nothing is at `path`, and
+    ///   ``DataError/unreadable(path:reason:)`` when the folder cannot be listed.
+    public static func imageFiles(under path: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError.missing(path: path, expected: "an image file or a folder of images")
+        }
+        guard isDirectory.boolValue else { return [path] }
+        guard let walker = FileManager.default.enumerator(atPath: path) else {
+            throw DataError.unreadable(path: path, reason: "the folder cannot be listed")
+        }
+        return walker.compactMap { $0 as? String }
+            .filter { relative in
+                extensions.contains((relative as NSString).pathExtension.lowercased())
+                    && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
+            }
+            .sorted().map { (path as NSString).appendingPathComponent($0) }
+    }
 }

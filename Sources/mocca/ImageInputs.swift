@@ -7,25 +7,10 @@ import MOCCAData
 /// - Throws: `CommandFailure` for an input that does not exist or cannot be listed, or
 ///   when no image is found at all.
 func imageFiles(_ inputs: [String]) throws -> [String] {
-    let fileManager = FileManager.default
-    let files = try inputs.flatMap { path -> [String] in
-        var isDirectory: ObjCBool = false
-        guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CommandFailure("\(path): not found (expected an image file or a folder of images)")
-        }
-        guard isDirectory.boolValue else { return [path] }
-        guard let walker = fileManager.enumerator(atPath: path) else {
-            throw CommandFailure("\(path): cannot list the folder")
-        }
-        return walker.compactMap { $0 as? String }
-            .filter { relative in
-                ImageFolder.extensions.contains((relative as NSString).pathExtension.lowercased())
-                    && !relative.split(separator: "/").contains { $0.hasPrefix(".") }
-            }
-            .sorted().map { (path as NSString).appendingPathComponent($0) }
-    }
+    let files: [String]
+    do { files = try inputs.flatMap { try ImageFolder.imageFiles(under: $0) } } catch { throw CommandFailure("\(error)") }
     guard !files.isEmpty else {
-        throw CommandFailure("no .jpg, .jpeg or .png files in \(inputs.joined(separator: ", "))")
+        throw CommandFailure("no .\(ImageFolder.extensions.sorted().joined(separator: ", .")) files in \(inputs.joined(separator: ", "))")
     }
     return files
 }

@@ -72,3 +72,28 @@ public func makePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> 
     let header = bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, channels == 1 ? 0 : 2, 0, 0, 0]
     return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
 }
+
+/// Whether two doubles agree to `tolerance`.
+public func isNear(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool {
+    abs(a - b) <= tolerance
+}
+
+/// Whether two float arrays agree element-wise to `tolerance`.
+public func isNear(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-6) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
+}
+
+// MARK: Hand-made file formats
+
+public func littleEndian(_ value: UInt32) -> [UInt8] { bigEndian(value).reversed() }
+
+/// A gzip member holding `bytes` in stored DEFLATE blocks.
+public func gzipStored(_ bytes: [UInt8]) -> [UInt8] {
+    [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xFF] + storedDeflate(bytes)
+        + littleEndian(crc32(bytes)) + littleEndian(UInt32(truncatingIfNeeded: bytes.count))
+}
+
+/// An unsigned-byte IDX file: magic `0 0 8 rank`, big-endian dimensions, then the values.
+public func makeIDX(dimensions: [Int], values: [UInt8]) -> [UInt8] {
+    [0, 0, 0x08, UInt8(dimensions.count)] + dimensions.flatMap { bigEndian(UInt32($0)) } + values
+}

@@ -1,3 +1,4 @@
+import MOCCATestSupport
 import CTurboJPEG
 import CZlib
 import Foundation

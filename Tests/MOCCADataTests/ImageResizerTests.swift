@@ -1,3 +1,4 @@
+import MOCCATestSupport
 import Foundation
 import MOCCAData
 import Testing

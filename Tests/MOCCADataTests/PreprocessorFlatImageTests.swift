@@ -1,3 +1,4 @@
+import MOCCATestSupport
 import MOCCACore
 import MOCCAData
 import Testing

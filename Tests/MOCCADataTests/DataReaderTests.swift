@@ -1,7 +1,6 @@
 import Foundation
-import MOCCA
-import MOCCACore
 import MOCCAData
+import MOCCACore
 import MOCCATestSupport
 import Testing
 

@@ -1,3 +1,4 @@
+import MOCCATestSupport
 import CTurboJPEG
 import Foundation
 import MOCCACore
