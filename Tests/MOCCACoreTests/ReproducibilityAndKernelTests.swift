@@ -1,0 +1,126 @@
+@testable import MOCCACore
+import MOCCATestSupport
+import Testing
+
+/// Runs that compare results across runs or thread counts: serialised, because the thread
+/// count is process-wide state.
+@Suite("Reproducibility and threads", .serialized)
+struct ReproducibilityTests {
+    /// One forward and backward pass of conv → batch norm → ReLU on fixed inputs; returns the
+    /// output, the gradients of input, weight, bias, scale and shift, and the running stats.
+    func convBatchNormReLU() throws -> [[Float]] {
+        let x = leaf(deterministicFill([2, 3, 8, 8], seed: 1))
+        let weight = leaf(deterministicFill([16, 3, 3, 3], seed: 2, scale: 0.3))
+        let bias = leaf(deterministicFill([16], seed: 3, scale: 0.1))
+        let scale = leaf(try deterministicFill([16], seed: 4, scale: 0.5) + 1)
+        let shift = leaf(deterministicFill([16], seed: 5, scale: 0.5))
+        let (mean, variance) = (Tensor(zeros: [16]), Tensor(repeating: 1, shape: [16]))
+        let y = try Tensor.batchNormalization(
+            Tensor.convolution2d(x, weight: weight, bias: bias, padding: 1),
+            scale: scale, shift: shift, runningMean: mean, runningVariance: variance, training: true).relu()
+        try project(y, deterministicFill(y.shape, seed: 6)).backward()
+        return try [y.scalars] + [x, weight, bias, scale, shift].map { try #require($0.grad).scalars }
+            + [mean.scalars, variance.scalars]
+    }
+
+    @Test func identicalRunsGiveIdenticalResults() throws {
+        let first = try convBatchNormReLU()
+        let second = try convBatchNormReLU()
+        #expect(first.count == second.count)
+        for (index, (a, b)) in zip(first, second).enumerated() {
+            #expect(a == b, "result \(index) differs between two identical runs")
+        }
+        #expect(first[0].contains { $0 > 0 } && first[1].contains { $0 != 0 })
+    }
+
+    @Test func threadCountCanBeChangedWithoutChangingResults() throws {
+        let previous = Threads.count
+        defer { Threads.count = previous }
+        let x = deterministicFill([2, 8, 12, 12], seed: 7)
+        let weight = deterministicFill([16, 8, 3, 3], seed: 8, scale: 0.2)
+        func run() throws -> Tensor { try Tensor.convolution2d(x, weight: weight, stride: 1, padding: 1) }
+
+        Threads.count = 1
+        #expect(Threads.count == 1)
+        let single = try run()
+        Threads.count = 2
+        #expect(Threads.count == 2)
+        let double = try run()
+        Threads.count = 0
+        #expect(Threads.count == 1, "a count below one is clamped to one")
+        #expect(closeness(single, double, rtol: 0, atol: 1e-5) <= 1,
+                "max |difference| \(closeness(single, double, rtol: 0, atol: 1))")
+        #expect(single.scalars.contains { $0 != 0 })
+    }
+}
+
+@Suite("Buffer pool")
+struct BufferPoolTests {
+    @Test func sizeClassesRoundUpByAtMostAQuarterAndLeaveSmallSizesAlone() {
+        for size in [64 << 10, (64 << 10) + 1, 1_000_000, 8_388_608, 8_388_609, 33_554_431] {
+            let rounded = BufferPool.sizeClass(size)
+            #expect(rounded >= size && Double(rounded) <= 1.25 * Double(size), "\(size) -> \(rounded)")
+            #expect(BufferPool.sizeClass(rounded) == rounded, "a class is its own class")
+        }
+        #expect(BufferPool.sizeClass(1000) == 1000)
+        // Nearby sizes share a class, and so share cached buffers.
+        #expect(BufferPool.sizeClass(5_000_000) == 5_242_880)
+        #expect(BufferPool.sizeClass(5_200_000) == 5_242_880)
+    }
+
+    @Test func tensorsAfterReleasingTheCacheAreValidAndZeroed() throws {
+        for _ in 0..<3 {
+            let big = Tensor(repeating: 7, shape: [64, 32, 32])
+            #expect(big.scalars.allSatisfy { $0 == 7 })
+        }
+        Tensor.releaseCachedBuffers()
+        let fresh = Tensor(zeros: [64, 32, 32])
+        #expect(fresh.scalars.allSatisfy { $0 == 0 })
+        let reused = Tensor(zeros: [40, 32, 32])
+        #expect(reused.scalars.allSatisfy { $0 == 0 })
+    }
+}
+
+@Suite("Blocked-layout pooling and upsampling kernels")
+struct BlockedKernelTests {
+    /// Runs `op` on `values` in the plain layout (oneDNN's kernels) and in the blocked one
+    /// (the vector loops); returns both outputs and both input gradients for one seed.
+    static func bothPaths(_ values: [Float], shape: [Int], block: Int, seed: UInt64,
+                          _ op: (Tensor) throws -> Tensor) throws -> (reference: Tensor, fast: Tensor, expected: [Float], got: [Float]) {
+        let plain = try Tensor(shape: shape, scalars: values)
+        plain.requiresGrad = true
+        let reordered = try DNNL.reorder(plain, to: MemoryDescriptor(channelBlocked: shape, block: block))
+        let input = Tensor(shape: shape, storage: reordered.storage, offset: reordered.offset, descriptor: reordered.descriptor)
+        input.requiresGrad = true
+        #expect(input.channelBlock == block)
+        #expect(plain.channelBlock == nil)
+        let reference = try op(plain), fast = try op(input)
+        var generator = RandomGenerator(seed: seed)
+        let upstream = Tensor.uniform(shape: reference.shape, in: -1...1, using: &generator)
+        try reference.backward(seed: upstream)
+        try fast.backward(seed: upstream)
+        return (reference, fast, try #require(plain.grad).scalars, try #require(input.grad).scalars)
+    }
+
+    @Test(arguments: [8, 16])
+    func upsamplingMatchesOneDNN(block: Int) throws {
+        var generator = RandomGenerator(seed: 10)
+        let values = (0..<(2 * 20 * 3 * 5)).map { _ in generator.nextUniform() * 2 - 1 }
+        let run = try Self.bothPaths(values, shape: [2, 20, 3, 5], block: block, seed: 11) { try Tensor.upsampleNearest2d($0, factor: 2) }
+        #expect(run.fast.scalars == run.reference.scalars)
+        // The four gradients are summed in another order than oneDNN's average pooling.
+        #expect(zip(run.got, run.expected).allSatisfy { abs($0 - $1) <= 1e-6 })
+    }
+
+    /// Same values, same gradient routing, ties included (the first maximum wins).
+    @Test(arguments: [8, 16])
+    func maxPoolingMatchesOneDNN(block: Int) throws {
+        var generator = RandomGenerator(seed: 9)
+        // Few distinct values, so that many windows hold ties.
+        let values = (0..<(3 * 20 * 6 * 4)).map { _ in Float(Int(generator.nextUniform() * 4)) }
+        let run = try Self.bothPaths(values, shape: [3, 20, 6, 4], block: block, seed: 12) { try Tensor.maxPool2d($0, kernelSize: 2) }
+        #expect(run.fast.scalars == run.reference.scalars)
+        #expect(run.got == run.expected)
+        #expect(run.expected.filter { $0 != 0 }.count == run.reference.count, "one routed gradient per window")
+    }
+}
