@@ -69,9 +69,9 @@ extension MOCCADetector {
         }
     }
 
-    /// Calls `body` with each scoring batch's indices and tap vectors `[B, D]`, in
+    /// Calls `body` with each scoring batch's indices, samples and tap vectors `[B, D]`, in
     /// evaluation mode and without gradients.
-    func forEachTapBatch(_ samples: any SampleSource, _ body: ([Int], [Tensor]) throws -> Void) throws {
+    func forEachTapBatch(_ samples: any SampleSource, _ body: ([Int], Tensor, [Tensor]) throws -> Void) throws {
         network.eval()
         defer {
             network.train()
@@ -79,7 +79,8 @@ extension MOCCADetector {
         }
         try withoutGradients {
             for loaded in BatchLoader(samples, consecutiveBatchesOf: Self.scoringBatch) {
-                try body(loaded.indices, network.tapVectors(checkedBatch(loaded, samples), taps: configuration.taps))
+                let batch = try checkedBatch(loaded, samples)
+                try body(loaded.indices, batch, network.tapVectors(batch, taps: configuration.taps))
             }
         }
     }
@@ -90,13 +91,12 @@ extension MOCCADetector {
         autoencoder?.eval()
         var perChannel = [[Float]](repeating: [], count: channels.count)
         for k in perChannel.indices { perChannel[k].reserveCapacity(samples.count) }
-        try forEachTapBatch(samples) { indices, vectors in
+        try forEachTapBatch(samples) { indices, batch, vectors in
             for (l, v) in vectors.enumerated() {
                 guard let scorer = taps[l].scorer else { throw MOCCAError.notFitted }
                 perChannel[l] += try scorer.score(v, trainingOffset: leaveOneOut ? indices[0] : nil)
             }
             if let autoencoder {
-                let batch = try samples.batch(indices)
                 perChannel[channels.count - 1] += try autoencoder.reconstructionError(batch).scalars
             }
             for (k, channel) in perChannel.enumerated() {

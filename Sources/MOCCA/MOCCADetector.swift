@@ -197,7 +197,7 @@ public final class MOCCADetector {
     /// does not grow with the data set.
     private func computeCentroids(_ samples: any SampleSource) throws -> [Tensor] {
         var sums: [[Double]] = []
-        try forEachTapBatch(samples) { _, vectors in
+        try forEachTapBatch(samples) { _, _, vectors in
             if sums.isEmpty { sums = vectors.map { [Double](repeating: 0, count: $0.shape[1]) } }
             for (l, v) in vectors.enumerated() {
                 let values = v.scalars, d = v.shape[1]
@@ -214,7 +214,7 @@ public final class MOCCADetector {
     /// Each tap's representations of `samples`, `[N, D]`.
     private func tapRepresentations(_ samples: any SampleSource) throws -> [Tensor] {
         var values: [[Float]] = [], widths: [Int] = []
-        try forEachTapBatch(samples) { _, vectors in
+        try forEachTapBatch(samples) { _, _, vectors in
             if values.isEmpty {
                 widths = vectors.map { $0.shape[1] }
                 values = widths.map { width in
