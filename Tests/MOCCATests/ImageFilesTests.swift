@@ -82,6 +82,21 @@ struct ImageFilesTests {
         #expect(try streamed.evaluate(test).overall.auroc == held.evaluate(test).overall.auroc)
     }
 
+    @Test func decodedImagesAreKeptWithinTheBudgetAndDecodedAgainPastIt() throws {
+        let root = try Self.makeFolder(side: 16, trainCount: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let files = try ImageFolder.imageFiles(in: root.appendingPathComponent("train/good").path)
+        let kept = try ImageFiles(files: files, channels: 1)
+        let uncached = try ImageFiles(files: files, channels: 1, cacheBytes: 0)
+        let before = try kept.batch([0]).scalars
+        _ = try uncached.batch([0])
+        // The file changes on disk: the cached source still has what it decoded first.
+        try writeBytes(makePNG(width: 16, height: 16, channels: 1, pixels: [UInt8](repeating: 9, count: 256)),
+                       to: URL(fileURLWithPath: files[0]))
+        #expect(try kept.batch([0]).scalars == before)
+        #expect(try uncached.batch([0]).scalars.allSatisfy { $0 == Float(9) / 255 })
+    }
+
     @Test func anEmptyNormalClassFolderNamesTheFolder() throws {
         let root = try Self.makeFolder(side: 8, trainCount: 2)
         defer { try? FileManager.default.removeItem(at: root) }
