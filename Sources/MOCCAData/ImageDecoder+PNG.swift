@@ -15,23 +15,31 @@ extension ImageDecoder {
     /// PNGs and JPEGs all take the same path.
     static func decodePNG(_ file: [UInt8], path: String, channels: Int, maximumPixels: Int) throws -> Image {
         let bytes = withoutGammaChunk(file)
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        defer { png_image_free(&image) }
-        guard png_image_begin_read_from_memory(&image, bytes, bytes.count) != 0 else {
-            throw DataError.malformed(path: path, message: "corrupt PNG: \(message(of: image))")
-        }
-        try checkSize(width: Int(image.width), height: Int(image.height), path: path, maximumPixels: maximumPixels)
-        // The file's colour and alpha, at 8 bits per sample and without a palette.
-        let colour = image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
-        let alpha = image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
-        let layout: Layout = colour ? (alpha ? .rgba : .rgb) : (alpha ? .greyAlpha : .grey)
-        image.format = (colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (alpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
-        image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
-        let width = Int(image.width), height = Int(image.height)
-        var samples = [UInt8](repeating: 0, count: width * height * layout.count)
-        guard png_image_finish_read(&image, nil, &samples, 0, nil) != 0 else {
-            throw DataError.malformed(path: path, message: "corrupt or truncated PNG data: \(message(of: image))")
+        // libpng keeps the pointer it is given and reads the file in both calls, so the
+        // pointer must stay valid from the first to the last: an array passed straight to
+        // each call gives a pointer valid during that call only, and one that
+        // withoutGammaChunk made was freed between the two (a use after free in release
+        // builds, found by fuzzing).
+        let (samples, width, height, layout) = try bytes.withUnsafeBufferPointer { file -> ([UInt8], Int, Int, Layout) in
+            var image = png_image()
+            image.version = UInt32(PNG_IMAGE_VERSION)
+            defer { png_image_free(&image) }
+            guard png_image_begin_read_from_memory(&image, file.baseAddress, file.count) != 0 else {
+                throw DataError.malformed(path: path, message: "corrupt PNG: \(message(of: image))")
+            }
+            try checkSize(width: Int(image.width), height: Int(image.height), path: path, maximumPixels: maximumPixels)
+            // The file's colour and alpha, at 8 bits per sample and without a palette.
+            let colour = image.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
+            let alpha = image.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
+            let layout: Layout = colour ? (alpha ? .rgba : .rgb) : (alpha ? .greyAlpha : .grey)
+            image.format = (colour ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (alpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
+            image.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
+            let width = Int(image.width), height = Int(image.height)
+            var samples = [UInt8](repeating: 0, count: width * height * layout.count)
+            guard png_image_finish_read(&image, nil, &samples, 0, nil) != 0 else {
+                throw DataError.malformed(path: path, message: "corrupt or truncated PNG data: \(message(of: image))")
+            }
+            return (samples, width, height, layout)
         }
         return planar(samples, width: width, height: height, layout: layout, channels: channels)
     }
