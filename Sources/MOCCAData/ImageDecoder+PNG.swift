@@ -14,6 +14,7 @@ extension ImageDecoder {
     /// which also does the colour-to-grey conversion, so 8-bit and 16-bit files and
     /// PNGs and JPEGs all take the same path.
     static func decodePNG(_ file: [UInt8], path: String, channels: Int, maximumPixels: Int) throws -> Image {
+        try checkChunkLengths(file, path: path)
         let bytes = withoutGammaChunk(file)
         // libpng keeps the pointer it is given and reads the file in both calls, so the
         // pointer must stay valid from the first to the last: an array passed straight to
@@ -59,6 +60,30 @@ extension ImageDecoder {
             offset = end
         }
         return bytes
+    }
+
+    /// Throws unless every chunk up to `IEND` fits in the file.
+    ///
+    /// libpng allocates a buffer of the length a chunk declares before it reads the
+    /// chunk (a text chunk, say), up to 2 GiB, so an 89-byte file declaring a 285 MB
+    /// `tEXt` chunk made it allocate 285 MB (found by fuzzing). A chunk running past the
+    /// end of the file can only be truncated or corrupt, and libpng would refuse the file
+    /// once it found the data missing; refusing it first keeps its buffers within the
+    /// file's size. A chunk list ending before `IEND` is left for libpng to report.
+    static func checkChunkLengths(_ bytes: [UInt8], path: String) throws {
+        var offset = 8
+        while offset + 8 <= bytes.count {
+            let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = bytes[(offset + 4)..<(offset + 8)]
+            let remaining = bytes.count - offset - 12
+            guard length <= remaining else {
+                let name = type.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+                    ? "'\(String(decoding: type, as: UTF8.self))'" : "of type \(type.map { String($0) }.joined(separator: " "))"
+                throw DataError.malformed(path: path, message: "truncated or corrupt PNG: the chunk \(name) at byte \(offset) declares \(length) bytes of data, and only \(max(remaining, 0)) follow it")
+            }
+            if type.elementsEqual("IEND".utf8) { return }
+            offset += 12 + length
+        }
     }
 
     /// libpng's message for the last failure.

@@ -36,4 +36,28 @@ struct FuzzRegressionTests {
             }
         }
     }
+
+    /// fuzz-png, out of memory: an 89-byte PNG whose `tEXt` chunk declares 285,212,689
+    /// bytes made libpng allocate that much before finding the data missing, and the
+    /// fuzzer's memory grew past 2 GB. The chunk lengths are now checked against the file
+    /// first, and the file is refused as malformed, naming the chunk.
+    @Test func pngChunkLongerThanTheFileIsRefusedBeforeLibpngAllocatesIt() throws {
+        let bytes = try Self.fixture("png-text-chunk-285mb.png")
+        #expect(bytes.count == 89)
+        for channels in [1, 3] {
+            let error = #expect(throws: DataError.self) {
+                try ImageDecoder.decode(bytes: bytes, path: "png-text-chunk-285mb.png", channels: channels)
+            }
+            guard case .malformed(let path, let message)? = error else {
+                Issue.record("expected DataError.malformed, got \(String(describing: error))")
+                continue
+            }
+            #expect(path == "png-text-chunk-285mb.png")
+            #expect(message.contains("'tEXt'") && message.contains("285212689 bytes"), "\(message)")
+        }
+        // The same chunk with its true length still decodes.
+        var fixed = bytes
+        fixed.replaceSubrange(33..<37, with: [0, 0, 0, 0x11])
+        #expect(try ImageDecoder.decode(bytes: fixed, path: "fixed.png", channels: 3).width == 1)
+    }
 }
