@@ -40,7 +40,7 @@ else
 fi
 
 build=Fuzz/.build
-echo "fuzz: building ${#targets[@]} target(s) (release, -sanitize=fuzzer,address)"
+echo "fuzz: building the fuzz targets (release, -sanitize=fuzzer,address)"
 mkdir -p "$build"
 if ! swift build --package-path Fuzz --scratch-path "$build" -c release -j "${FUZZ_JOBS:-2}" \
      -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >"$build/fuzz-build.log" 2>&1; then

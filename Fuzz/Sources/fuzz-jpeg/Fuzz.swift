@@ -1,8 +1,8 @@
 import MOCCAData
 
-/// Image files through ImageDecoder (libpng or TurboJPEG, by signature): to RGB as
-/// stored, and to grey resized to 7×5, so that the conversions and the resizer also
-/// see every size a header can declare.
+/// JPEG files through ImageDecoder (TurboJPEG, by signature): to RGB as stored, and to
+/// grey resized to 7×5, so that the conversions and the resizer also see every size a
+/// header can declare.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = [UInt8](UnsafeBufferPointer(start: data, count: size))
