@@ -112,9 +112,13 @@ public enum IDXReader {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         try input.withUnsafeBufferPointer { source in
-            stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
-            stream.avail_in = UInt32(source.count)
+            guard let start = source.baseAddress else { return }
+            // Where inflate has read to; the input is handed over at most 1 GiB at a time
+            // (avail_in is 32 bits).
+            func position() -> Int { start.distance(to: UnsafePointer(stream.next_in)) }
+            stream.next_in = UnsafeMutablePointer(mutating: start)
             while true {
+                if stream.avail_in == 0 { stream.avail_in = UInt32(min(source.count - position(), 1 << 30)) }
                 let (code, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
                     stream.next_out = buffer.baseAddress
                     stream.avail_out = UInt32(buffer.count)
@@ -127,10 +131,10 @@ public enum IDXReader {
                     continue
                 case Z_STREAM_END:
                     // Another member follows, or the stream ends (trailing bytes ignored).
-                    let next = source.count - Int(stream.avail_in)
+                    let next = position()
                     guard source.count - next >= 2, source[next] == 0x1F, source[next + 1] == 0x8B else { return }
                     guard inflateReset(&stream) == Z_OK else { throw DataError.malformed(path: path, message: "corrupt gzip stream") }
-                case Z_BUF_ERROR where stream.avail_in == 0:
+                case Z_BUF_ERROR where position() == source.count:
                     throw DataError.malformed(path: path, message: "truncated gzip stream: it ends inside a member")
                 default:
                     let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(code)"
