@@ -87,25 +87,6 @@ extension MOCCADetector {
         func fail(_ reason: String) -> MOCCAError { MOCCAError.invalidDetector(path: path, reason: reason) }
         let manifest = try readManifest(directory)
         let configuration = manifest.configuration
-        let expectedChannels = configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : [])
-        guard manifest.centroids.count == manifest.taps.count, manifest.radii.count == manifest.taps.count,
-              manifest.channelStatistics.count == manifest.channels.count else {
-            throw fail("\(manifestName) lists \(manifest.taps.count) taps but not as many centroids, radii or statistics")
-        }
-        guard manifest.taps == configuration.taps, manifest.channels == expectedChannels,
-              manifest.hasAutoencoder == configuration.reconstructionChannel else {
-            throw fail("\(manifestName) lists taps, channels or an autoencoder that disagree with its configuration")
-        }
-        guard manifest.centroids.allSatisfy({ $0.allSatisfy(\.isFinite) }), manifest.radii.allSatisfy(\.isFinite) else {
-            throw fail("\(manifestName) holds non-finite centroids or radii")
-        }
-        guard manifest.threshold.isFinite else { throw fail("\(manifestName): the threshold is \(manifest.threshold), not a finite number") }
-        guard manifest.channelStatistics.allSatisfy({ $0.mean.isFinite && $0.standardDeviation.isFinite }) else {
-            throw fail("\(manifestName) holds non-finite channel statistics")
-        }
-        if let preprocessor = manifest.preprocessor, !(preprocessor.maximum > preprocessor.minimum) {
-            throw fail("\(manifestName): the preprocessing maximum must exceed the minimum")
-        }
         let weights: SafeTensors.Contents
         do { weights = try SafeTensors.read(from: directory.appendingPathComponent(weightsName)) } catch { throw fail("\(error)") }
         if let (key, _) = weights.tensors.first(where: { !$0.value.isFinite }) {
@@ -148,27 +129,66 @@ extension MOCCADetector {
         return detector
     }
 
-    /// The manifest of a detector folder, checked for its format and version.
+    /// Checks the bytes of a detector's `manifest.json` as ``load(from:)`` does before it
+    /// reads the weights: its format and version, that it decodes, and that its taps,
+    /// centroids, radii, channels and statistics agree with each other and with its
+    /// configuration and are finite. Returns the configuration, whose own options
+    /// ``MOCCAConfiguration/validate()`` checks.
+    /// - Parameter path: the detector folder, naming it in errors; nothing is read from it.
+    /// - Throws: ``MOCCAError/invalidDetector(path:reason:)`` saying what is wrong.
+    public static func checkManifest(_ data: Data, path: String) throws -> MOCCAConfiguration {
+        try decodeManifest(data, path: path).configuration
+    }
+
+    /// The manifest of a detector folder, checked by ``decodeManifest(_:path:)``.
     private static func readManifest(_ directory: URL) throws -> DetectorManifest {
         let path = directory.path
         guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(manifestName).path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "it holds no readable \(manifestName)" : "no such folder"
             throw MOCCAError.invalidDetector(path: path, reason: reason)
         }
+        return try decodeManifest(data, path: path)
+    }
+
+    /// A manifest's bytes decoded and checked for its format, version and consistency.
+    static func decodeManifest(_ data: Data, path: String) throws -> DetectorManifest {
+        func fail(_ reason: String) -> MOCCAError { MOCCAError.invalidDetector(path: path, reason: reason) }
         struct Header: Decodable { var format: String?; var formatVersion: Int? }
         let header: Header
         do { header = try decoder.decode(Header.self, from: data) } catch {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is not valid JSON: \(describe(error))")
+            throw fail("\(manifestName) is not valid JSON: \(describe(error))")
         }
         guard header.format == DetectorManifest.formatName else {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is not a swift-mocca detector manifest")
+            throw fail("\(manifestName) is not a swift-mocca detector manifest")
         }
         guard let version = header.formatVersion, DetectorManifest.readableVersions.contains(version) else {
-            throw MOCCAError.invalidDetector(path: path, reason: "format version \(header.formatVersion.map(String.init) ?? "missing"); this tool reads versions \(DetectorManifest.readableVersions.lowerBound) to \(DetectorManifest.readableVersions.upperBound)")
+            throw fail("format version \(header.formatVersion.map(String.init) ?? "missing"); this tool reads versions \(DetectorManifest.readableVersions.lowerBound) to \(DetectorManifest.readableVersions.upperBound)")
         }
-        do { return try decoder.decode(DetectorManifest.self, from: data) } catch {
-            throw MOCCAError.invalidDetector(path: path, reason: "\(manifestName) is incomplete or damaged: \(describe(error))")
+        let manifest: DetectorManifest
+        do { manifest = try decoder.decode(DetectorManifest.self, from: data) } catch {
+            throw fail("\(manifestName) is incomplete or damaged: \(describe(error))")
         }
+        let configuration = manifest.configuration
+        let expectedChannels = configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : [])
+        guard manifest.centroids.count == manifest.taps.count, manifest.radii.count == manifest.taps.count,
+              manifest.channelStatistics.count == manifest.channels.count else {
+            throw fail("\(manifestName) lists \(manifest.taps.count) taps but not as many centroids, radii or statistics")
+        }
+        guard manifest.taps == configuration.taps, manifest.channels == expectedChannels,
+              manifest.hasAutoencoder == configuration.reconstructionChannel else {
+            throw fail("\(manifestName) lists taps, channels or an autoencoder that disagree with its configuration")
+        }
+        guard manifest.centroids.allSatisfy({ $0.allSatisfy(\.isFinite) }), manifest.radii.allSatisfy(\.isFinite) else {
+            throw fail("\(manifestName) holds non-finite centroids or radii")
+        }
+        guard manifest.threshold.isFinite else { throw fail("\(manifestName): the threshold is \(manifest.threshold), not a finite number") }
+        guard manifest.channelStatistics.allSatisfy({ $0.mean.isFinite && $0.standardDeviation.isFinite }) else {
+            throw fail("\(manifestName) holds non-finite channel statistics")
+        }
+        if let preprocessor = manifest.preprocessor, !(preprocessor.maximum > preprocessor.minimum) {
+            throw fail("\(manifestName): the preprocessing maximum must exceed the minimum")
+        }
+        return manifest
     }
 
     /// A decoding error with the place it happened: the JSON path, or the byte offset

@@ -21,13 +21,39 @@ public enum IDXReader {
                             sources: (0..<n).map { "\(name)#\($0)" })
     }
 
-    /// An unsigned-byte IDX array of the given rank: its dimensions and values.
+    /// An unsigned-byte IDX file of the given rank, read from `path`: its dimensions and values.
+    /// - Parameter kind: what the file should be, for messages.
+    static func readArray(_ path: String, rank expectedRank: Int, kind: String) throws -> (dimensions: [Int], values: [UInt8]) {
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.missing(path: path, expected: "an IDX file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DataError.unreadable(path: path, reason: "permission denied or not a regular file")
+        }
+        return try decodeArray(data, rank: expectedRank, path: path, kind: kind)
+    }
+
+    /// Decodes the bytes of an unsigned-byte IDX file of the given rank, gzipped or not
+    /// (by the gzip magic number): its dimensions, and its values in row-major order.
+    /// This is what ``load(images:labels:classNames:)`` does with each file it reads.
+    /// - Parameters:
+    ///   - rank: the rank the file must have: 3 for images `[N, H, W]`, 1 for labels `[N]`.
+    ///   - path: names the file in errors; nothing is read from it.
+    /// - Throws: ``DataError/malformed(path:message:)`` for a corrupt gzip stream, a bad
+    ///   header, another element type or rank, a zero dimension, or too few or too many values.
+    public static func decodeArray(_ data: Data, rank: Int, path: String) throws -> (dimensions: [Int], values: [UInt8]) {
+        let kind = switch rank {
+        case 3: "an IDX image file of rank 3 [N, H, W]"
+        case 1: "an IDX label file of rank 1 [N]"
+        default: "an IDX file of rank \(rank)"
+        }
+        return try decodeArray(data, rank: rank, path: path, kind: kind)
+    }
+
+    /// ``decodeArray(_:rank:path:)`` with `kind`, what the file should be, for messages.
     ///
     /// The rank is checked before the dimensions are read: with another rank, the header
     /// would be read with the wrong length and every later message would mislead.
-    /// - Parameter kind: what the file should be, for messages.
-    static func readArray(_ path: String, rank expectedRank: Int, kind: String) throws -> (dimensions: [Int], values: [UInt8]) {
-        let bytes = try readMaybeGzipped(path)
+    private static func decodeArray(_ data: Data, rank expectedRank: Int, path: String, kind: String) throws -> (dimensions: [Int], values: [UInt8]) {
+        let bytes = try gunzipIfGzipped(data, path: path)
         guard bytes.count >= 4 else {
             throw DataError.malformed(path: path, message: "expected \(kind), found only \(bytes.count) bytes (an IDX header has at least 4)")
         }
@@ -70,27 +96,52 @@ public enum IDXReader {
         return byte < 16 ? "0" + digits : digits
     }
 
-    /// The bytes of a file, decompressed if it is gzipped (by its magic number).
-    static func readMaybeGzipped(_ path: String) throws -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.missing(path: path, expected: "an IDX file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.unreadable(path: path, reason: "permission denied or not a regular file")
+    /// `data` decompressed if it is gzipped (by its magic number), otherwise as it is.
+    ///
+    /// Reads as zlib's `gzread` does: a stream of several gzip members is read whole,
+    /// and anything after the last member that is not another member is ignored.
+    static func gunzipIfGzipped(_ data: Data, path: String) throws -> [UInt8] {
+        let input = [UInt8](data)
+        guard input.count >= 2, input[0] == 0x1F, input[1] == 0x8B else { return input }
+        var stream = z_stream()
+        // 16 + 15: a gzip wrapper (not zlib's) around a stream of up to a 32 KiB window.
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw DataError.unreadable(path: path, reason: "zlib could not start")
         }
-        guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else { return [UInt8](data) }
-        guard let file = gzopen(path, "rb") else { throw DataError.unreadable(path: path, reason: "gzopen failed") }
-        defer { gzclose(file) }
+        defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let read = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
-            if read < 0 { throw DataError.malformed(path: path, message: "corrupt gzip stream") }
-            if read == 0 { break }
-            output += chunk[0..<Int(read)]
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        try input.withUnsafeBufferPointer { source in
+            guard let start = source.baseAddress else { return }
+            // Where inflate has read to; the input is handed over at most 1 GiB at a time
+            // (avail_in is 32 bits).
+            func position() -> Int { start.distance(to: UnsafePointer(stream.next_in)) }
+            stream.next_in = UnsafeMutablePointer(mutating: start)
+            while true {
+                if stream.avail_in == 0 { stream.avail_in = UInt32(min(source.count - position(), 1 << 30)) }
+                let (code, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = UInt32(buffer.count)
+                    let code = inflate(&stream, Z_NO_FLUSH)
+                    return (code, buffer.count - Int(stream.avail_out))
+                }
+                output += chunk[0..<produced]
+                switch code {
+                case Z_OK:
+                    continue
+                case Z_STREAM_END:
+                    // Another member follows, or the stream ends (trailing bytes ignored).
+                    let next = position()
+                    guard source.count - next >= 2, source[next] == 0x1F, source[next + 1] == 0x8B else { return }
+                    guard inflateReset(&stream) == Z_OK else { throw DataError.malformed(path: path, message: "corrupt gzip stream") }
+                case Z_BUF_ERROR where position() == source.count:
+                    throw DataError.malformed(path: path, message: "truncated gzip stream: it ends inside a member")
+                default:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(code)"
+                    throw DataError.malformed(path: path, message: "corrupt gzip stream (\(reason))")
+                }
+            }
         }
-        // gzread stops quietly at a truncated stream; zlib reports it as an error code.
-        var code: Int32 = 0
-        _ = gzerror(file, &code)
-        if code != Z_OK && code != Z_STREAM_END { throw DataError.malformed(path: path, message: "corrupt or truncated gzip stream (zlib error \(code))") }
         return output
     }
 }

@@ -43,6 +43,8 @@ public enum ImageDecoder {
 
     /// Decodes the file at `path` to `channels` channels (1: grey, 3: RGB), converting as
     /// needed, then resizes it to `size` with `filter` when a size is given.
+    ///
+    /// Reads the file and hands its bytes to ``decode(bytes:path:channels:size:filter:maximumPixels:)``.
     /// - Parameter maximumPixels: the largest `width × height` a header may declare.
     /// - Throws: ``DataError/missing(path:expected:)``, ``DataError/unreadable(path:reason:)``,
     ///   ``DataError/malformed(path:message:)`` for corrupt or truncated files,
@@ -52,14 +54,25 @@ public enum ImageDecoder {
     public static func decode(path: String, channels: Int, size: (height: Int, width: Int)? = nil,
                               filter: ImageResizer.Filter = .area,
                               maximumPixels: Int = ImageDecoder.maximumPixels) throws -> Image {
-        guard channels == 1 || channels == 3 else {
-            throw DataError.malformed(path: path, message: "images can be decoded to 1 (grey) or 3 (RGB) channels, not \(channels)")
-        }
+        try checkChannels(channels, path: path)
         guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: path) { throw DataError.unreadable(path: path, reason: "permission denied") }
             throw DataError.missing(path: path, expected: "an image file")
         }
-        let bytes = [UInt8](data)
+        return try decode(bytes: [UInt8](data), path: path, channels: channels, size: size, filter: filter,
+                          maximumPixels: maximumPixels)
+    }
+
+    /// Decodes the bytes of a JPEG or PNG file, as ``decode(path:channels:size:filter:maximumPixels:)``
+    /// does once it has read the file: by its signature, to `channels` channels, resized
+    /// to `size` when one is given.
+    /// - Parameter path: names the image in errors; nothing is read from it.
+    /// - Throws: ``DataError/malformed(path:message:)``, ``DataError/unsupported(path:message:)``
+    ///   and ``DataError/tooLarge(path:width:height:limit:)``, as for a file.
+    public static func decode(bytes: [UInt8], path: String, channels: Int, size: (height: Int, width: Int)? = nil,
+                              filter: ImageResizer.Filter = .area,
+                              maximumPixels: Int = ImageDecoder.maximumPixels) throws -> Image {
+        try checkChannels(channels, path: path)
         let image: Image
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             image = try decodeJPEG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
@@ -72,6 +85,13 @@ public enum ImageDecoder {
         }
         guard let size else { return image }
         return try ImageResizer.resize(image, height: size.height, width: size.width, filter: filter, source: path)
+    }
+
+    /// Throws unless `channels` is 1 (grey) or 3 (RGB); checked before a file is read.
+    private static func checkChannels(_ channels: Int, path: String) throws {
+        guard channels == 1 || channels == 3 else {
+            throw DataError.malformed(path: path, message: "images can be decoded to 1 (grey) or 3 (RGB) channels, not \(channels)")
+        }
     }
 
     /// The name of another common image format whose signature `bytes` start with.
