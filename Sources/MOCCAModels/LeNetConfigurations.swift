@@ -58,9 +58,10 @@ public struct MNISTLeNetConfiguration: NetworkConfiguration {
     }
 }
 
-/// The LeNets' decoders view the code as `[code/16, 4, 4]`.
+/// The LeNets' decoders view the code as `[code/16, 4, 4]`; a code beyond 4,096 would only
+/// come from a damaged manifest, and would allocate gigabytes before failing.
 private func validateLeNetCode(_ codeLength: Int, network: String) throws {
-    guard codeLength > 0, codeLength % 16 == 0 else {
-        throw NetworkError.invalidConfiguration(network: network, message: "the code length must be a positive multiple of 16, got \(codeLength)")
+    guard codeLength > 0, codeLength % 16 == 0, codeLength <= 4096 else {
+        throw NetworkError.invalidConfiguration(network: network, message: "the code length must be a positive multiple of 16 up to 4096, got \(codeLength)")
     }
 }

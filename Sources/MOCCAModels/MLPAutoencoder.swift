@@ -34,12 +34,21 @@ public struct MLPAutoencoderConfiguration: NetworkConfiguration {
     /// `hidden1`, `hidden2`, ..., then `code`.
     public var tapNames: [String] { hiddenSizes.indices.map { "hidden\($0 + 1)" } + ["code"] }
 
-    /// Checks that every width is positive.
+    /// The most weights a configuration may ask for: 2^28 floats, 1 GiB. More would only
+    /// come from a mistake or a damaged manifest, and would allocate before failing.
+    public static let maximumWeights = 1 << 28
+
+    /// Checks that every width is positive and the weights fit ``maximumWeights``.
     public func validate() throws {
         func fail(_ message: String) throws -> Never { throw NetworkError.invalidConfiguration(network: Self.networkName, message: message) }
         if inputFeatures <= 0 { try fail("inputFeatures must be set to the length of one input vector, got \(inputFeatures)") }
         if let bad = hiddenSizes.first(where: { $0 <= 0 }) { try fail("hidden sizes must be positive, got \(bad)") }
         if codeLength <= 0 { try fail("the code length must be positive, got \(codeLength)") }
+        let widths = [inputFeatures] + hiddenSizes + [codeLength]
+        // Encoder and decoder mirror each other: twice the products of neighbouring widths,
+        // counted in Double so that absurd widths cannot overflow.
+        let weights = zip(widths, widths.dropFirst()).reduce(0.0) { $0 + 2 * Double($1.0) * Double($1.1) }
+        if weights > Double(Self.maximumWeights) { try fail("the widths \(widths) need over \(Self.maximumWeights) weights") }
     }
 
     /// The autoencoder.

@@ -84,3 +84,30 @@ struct TinyConfiguration: NetworkConfiguration {
         return try mlp.makeNetwork(generator: &generator)
     }
 }
+
+/// Sizes that only a mistake or a damaged manifest would hold are refused before anything
+/// is allocated.
+@Suite("Network size limits")
+struct NetworkSizeLimitTests {
+    @Test(arguments: [4112, 1 << 40])
+    func aLeNetCodeBeyond4096IsInvalid(codeLength: Int) {
+        let specification = NetworkSpecification(name: "mnist-lenet", configuration: .object(["codeLength": .number(Double(codeLength))]))
+        #expect(throws: NetworkError.self) { try specification.resolved() }
+    }
+
+    @Test(arguments: [[1 << 20, 1 << 20], [Int.max / 2, 2]])
+    func anMLPBeyondAGibibyteOfWeightsIsInvalid(widths: [Int]) {
+        var configuration = MLPAutoencoderConfiguration()
+        configuration.inputFeatures = widths[0]
+        configuration.hiddenSizes = [widths[1]]
+        let error = #expect(throws: NetworkError.self) { try configuration.validate() }
+        #expect(String(describing: error).contains("weights"))
+    }
+
+    @Test func aLargeButReasonableMLPIsValid() throws {
+        var configuration = MLPAutoencoderConfiguration()
+        configuration.inputFeatures = 100_000
+        configuration.hiddenSizes = [512, 128]
+        try configuration.validate()
+    }
+}
