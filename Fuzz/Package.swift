@@ -18,8 +18,8 @@ let package = Package(
     name: "swift-mocca-fuzz",
     platforms: [.macOS(.v13)],
     dependencies: [.package(name: "swift-mocca", path: "..")],
-    targets: targets.map { target in
-        .executableTarget(name: target.name, dependencies: [.product(name: target.library, package: "swift-mocca")],
+    targets: [.target(name: "FuzzDriver", path: "Sources/FuzzDriver")] + targets.map { target in
+        .executableTarget(name: target.name, dependencies: ["FuzzDriver", .product(name: target.library, package: "swift-mocca")],
                           path: "Sources/\(target.name)")
     },
     swiftLanguageModes: [.v5]
