@@ -99,14 +99,6 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// The recipe these options follow, if they follow one in tap score and fusion.
-    public var recipe: Recipe? {
-        Recipe.allCases.first { recipe in
-            let reference = MOCCAConfiguration(recipe: recipe)
-            return reference.tapScore == tapScore && reference.fusion == fusion && !reconstructionChannel
-        }
-    }
-
     /// Checks every option, the network's included, and returns the resolved network.
     /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` naming the first bad option.
     @discardableResult
