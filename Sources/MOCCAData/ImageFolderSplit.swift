@@ -50,8 +50,12 @@ public struct ImageFolderSplit {
         if requireTest, !(labels.contains(0) && labels.contains(1)) {
             throw DataError.malformed(path: testPath, message: "evaluating needs normal images (test/\(normal)/) and anomalous ones (any other class folder); found \(labels.filter { $0 == 0 }.count) normal and \(labels.filter { $0 == 1 }.count) anomalous")
         }
-        let test = testFiles.isEmpty ? nil
-            : try ImageFiles(files: testFiles, labels: labels, channels: channels, resize: resize ?? ImageResize(height: train.sampleShape[1], width: train.sampleShape[2]))
+        let test = testFiles.isEmpty ? nil : try ImageFiles(files: testFiles, labels: labels, channels: channels, resize: resize)
+        // Without a resize, test images must have the training images' size, as every
+        // image of a split must have its first one's.
+        if let test, test.sampleShape != train.sampleShape {
+            throw DataError.malformed(path: testPath, message: "test images are \(test.sampleShape), training images \(train.sampleShape); pass --image-size to resize both")
+        }
         return ImageFolderSplit(train: train, test: test, classNames: classNames, normalClassName: normal)
     }
 

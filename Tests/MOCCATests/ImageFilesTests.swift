@@ -97,6 +97,19 @@ struct ImageFilesTests {
         #expect(try uncached.batch([0]).scalars.allSatisfy { $0 == Float(9) / 255 })
     }
 
+    @Test func testImagesOfAnotherSizeAreAnErrorUnlessResized() throws {
+        let root = try Self.makeFolder(side: 8, trainCount: 2)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writeBytes(makePNG(width: 9, height: 8, channels: 1, pixels: [UInt8](repeating: 50, count: 72)),
+                       to: root.appendingPathComponent("test/bad/!first.png"))
+        let error = #expect(throws: DataError.self) {
+            _ = try ImageFolderSplit.load(root: root.path, normalClass: "good", channels: 1, resize: nil, requireTest: true)
+        }
+        #expect(String(describing: error).contains("--image-size"), "\(String(describing: error))")
+        let resized = try ImageFolderSplit.load(root: root.path, normalClass: "good", channels: 1, resize: ImageResize(height: 8, width: 8), requireTest: true)
+        #expect(resized.test?.sampleShape == [1, 8, 8])
+    }
+
     @Test func anEmptyNormalClassFolderNamesTheFolder() throws {
         let root = try Self.makeFolder(side: 8, trainCount: 2)
         defer { try? FileManager.default.removeItem(at: root) }
