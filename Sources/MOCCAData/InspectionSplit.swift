@@ -1,0 +1,230 @@
+import Foundation
+import MOCCACore
+
+/// One image of an industrial-inspection data set: its file, its defect type (nil when it
+/// is defect-free) and, where the data set has one, its pixel mask.
+public struct InspectionImage: Codable, Sendable, Equatable {
+    /// The image file.
+    public var path: String
+    /// The defect type (`crack`, `broken_large`, ...), or nil for a defect-free image.
+    public var defect: String?
+    /// The ground-truth mask (non-zero pixels are defective), if the data set has one.
+    public var mask: String?
+
+    /// An image from its parts.
+    public init(path: String, defect: String? = nil, mask: String? = nil) {
+        self.path = path
+        self.defect = defect
+        self.mask = mask
+    }
+
+    /// Whether the image shows a defect.
+    public var isAnomalous: Bool { defect != nil }
+    /// 0 for defect-free, 1 for defective: the evaluation's label.
+    public var label: Int { isAnomalous ? 1 : 0 }
+    /// The defect type, or `good`.
+    public var defectName: String { defect ?? "good" }
+}
+
+/// An inspection data set split for training, validation and test.
+///
+/// Training holds defect-free images only. Every option (tap score, sizes, epochs) is
+/// chosen on ``validation``; ``test`` is evaluated once, for the chosen options.
+public struct InspectionSplit: Codable, Sendable, Equatable {
+    /// What was read (`mvtec:bottle`, `mtd`, `folder`), for reports.
+    public var name: String
+    /// Defect-free training images.
+    public var train: [InspectionImage]
+    /// Images to choose options on (empty where the layout defines none, as MVTec AD).
+    public var validation: [InspectionImage]
+    /// Images to report on.
+    public var test: [InspectionImage]
+
+    /// A split from its parts.
+    public init(name: String, train: [InspectionImage], validation: [InspectionImage] = [], test: [InspectionImage]) {
+        self.name = name
+        self.train = train
+        self.validation = validation
+        self.test = test
+    }
+
+    /// Whether any image of the split has a mask: without masks, only image-level metrics exist.
+    public var hasMasks: Bool { (validation + test).contains { $0.mask != nil } }
+
+    /// The defect types present, sorted.
+    public var defectTypes: [String] { Set((validation + test).compactMap(\.defect)).sorted() }
+}
+
+/// The fractions of the seeded split used where a layout has no official one (MTD, plain
+/// folders): 70% of the defect-free images train, 10% validate, 20% test; 30% of each
+/// defect type validates and 70% tests.
+///
+/// Defect types are split separately, so every type appears in validation and test in
+/// proportion. Files are sorted before the seeded shuffle, so the split depends only on
+/// the file names and the seed.
+public struct SeededSplitRule: Codable, Sendable, Equatable {
+    /// The share of defect-free images trained on.
+    public var trainFraction: Double = 0.7
+    /// The share of defect-free images in validation.
+    public var normalValidationFraction: Double = 0.1
+    /// The share of each defect type in validation.
+    public var defectValidationFraction: Double = 0.3
+
+    /// The documented rule.
+    public init() {}
+
+    /// Splits `normal` and the defective images by type, seeded.
+    func split(name: String, normal: [InspectionImage], defective: [String: [InspectionImage]], seed: UInt64) -> InspectionSplit {
+        var generator = RandomGenerator(seed: seed)
+        func shuffled(_ images: [InspectionImage]) -> [InspectionImage] {
+            let sorted = images.sorted { $0.path < $1.path }
+            return generator.permutation(sorted.count).map { sorted[$0] }
+        }
+        func count(_ fraction: Double, of n: Int) -> Int { min(n, Int((fraction * Double(n)).rounded())) }
+
+        let normals = shuffled(normal)
+        let trainCount = count(trainFraction, of: normals.count)
+        let validationCount = min(normals.count - trainCount, count(normalValidationFraction, of: normals.count))
+        var validation = Array(normals[trainCount..<(trainCount + validationCount)])
+        var test = Array(normals[(trainCount + validationCount)...])
+        for type in defective.keys.sorted() {
+            let images = shuffled(defective[type] ?? [])
+            let held = count(defectValidationFraction, of: images.count)
+            validation += images[..<held]
+            test += images[held...]
+        }
+        return InspectionSplit(name: name, train: Array(normals[..<trainCount]), validation: validation, test: test)
+    }
+}
+
+/// Readers for the folder layouts of industrial-inspection data sets.
+public enum InspectionLayout {
+    /// The rotation-invariant MVTec AD categories, which the official code augments with
+    /// random rotations.
+    public static let rotationInvariantCategories: Set<String> = ["bottle", "hazelnut", "metal_nut", "screw"]
+    /// The MVTec AD texture categories, trained on patches.
+    public static let textureCategories: Set<String> = ["carpet", "grid", "leather", "tile", "wood"]
+
+    /// Reads one category of the MVTec AD layout:
+    /// `<root>/<category>/train/good/*.png`, `<root>/<category>/test/{good,<defect>}/*.png` and,
+    /// optionally, `<root>/<category>/ground_truth/<defect>/<name>_mask.png`.
+    ///
+    /// MVTec AD has no validation split; options are chosen by a rule fixed beforehand.
+    /// - Parameter requireTest: whether a category without `test/` is an error (training
+    ///   alone does not need one).
+    /// - Throws: ``DataError`` naming the folder: a missing category (with the ones
+    ///   present), an empty `train/good`, a missing `test/` when required, or a defect
+    ///   image without its mask when `ground_truth/` exists.
+    public static func mvtec(root: String, category: String, requireTest: Bool = true) throws -> InspectionSplit {
+        let folder = join(root, category)
+        guard isDirectory(join(folder, "train")) else {
+            let present = (try? ImageFolder.subfolders(of: root).filter { isDirectory(join(root, $0, "train")) }) ?? []
+            throw DataError.missing(path: join(folder, "train"), expected: "an MVTec AD category <root>/<category>/train/good"
+                                    + (present.isEmpty ? "" : "; categories here: \(present.joined(separator: ", "))"))
+        }
+        let train = try images(in: join(folder, "train", "good"), expected: "the defect-free training images train/good/*.png")
+            .map { InspectionImage(path: $0) }
+        let testFolder = join(folder, "test")
+        guard isDirectory(testFolder) else {
+            if requireTest { throw DataError.missing(path: testFolder, expected: "the test images test/{good,<defect>}/*.png of category \(category)") }
+            return InspectionSplit(name: "mvtec:\(category)", train: train, test: [])
+        }
+        let truth = join(folder, "ground_truth")
+        let hasMasks = isDirectory(truth)
+        var test: [InspectionImage] = []
+        for type in try ImageFolder.subfolders(of: testFolder) {
+            for path in try ImageFolder.imageFiles(in: join(testFolder, type)) {
+                guard type != "good" else { test.append(InspectionImage(path: path)); continue }
+                var mask: String?
+                if hasMasks {
+                    let candidate = join(truth, type, stem(of: path) + "_mask.png")
+                    guard FileManager.default.fileExists(atPath: candidate) else {
+                        throw DataError.missing(path: candidate, expected: "the mask of \(path) (ground_truth/ exists, so every defect image needs one)")
+                    }
+                    mask = candidate
+                }
+                test.append(InspectionImage(path: path, defect: type, mask: mask))
+            }
+        }
+        guard !test.isEmpty || !requireTest else {
+            throw DataError.emptyClass("test", path: testFolder)
+        }
+        return InspectionSplit(name: "mvtec:\(category)", train: train, test: test)
+    }
+
+    /// Reads the Magnetic Tile Defect layout: `MT_Free/Imgs/*.jpg` are defect-free,
+    /// `MT_<Defect>/Imgs/*.jpg` defective, each with a same-named `.png` mask, and splits
+    /// it by ``SeededSplitRule`` (MTD has no official split).
+    /// - Throws: ``DataError`` naming the folder for a missing `MT_Free/Imgs`, no defect
+    ///   folders, or a defect image without its mask.
+    public static func mtd(root: String, seed: UInt64, rule: SeededSplitRule = SeededSplitRule()) throws -> InspectionSplit {
+        let freeFolder = join(root, "MT_Free", "Imgs")
+        let normal = try images(in: freeFolder, expected: "the defect-free tiles MT_Free/Imgs/*.jpg of the Magnetic Tile Defect layout", extensions: ["jpg", "jpeg"])
+            .map { InspectionImage(path: $0) }
+        var defective: [String: [InspectionImage]] = [:]
+        for folder in try ImageFolder.subfolders(of: root) where folder.hasPrefix("MT_") && folder != "MT_Free" {
+            let type = String(folder.dropFirst(3)).lowercased()
+            defective[type] = try images(in: join(root, folder, "Imgs"), expected: "the \(type) tiles \(folder)/Imgs/*.jpg", extensions: ["jpg", "jpeg"])
+                .map { path in
+                    let mask = join((path as NSString).deletingLastPathComponent, stem(of: path) + ".png")
+                    guard FileManager.default.fileExists(atPath: mask) else {
+                        throw DataError.missing(path: mask, expected: "the mask of \(path)")
+                    }
+                    return InspectionImage(path: path, defect: type, mask: mask)
+                }
+        }
+        guard !defective.isEmpty else {
+            throw DataError.wrongLayout(path: root, expected: "MT_Free/Imgs and at least one MT_<Defect>/Imgs folder")
+        }
+        return rule.split(name: "mtd", normal: normal, defective: defective, seed: seed)
+    }
+
+    /// Reads a plain folder layout, as anomalib's `Folder` data set: a folder of
+    /// defect-free images, optionally a folder of defective ones (its sub-folders, if any,
+    /// are the defect types; images directly in it are of type `abnormal`) and a folder of
+    /// masks (`<name>.png` or `<name>_mask.png`, in the defect type's sub-folder or at its
+    /// top), split by ``SeededSplitRule``.
+    /// - Throws: ``DataError`` naming the folder for a missing or empty normal folder, or
+    ///   a defective image without a mask when a mask folder is given.
+    public static func folder(normal: String, abnormal: String? = nil, masks: String? = nil, seed: UInt64,
+                              rule: SeededSplitRule = SeededSplitRule()) throws -> InspectionSplit {
+        let normals = try images(in: normal, expected: "the defect-free images").map { InspectionImage(path: $0) }
+        var defective: [String: [InspectionImage]] = [:]
+        if let abnormal {
+            var byType: [String: [String]] = ["abnormal": try ImageFolder.imageFiles(in: abnormal)]
+            for type in try ImageFolder.subfolders(of: abnormal) { byType[type] = try ImageFolder.imageFiles(in: join(abnormal, type)) }
+            for (type, paths) in byType where !paths.isEmpty {
+                defective[type] = try paths.map { path in
+                    InspectionImage(path: path, defect: type, mask: try masks.map { try mask(of: path, type: type, in: $0) })
+                }
+            }
+            guard !defective.isEmpty else { throw DataError.emptyClass("abnormal", path: abnormal) }
+        }
+        return rule.split(name: "folder", normal: normals, defective: defective, seed: seed)
+    }
+
+    private static func mask(of path: String, type: String, in folder: String) throws -> String {
+        let name = stem(of: path)
+        let candidates = [join(folder, type, name + ".png"), join(folder, type, name + "_mask.png"),
+                          join(folder, name + ".png"), join(folder, name + "_mask.png")]
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw DataError.missing(path: candidates[0], expected: "the mask of \(path) (looked for \(candidates.joined(separator: ", ")))")
+        }
+        return found
+    }
+
+    /// The image files directly in `folder`, which must exist and hold some.
+    private static func images(in folder: String, expected: String, extensions: Set<String> = ImageFolder.extensions) throws -> [String] {
+        guard isDirectory(folder) else { throw DataError.missing(path: folder, expected: expected) }
+        let files = try ImageFolder.imageFiles(in: folder).filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+        guard !files.isEmpty else { throw DataError.emptyClass((folder as NSString).lastPathComponent, path: folder) }
+        return files
+    }
+
+    private static func stem(of path: String) -> String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
+    private static func join(_ parts: String...) -> String { parts.dropFirst().reduce(parts[0]) { ($0 as NSString).appendingPathComponent($1) } }
+    private static func isDirectory(_ path: String) -> Bool {
+        var flag: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
+    }
+}
