@@ -34,6 +34,11 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         /// The paper's: the squared distance to the tap's centroid, `d_l` (hard boundary)
         /// or `d_l − R_l²` (soft).
         case centroid
+        /// The official code's MVTec AD score: the unsquared distance to the tap's
+        /// centroid, `√d_l` (hard) or `√d_l − R_l` (soft). It ranks the samples of one tap
+        /// as ``centroid`` does; fused by the mean, it weighs the taps differently (a
+        /// far tap counts less than when squared).
+        case centroidEuclidean = "centroid-euclidean"
         /// Beyond the paper: the Euclidean distance to the k-th nearest representation of
         /// the normal training images, each coordinate divided by its standard deviation
         /// over them. The detector keeps those representations; the channels are fused
@@ -81,6 +86,10 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     public var tapScore: TapScore = .centroid
     /// Which neighbour the ``TapScore/nearestNeighbor`` score measures the distance to (from 1).
     public var neighbors = 1
+    /// The most training representations the ``TapScore/nearestNeighbor`` score keeps per
+    /// tap, chosen by a seeded greedy farthest-point coreset; nil keeps them all. Patch
+    /// training draws tens of thousands of samples, too many to search at every score.
+    public var referenceLimit: Int?
 
     /// The network of a configuration made without one.
     public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
@@ -120,8 +129,11 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         }
         if neighbors < 1 { try fail("the number of neighbours must be at least 1, got \(neighbors)") }
         if weightDecay < 0 || !weightDecay.isFinite { try fail("the weight decay must be non-negative, got \(weightDecay)") }
-        if fusion == .mean && (tapScore != .centroid || reconstructionChannel) {
-            try fail("the plain mean adds channels of different scales (\(tapScore == .centroid ? "the reconstruction error" : "nearest-neighbour distances")); use --fusion standardized")
+        if let referenceLimit, referenceLimit <= neighbors {
+            try fail("the reference limit must exceed k = \(neighbors), got \(referenceLimit)")
+        }
+        if fusion == .mean && (tapScore == .nearestNeighbor || reconstructionChannel) {
+            try fail("the plain mean adds channels of different scales (\(tapScore != .nearestNeighbor ? "the reconstruction error" : "nearest-neighbour distances")); use --fusion standardized")
         }
         return resolved
     }
@@ -160,9 +172,10 @@ extension MOCCAConfiguration {
         reconstructionChannel = try c.decode(Bool.self, forKey: .reconstructionChannel)
         tapScore = try c.decodeIfPresent(TapScore.self, forKey: .tapScore) ?? .centroid
         neighbors = try c.decodeIfPresent(Int.self, forKey: .neighbors) ?? 1
+        referenceLimit = try c.decodeIfPresent(Int.self, forKey: .referenceLimit)
         // Detectors written before fusion was checked fused these channels standardised
         // whatever their stored fusion said; say so now.
-        if tapScore != .centroid || reconstructionChannel { fusion = .standardized }
+        if tapScore == .nearestNeighbor || reconstructionChannel { fusion = .standardized }
     }
 
     private enum LegacyKeys: String, CodingKey { case model, codeLength }

@@ -48,14 +48,15 @@ extension MOCCAConfiguration.TapScore {
     /// The scorer type this option names.
     public var scorerType: any TapScorer.Type {
         switch self {
-        case .centroid: return CentroidScorer.self
+        case .centroid, .centroidEuclidean: return CentroidScorer.self
         case .nearestNeighbor: return NearestNeighborScorer.self
         }
     }
 }
 
 /// The paper's tap score: the squared distance to the tap's centroid, `d` (hard boundary)
-/// or `d − R²` (soft).
+/// or `d − R²` (soft); or, as the official MVTec AD code scores, the distance itself, `√d`
+/// or `√d − R`.
 public struct CentroidScorer: TapScorer {
     /// The centroid and radius live in the tap's state: nothing more is needed.
     public static let needsTrainingRepresentations = false
@@ -64,12 +65,14 @@ public struct CentroidScorer: TapScorer {
     let centroid: Tensor
     let radius: Float
     let boundary: MOCCAConfiguration.Boundary
+    let squared: Bool
 
     /// Scores against the tap's centroid and radius.
     public init(fitting tap: TapState, representations: Tensor?, configuration: MOCCAConfiguration) {
         centroid = tap.centroid
         radius = tap.radius
         boundary = configuration.boundary
+        squared = configuration.tapScore != .centroidEuclidean
     }
 
     /// As ``init(fitting:representations:configuration:)``: the tap's state is all it needs.
@@ -80,8 +83,10 @@ public struct CentroidScorer: TapScorer {
     /// None.
     public var tensors: [String: Tensor] { [:] }
 
-    /// `d` or `d − R²` per row.
+    /// `d` or `d − R²` per row (squared), `√d` or `√d − R` (unsquared).
     public func score(_ vectors: Tensor, trainingOffset: Int?) throws -> [Float] {
-        OneClassObjective.score(distances: try vectors.squaredDistance(to: centroid).scalars, boundary: boundary, radius: radius)
+        let distances = try vectors.squaredDistance(to: centroid).scalars
+        guard !squared else { return OneClassObjective.score(distances: distances, boundary: boundary, radius: radius) }
+        return distances.map { $0.squareRoot() - (boundary == .soft ? radius : 0) }
     }
 }

@@ -51,6 +51,7 @@ public struct BenchmarkTable: Codable, Sendable, Equatable {
         self.boundaries = boundaries
         switch configuration.tapScore {
         case .centroid: tapScore = "centroid distance (the paper's)"
+        case .centroidEuclidean: tapScore = "unsquared centroid distance (the official MVTec AD code's)"
         case .nearestNeighbor: tapScore = "distance to the nearest normal training representation, k = \(configuration.neighbors) (beyond the paper)"
         }
         func cells(_ value: (BenchmarkRecord) -> Double) -> ([String: [String: Cell]], [String: Double]) {

@@ -97,6 +97,56 @@ public struct SeededSplitRule: Codable, Sendable, Equatable {
     }
 }
 
+/// Where an inspection detector's data came from and how it was cut, stored with the
+/// detector so that `evaluate`, `score` and `report` read images exactly as training did.
+public struct InspectionDataDescription: Codable, Sendable, Equatable {
+    /// The folders read.
+    public struct Source: Codable, Sendable, Equatable {
+        /// The layout: `mvtec`, `mtd` or `folder`.
+        public var layout: String
+        /// The folder read (the MVTec AD root, the MTD root, or the defect-free folder).
+        public var path: String
+        /// The MVTec AD category.
+        public var category: String?
+        /// The plain layout's defective images and masks.
+        public var abnormal: String?, masks: String?
+
+        /// A source from its parts.
+        public init(layout: String, path: String, category: String? = nil, abnormal: String? = nil, masks: String? = nil) {
+            self.layout = layout
+            self.path = path
+            self.category = category
+            self.abnormal = abnormal
+            self.masks = masks
+        }
+    }
+
+    /// The folders read.
+    public var source: Source
+    /// The seed of the split.
+    public var splitSeed: UInt64
+    /// How images became samples.
+    public var preprocessing: InspectionPreprocessing
+
+    /// A description from its parts.
+    public init(source: Source, splitSeed: UInt64, preprocessing: InspectionPreprocessing) {
+        self.source = source
+        self.splitSeed = splitSeed
+        self.preprocessing = preprocessing
+    }
+
+    /// Reads the split again.
+    /// - Throws: ``DataError`` as the layout readers do, or for an unknown layout.
+    public func split(requireTest: Bool = true) throws -> InspectionSplit {
+        switch source.layout {
+        case "mvtec": return try InspectionLayout.mvtec(root: source.path, category: source.category ?? "", seed: splitSeed, requireTest: requireTest)
+        case "mtd": return try InspectionLayout.mtd(root: source.path, seed: splitSeed)
+        case "folder": return try InspectionLayout.folder(normal: source.path, abnormal: source.abnormal, masks: source.masks, seed: splitSeed)
+        default: throw DataError.malformed(path: source.path, message: "unknown inspection layout '\(source.layout)' (expected mvtec, mtd or folder)")
+        }
+    }
+}
+
 /// Readers for the folder layouts of industrial-inspection data sets.
 public enum InspectionLayout {
     /// The rotation-invariant MVTec AD categories, which the official code augments with
@@ -109,25 +159,32 @@ public enum InspectionLayout {
     /// `<root>/<category>/train/good/*.png`, `<root>/<category>/test/{good,<defect>}/*.png` and,
     /// optionally, `<root>/<category>/ground_truth/<defect>/<name>_mask.png`.
     ///
-    /// MVTec AD has no validation split; options are chosen by a rule fixed beforehand.
+    /// MVTec AD has no validation split and no defective images outside `test/`: a seeded
+    /// `validationFraction` of `train/good` is held out as defect-free validation images (to
+    /// set the threshold), and other options are chosen by a rule fixed beforehand.
     /// - Parameter requireTest: whether a category without `test/` is an error (training
     ///   alone does not need one).
     /// - Throws: ``DataError`` naming the folder: a missing category (with the ones
     ///   present), an empty `train/good`, a missing `test/` when required, or a defect
     ///   image without its mask when `ground_truth/` exists.
-    public static func mvtec(root: String, category: String, requireTest: Bool = true) throws -> InspectionSplit {
+    public static func mvtec(root: String, category: String, seed: UInt64 = 0, validationFraction: Double = 0.1,
+                             requireTest: Bool = true) throws -> InspectionSplit {
         let folder = join(root, category)
         guard isDirectory(join(folder, "train")) else {
             let present = (try? ImageFolder.subfolders(of: root).filter { isDirectory(join(root, $0, "train")) }) ?? []
             throw DataError.missing(path: join(folder, "train"), expected: "an MVTec AD category <root>/<category>/train/good"
                                     + (present.isEmpty ? "" : "; categories here: \(present.joined(separator: ", "))"))
         }
-        let train = try images(in: join(folder, "train", "good"), expected: "the defect-free training images train/good/*.png")
+        var rule = SeededSplitRule()
+        (rule.trainFraction, rule.normalValidationFraction) = (1 - validationFraction, validationFraction)
+        let good = try images(in: join(folder, "train", "good"), expected: "the defect-free training images train/good/*.png")
             .map { InspectionImage(path: $0) }
+        let held = rule.split(name: "mvtec:\(category)", normal: good, defective: [:], seed: seed)
+        let (train, validation) = (held.train, held.validation)
         let testFolder = join(folder, "test")
         guard isDirectory(testFolder) else {
             if requireTest { throw DataError.missing(path: testFolder, expected: "the test images test/{good,<defect>}/*.png of category \(category)") }
-            return InspectionSplit(name: "mvtec:\(category)", train: train, test: [])
+            return InspectionSplit(name: "mvtec:\(category)", train: train, validation: validation, test: [])
         }
         let truth = join(folder, "ground_truth")
         let hasMasks = isDirectory(truth)
@@ -149,7 +206,7 @@ public enum InspectionLayout {
         guard !test.isEmpty || !requireTest else {
             throw DataError.emptyClass("test", path: testFolder)
         }
-        return InspectionSplit(name: "mvtec:\(category)", train: train, test: test)
+        return InspectionSplit(name: "mvtec:\(category)", train: train, validation: validation, test: test)
     }
 
     /// Reads the Magnetic Tile Defect layout: `MT_Free/Imgs/*.jpg` are defect-free,

@@ -11,14 +11,26 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     case fashionMNIST = "fashion-mnist"
     /// Any image folder `ROOT/{train,test}/<class>/*.{jpg,png}`.
     case imageFolder = "image-folder"
+    /// An MVTec AD category (`ROOT/<category>/{train,test,ground_truth}`): industrial inspection.
+    case mvtec
+    /// The Magnetic Tile Defect layout (`ROOT/MT_Free/Imgs`, `ROOT/MT_<Defect>/Imgs`): industrial inspection.
+    case mtd
+    /// A folder of defect-free images, with optional folders of defective images and masks
+    /// (anomalib's `Folder`): industrial inspection.
+    case folder
 
     /// The registered network that fits the data set's images.
     public var defaultNetwork: String {
         switch self {
         case .cifar10, .imageFolder: return "cifar10-lenet"
         case .mnist, .fashionMNIST: return "mnist-lenet"
+        case .mvtec, .mtd, .folder: return "mvtec-resnet"
         }
     }
+
+    /// Whether the data set is read as industrial inspection (``InspectionLayout``):
+    /// defect-free training images, defect types, optional masks, no normal class to choose.
+    public var isInspection: Bool { [.mvtec, .mtd, .folder].contains(self) }
 
     /// The class names of the built-in data sets.
     public var classNames: [String]? {
@@ -27,7 +39,7 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
         case .mnist: return (0...9).map(String.init)
         case .fashionMNIST:
             return ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-        case .imageFolder: return nil
+        case .imageFolder, .mvtec, .mtd, .folder: return nil
         }
     }
 }
@@ -102,6 +114,8 @@ public struct OneClassSplit {
             // reports the wrong layout.
             let names = fileManager.fileExists(atPath: join("train")) ? try ImageFolder.subfolders(of: join("train")) : []
             return try loadFolder(path, channels: channels, classNames: nil, keep: names.isEmpty ? { _ in true } : keepTraining(among: names))
+        case .mvtec, .mtd, .folder:
+            throw DataError.wrongLayout(path: path, expected: "a classification data set; \(kind.rawValue) is industrial inspection, read by InspectionLayout")
         }
     }
 
@@ -181,9 +195,15 @@ public struct TrainingDataDescription: Codable, Sendable, Equatable {
     /// had its size already).
     public var resize: ImageResize?
 
+    /// For industrial-inspection data: how the split is read again and how images became
+    /// samples (nil for classification data sets).
+    public var inspection: InspectionDataDescription?
+
     /// A description from its fields.
-    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int], resize: ImageResize? = nil) {
+    public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int], resize: ImageResize? = nil,
+                inspection: InspectionDataDescription? = nil) {
         self.resize = resize
+        self.inspection = inspection
         self.dataset = dataset
         self.path = path
         self.normalClass = normalClass

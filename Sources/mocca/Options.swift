@@ -19,12 +19,24 @@ struct DataOptions: ParsableArguments {
     @Option(help: "The data set's folder.")
     var data: String
     // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
-    @Option(parsing: .unconditional, help: "The normal class, by name or index.")
-    var normalClass: String
-    @Option(help: "Channels to decode image-folder images to (1 grey, 3 RGB).")
-    var channels = 3
-    @Option(help: "Resize image-folder images to H or HxW pixels as they are decoded (default: they must all have the network's size).")
+    @Option(parsing: .unconditional, help: "The normal class, by name or index (classification data sets; inspection data sets train on their defect-free images).")
+    var normalClass: String?
+    @Option(name: .customLong("channels"), help: "Channels to decode images to (1 grey, 3 RGB) (default: 1 for mtd, else 3).")
+    var channelCount: Int?
+    @Option(help: "Resize images to H or HxW pixels as they are decoded (image folders; inspection data sets take one side S, default 128 for objects, 512 for MVTec AD textures, 256 for mtd).")
     var imageSize: String?
+    @Option(help: "The MVTec AD category (--dataset mvtec).")
+    var category: String?
+    @Option(help: "The folder of defective images (--dataset folder; sub-folders are defect types).")
+    var abnormal: String?
+    @Option(help: "The folder of masks (--dataset folder; <name>.png or <name>_mask.png).")
+    var masks: String?
+
+    /// Channels decoded to.
+    var channels: Int { channelCount ?? (dataset == .mtd ? 1 : 3) }
+
+    /// The normal class, which classification data sets require (checked in ``validate()``).
+    var normalClassName: String { normalClass ?? "" }
     @Option(help: "The resize filter: area (the area-weighted mean) or bilinear (antialiased).")
     var resizeFilter: ImageResizer.Filter = .area
 
@@ -37,6 +49,7 @@ struct DataOptions: ParsableArguments {
     /// where that can be known.
     func checkInput(of configuration: MOCCAConfiguration) throws {
         guard dataset == .imageFolder else { return }
+        let channels = self.channels
         let shape = try configuration.network.resolved().inputShape
         guard shape.count == 3 else {
             throw ValidationError("the \(configuration.network.name) network takes samples of shape \(shape), not images")
@@ -51,8 +64,18 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
-        if imageSize != nil, dataset != .imageFolder {
-            throw ValidationError("--image-size applies to --dataset image-folder; \(dataset.rawValue) images have a fixed size")
+        if imageSize != nil, dataset != .imageFolder, !dataset.isInspection {
+            throw ValidationError("--image-size applies to image folders and inspection data sets; \(dataset.rawValue) images have a fixed size")
+        }
+        if dataset == .mvtec, category == nil { throw ValidationError("--dataset mvtec needs --category (bottle, carpet, ...)") }
+        if category != nil, dataset != .mvtec { throw ValidationError("--category applies to --dataset mvtec") }
+        if (abnormal != nil || masks != nil), dataset != .folder { throw ValidationError("--abnormal and --masks apply to --dataset folder") }
+        if masks != nil, abnormal == nil { throw ValidationError("--masks needs --abnormal: masks mark defects in the defective images") }
+        if dataset.isInspection {
+            if normalClass != nil { throw ValidationError("--normal-class does not apply to \(dataset.rawValue): its training images are the defect-free ones") }
+            if let imageSize, Int(imageSize) == nil { throw ValidationError("--image-size \(imageSize): inspection images are square; give one side in pixels") }
+        } else if normalClass == nil {
+            throw ValidationError("--dataset \(dataset.rawValue) needs --normal-class")
         }
         _ = try resize()
         var isDirectory: ObjCBool = false
@@ -61,8 +84,8 @@ struct DataOptions: ParsableArguments {
         }
         // An image folder's classes are its training sub-folders; the others' are fixed.
         let trainFolder = (data as NSString).appendingPathComponent("train")
-        let names = try dataset.classNames ?? (FileManager.default.fileExists(atPath: trainFolder) ? ImageFolder.subfolders(of: trainFolder) : [])
-        if !names.isEmpty { try checkClass(normalClass, in: names) }
+        let names = try dataset.classNames ?? (dataset == .imageFolder && FileManager.default.fileExists(atPath: trainFolder) ? ImageFolder.subfolders(of: trainFolder) : [])
+        if let normalClass, !names.isEmpty { try checkClass(normalClass, in: names) }
     }
 }
 

@@ -15,6 +15,7 @@ struct Train: ParsableCommand {
             """)
 
     @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Industrial inspection (--dataset mvtec, mtd, folder)") var inspection: InspectionOptions
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
     @Option(help: "The folder to write the detector to (manifest.json + weights.safetensors).")
@@ -30,6 +31,11 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        if data.dataset.isInspection {
+            _ = try fitted(configuration, to: inspection.preprocessing(for: data))
+        } else if inspection.patchSize != nil || inspection.scoringStride != nil || inspection.samplesPerEpoch != nil || inspection.rotation != nil || inspection.skipBad {
+            throw ValidationError("--patch-size, --scoring-stride, --samples-per-epoch, --rotation and --skip-bad apply to inspection data sets (--dataset mvtec, mtd, folder)")
+        }
         try data.checkInput(of: configuration)
         try checkOutput(out, overwrite: overwrite)
         if let report {
@@ -37,6 +43,9 @@ struct Train: ParsableCommand {
             try checkWritable(report, option: "--report")
         }
         let testFolder = (data.data as NSString).appendingPathComponent("test")
+        if evaluate && data.dataset == .folder && data.abnormal == nil {
+            throw ValidationError("--dataset folder has no defective images to evaluate on without --abnormal; add it or pass --no-evaluate")
+        }
         if evaluate && data.dataset == .imageFolder && !FileManager.default.fileExists(atPath: testFolder) {
             throw ValidationError("--data \(data.data) has no test split \(testFolder) (<class>/*.png) to evaluate on; add it or pass --no-evaluate")
         }
@@ -45,14 +54,34 @@ struct Train: ParsableCommand {
     func run() throws {
         try threads.apply()
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        if data.dataset.isInspection { return try runInspection(configuration) }
         let (detector, test) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
                                                  allowDivergence: allowDivergence)
         try saveDetector(detector, to: out)
         print("saved the detector to \(out) (threshold \(detector.threshold))")
         guard evaluate, let test else { return }
         let evaluation = try detector.evaluate(test)
-        print(renderReport(evaluation, title: "test split, normal class '\(data.normalClass)':"))
+        print(renderReport(evaluation, title: "test split, normal class '\(data.normalClassName)':"))
         if let report { try writeAtomically(encodeJSON(ReportFile(evaluation, detector: detector)), to: report) }
+    }
+}
+
+extension Train {
+    /// Trains on an inspection data set's defect-free images; reports validation (where it
+    /// holds defective images) and test at image level and, with masks, at pixel level.
+    func runInspection(_ configuration: MOCCAConfiguration) throws {
+        let (detector, split) = try trainInspectionDetector(data: data, inspection: inspection, configuration: configuration,
+                                                           evaluate: evaluate, allowDivergence: allowDivergence)
+        try saveDetector(detector, to: out)
+        print("saved the detector to \(out) (image threshold \(detector.threshold))")
+        guard evaluate, let preprocessing = detector.trainingData?.inspection?.preprocessing else { return }
+        var reports: [String: InspectionEvaluation] = [:]
+        for (name, images) in [("validation", split.validation), ("test", split.test)] where images.contains(where: \.isAnomalous) && images.contains(where: { !$0.isAnomalous }) {
+            let evaluation = try detector.evaluate(inspection: images, preprocessing: preprocessing).0
+            print(renderInspection(evaluation, title: "\(name) split of \(split.name) (\(evaluation.normalCount) defect-free, \(evaluation.anomalyCount) defective images):"))
+            reports[name] = evaluation
+        }
+        if let report { try writeAtomically(encodeJSON(reports), to: report) }
     }
 }
 
@@ -71,7 +100,7 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration, evaluat
     let path = URL(fileURLWithPath: data.data).standardizedFileURL.path
     let train: any SampleSource, test: (any SampleSource)?
     if data.dataset == .imageFolder {
-        var split = try ImageFolderSplit.load(root: data.data, normalClass: data.normalClass, channels: data.channels,
+        var split = try ImageFolderSplit.load(root: data.data, normalClass: data.normalClassName, channels: data.channels,
                                               resize: try data.resize(), requireTest: evaluate)
         detector.preprocessor = try split.fitPreprocessor()
         detector.trainingData = TrainingDataDescription(
@@ -81,7 +110,7 @@ func trainDetector(data: DataOptions, configuration: MOCCAConfiguration, evaluat
         printError(String(format: "found %d normal training images of '%@' and %d test images, read a batch at a time; preprocessing fitted in %.1f s",
                           split.train.count, split.normalClassName, split.test?.count ?? 0, Date().timeIntervalSince(loadStart)))
     } else {
-        let split = try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClass, channels: data.channels)
+        let split = try OneClassSplit.load(data.dataset, path: data.data, normalClass: data.normalClassName, channels: data.channels)
         if evaluate { try checkBothClasses(split, data: data) }
         let prepared = try split.prepared()
         detector.preprocessor = prepared.preprocessor

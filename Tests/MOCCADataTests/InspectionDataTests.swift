@@ -12,8 +12,9 @@ struct InspectionLayoutTests {
         try SyntheticInspection.writeMVTecCategory(root: root, category: "carpet", size: 16, channels: 3)
         let split = try InspectionLayout.mvtec(root: root.path, category: "carpet")
         #expect(split.name == "mvtec:carpet")
-        #expect(split.train.count == 6 && split.train.allSatisfy { !$0.isAnomalous && $0.path.contains("train/good") })
-        #expect(split.validation.isEmpty)
+        // A tenth of train/good (rounded) is held out as defect-free validation images.
+        #expect(split.train.count == 5 && split.train.allSatisfy { !$0.isAnomalous && $0.path.contains("train/good") })
+        #expect(split.validation.count == 1 && !split.validation[0].isAnomalous && split.validation[0].path.contains("train/good"))
         #expect(split.test.count == 3 + 2 * 2)
         #expect(split.defectTypes == ["hole", "scratch"])
         #expect(split.hasMasks)

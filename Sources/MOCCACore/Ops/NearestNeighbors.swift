@@ -16,6 +16,19 @@ extension Tensor {
     /// - Throws: ``TensorError`` for mismatched shapes, or when fewer than `k` references
     ///   remain to choose from.
     public func nearestNeighborDistances(to references: Tensor, k: Int = 1, selfOffset: Int? = nil) throws -> Tensor {
+        if let selfOffset, selfOffset < 0 || selfOffset + (shape.first ?? 0) > references.shape.first ?? 0 {
+            throw TensorError.invalidArgument(op: "nearest_neighbor_distances", message: "query rows \(selfOffset)..<\(selfOffset + (shape.first ?? 0)) are not all reference rows (0..<\(references.shape.first ?? 0))")
+        }
+        return try nearestNeighborDistances(to: references, k: k, skipping: selfOffset.map { offset in (0..<(shape.first ?? 0)).map { offset + $0 } })
+    }
+
+    /// The Euclidean distance of each row of `self` `[B, D]` to its `k`-th nearest row of
+    /// `references` `[N, D]`, query row `i` skipping reference row `skipping[i]` (none where
+    /// it is negative): the leave-one-out distance of training samples kept among the
+    /// references at any position (a coreset, say).
+    /// - Throws: ``TensorError`` for mismatched shapes, a skip list of the wrong length, or
+    ///   when fewer than `k` references remain to choose from.
+    public func nearestNeighborDistances(to references: Tensor, k: Int = 1, skipping: [Int]?) throws -> Tensor {
         let op = "nearest_neighbor_distances"
         try Validate.rank(self, 2, op, "queries [B, D]")
         try Validate.rank(references, 2, op, "references [N, D]")
@@ -23,12 +36,12 @@ extension Tensor {
         guard references.shape[1] == d else {
             throw TensorError.shapeMismatch(op: op, message: "queries have \(d) features, references \(references.shape[1])")
         }
-        let candidates = selfOffset == nil ? n : n - 1
+        if let skipping, skipping.count != b {
+            throw TensorError.shapeMismatch(op: op, message: "\(skipping.count) rows to skip for \(b) queries")
+        }
+        let candidates = skipping?.contains(where: { $0 >= 0 }) == true ? n - 1 : n
         guard k >= 1, k <= candidates else {
             throw TensorError.invalidArgument(op: op, message: "k must be in 1...\(candidates) (the references to choose from), got \(k)")
-        }
-        if let selfOffset, selfOffset < 0 || selfOffset + b > n {
-            throw TensorError.invalidArgument(op: op, message: "query rows \(selfOffset)..<\(selfOffset + b) are not all reference rows (0..<\(n))")
         }
         let out = Tensor(zeros: [b])
         guard b > 0 else { return out }
@@ -45,7 +58,7 @@ extension Tensor {
                 for i in rows {
                     let queryNorm = Self.squaredNorm(q.floatPointer + i * d, count: d)
                     let row = products.floatPointer + i * n
-                    let skipped = selfOffset.map { $0 + i } ?? -1
+                    let skipped = skipping?[i] ?? -1
                     for slot in 0..<k { smallest[slot] = .infinity }
                     for j in 0..<n where j != skipped {
                         let distance = max(0, queryNorm + referenceNorms[j] - 2 * row[j])

@@ -1,0 +1,107 @@
+import Foundation
+import MOCCACore
+import MOCCAData
+
+/// A confusion matrix at a threshold, anomalies as the positive class.
+public struct ConfusionCounts: Codable, Sendable, Equatable {
+    /// Anomalies flagged, normal images flagged, normal images passed, anomalies missed.
+    public var truePositives = 0, falsePositives = 0, trueNegatives = 0, falseNegatives = 0
+
+    /// Counts the decisions `score > threshold` against `labels` (1 anomaly).
+    public init(scores: [Float], labels: [Int], threshold: Float) {
+        for (score, label) in zip(scores, labels) {
+            switch (score > threshold, label == 1) {
+            case (true, true): truePositives += 1
+            case (true, false): falsePositives += 1
+            case (false, false): trueNegatives += 1
+            case (false, true): falseNegatives += 1
+            }
+        }
+    }
+
+    /// `(TPR + TNR) / 2`.
+    public var balancedAccuracy: Double {
+        let tpr = Double(truePositives) / Double(max(truePositives + falseNegatives, 1))
+        let tnr = Double(trueNegatives) / Double(max(trueNegatives + falsePositives, 1))
+        return (tpr + tnr) / 2
+    }
+}
+
+/// An inspection detector's metrics on labelled images: image-level overall, per channel
+/// and per defect type, the decisions at its threshold and, where masks exist, pixel-level.
+public struct InspectionEvaluation: Codable, Sendable {
+    /// The images evaluated: defect-free and defective.
+    public var normalCount: Int, anomalyCount: Int
+    /// Image-level metrics of the detector's own (fused) score.
+    public var overall: DetectionMetrics
+    /// The channels, with their image-level metrics in the same order.
+    public var channels: [String]
+    /// Each channel's image-level metrics (each image scored by its channel's highest patch).
+    public var perChannel: [DetectionMetrics]
+    /// Each defect type against the defect-free images.
+    public var perDefect: [String: DetectionMetrics]
+    /// The detector's threshold, and its decisions there.
+    public var threshold: Float
+    /// The decisions at ``threshold``.
+    public var confusion: ConfusionCounts
+    /// Pixel-level AUROC and per-region overlap (PRO, integrated to a 30% false positive
+    /// rate), where the images have masks.
+    public var pixelAUROC: Double?, pro: Double?
+}
+
+extension MOCCADetector {
+    /// Scores `images` (cut as `preprocessing` says) and evaluates them at image level.
+    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` unless both defect-free and defective
+    ///   images are present, and what scoring throws.
+    public func evaluate(inspection images: [InspectionImage], preprocessing: InspectionPreprocessing) throws -> (InspectionEvaluation, InspectionScores, InspectionPatches) {
+        let patches = InspectionPatches(InspectionImageStore(images, preprocessing: preprocessing))
+        let scores = try score(patches)
+        return (try evaluate(inspection: images, scores: scores), scores, patches)
+    }
+
+    /// Evaluates scores already computed for `images`, at image level.
+    public func evaluate(inspection images: [InspectionImage], scores: InspectionScores) throws -> InspectionEvaluation {
+        let labels = images.map(\.label)
+        var perDefect: [String: DetectionMetrics] = [:]
+        for type in Set(images.compactMap(\.defect)) {
+            let chosen = images.indices.filter { images[$0].defect == nil || images[$0].defect == type }
+            perDefect[type] = try DetectionMetrics(scores: chosen.map { scores.images[$0] }, labels: chosen.map { labels[$0] })
+        }
+        return InspectionEvaluation(
+            normalCount: labels.filter { $0 == 0 }.count, anomalyCount: labels.filter { $0 == 1 }.count,
+            overall: try DetectionMetrics(scores: scores.images, labels: labels), channels: scores.channels,
+            perChannel: try scores.imagesPerChannel.map { try DetectionMetrics(scores: $0, labels: labels) },
+            perDefect: perDefect, threshold: threshold,
+            confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
+            pixelAUROC: nil, pro: nil)
+    }
+}
+
+extension MOCCADetector {
+    /// Fits the detector on an inspection split's defect-free training images (both
+    /// phases), then sets the threshold at image level.
+    ///
+    /// Training samples are ``InspectionTrainingSamples``: `samplesPerEpoch` rotated
+    /// patches or images drawn from the training images (default: one per image). An image
+    /// scores as its most anomalous patch, so a threshold on patch scores would flag nearly
+    /// every image; the threshold is instead the `(1 − ν)` quantile of the image scores of
+    /// the held-out defect-free validation images, or of the training images' own when the
+    /// split holds none out.
+    /// - Throws: what fitting throws, and ``DataError`` for unreadable images.
+    public func fit(inspection split: InspectionSplit, preprocessing: InspectionPreprocessing, samplesPerEpoch: Int? = nil,
+                    progress: ((TrainingProgress) -> Void)? = nil) throws {
+        let store = InspectionImageStore(split.train, preprocessing: preprocessing)
+        try fit(normal: InspectionTrainingSamples(store, count: samplesPerEpoch, seed: configuration.seed), progress: progress)
+        try calibrateImageThreshold(split: split, preprocessing: preprocessing)
+    }
+
+    /// Sets the threshold to the `(1 − ν)` quantile of the image scores of the split's
+    /// held-out defect-free images (validation), or of its training images without them.
+    public func calibrateImageThreshold(split: InspectionSplit, preprocessing: InspectionPreprocessing) throws {
+        let heldOut = split.validation.filter { !$0.isAnomalous }
+        let reference = heldOut.isEmpty ? split.train : heldOut
+        let scores = try score(InspectionPatches(InspectionImageStore(reference, preprocessing: preprocessing)))
+        try setThreshold(heldOut.isEmpty ? .trainingQuantile(nu: configuration.nu) : .falsePositiveRate(rate: configuration.nu),
+                         referenceScores: scores.images)
+    }
+}

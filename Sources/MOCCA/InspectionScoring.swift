@@ -1,0 +1,55 @@
+import MOCCACore
+import MOCCAData
+
+/// The scores of inspection images: per image (the highest of its patches, overall and
+/// per channel) and per patch, from which anomaly maps are drawn.
+public struct InspectionScores: Sendable {
+    /// The images' fused scores: each the highest fused score of its patches.
+    public var images: [Float]
+    /// The channels' names (the taps, then `reconstruction` when enabled).
+    public var channels: [String]
+    /// Per channel, each image's highest patch score of that channel.
+    public var imagesPerChannel: [[Float]]
+    /// Every patch's fused score, image by image, in ``InspectionPreprocessing/scoringOrigins`` order.
+    public var patches: [Float]
+    /// Patches per image.
+    public var patchesPerImage: Int
+
+    /// The fused scores of image `index`'s patches.
+    public func patchScores(ofImage index: Int) -> ArraySlice<Float> {
+        patches[(index * patchesPerImage)..<((index + 1) * patchesPerImage)]
+    }
+}
+
+extension MOCCADetector {
+    /// Scores inspection images patch by patch; an image scores as its most anomalous
+    /// patch (the official texture score; an object image is one patch).
+    /// - Throws: as ``score(_:)-(SampleSource)``, naming the patch whose score is not finite.
+    public func score(_ patches: InspectionPatches) throws -> InspectionScores {
+        let scores = try score(patches as any SampleSource)
+        return InspectionScores(images: patches.imageScores(scores.overall), channels: scores.channels,
+                                imagesPerChannel: scores.perChannel.map(patches.imageScores),
+                                patches: scores.overall, patchesPerImage: patches.patchesPerImage)
+    }
+}
+
+/// An anomaly map: patch scores placed back on their image.
+public enum AnomalyMap {
+    /// The `side × side` map (row-major) in which each pixel is the mean score of the
+    /// patches covering it.
+    ///
+    /// With a stride below the patch size, the overlapping windows give a map finer than
+    /// the patch grid; every pixel is covered by ``InspectionPreprocessing/scoringOrigins``.
+    public static func assemble(patchScores: ArraySlice<Float>, origins: [(y: Int, x: Int)], patchSize: Int, side: Int) -> [Float] {
+        var sum = [Float](repeating: 0, count: side * side), coverage = [Float](repeating: 0, count: side * side)
+        for (score, origin) in zip(patchScores, origins) {
+            for y in origin.y..<min(side, origin.y + patchSize) {
+                for x in origin.x..<min(side, origin.x + patchSize) {
+                    sum[y * side + x] += score
+                    coverage[y * side + x] += 1
+                }
+            }
+        }
+        return zip(sum, coverage).map { $1 > 0 ? $0 / $1 : 0 }
+    }
+}

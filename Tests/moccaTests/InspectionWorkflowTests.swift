@@ -1,0 +1,58 @@
+import Foundation
+import MOCCACore
+import MOCCATestSupport
+import Testing
+
+/// `mocca train --dataset mvtec|mtd|folder` on generated trees in the layouts users have on disk.
+@Suite struct InspectionWorkflowTests {
+    /// A quick schedule on 28-px grey patches, which the small MNIST network takes.
+    static let lenetPatches = ["--network", "mnist-lenet", "--channels", "1", "--image-size", "56", "--patch-size", "28",
+                               "--samples-per-epoch", "32", "--ae-epochs", "1", "--oc-epochs", "1", "--batch-size", "16"]
+
+    @Test func mvtecTextureCategoryTrainsOnPatchesAndReportsPerDefect() throws {
+        let folder = try makeTemporaryDirectory("mvtec-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try SyntheticInspection.writeMVTecCategory(root: folder.appendingPathComponent("data"), category: "carpet", size: 56, channels: 3,
+                                                   trainCount: 8, goodTestCount: 3)
+        let out = folder.appendingPathComponent("det")
+        let run = try Mocca.run(["train", "--dataset", "mvtec", "--data", folder.appendingPathComponent("data").path, "--category", "carpet",
+                                 "--out", out.path] + Self.lenetPatches)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("mvtec:carpet: 7 defect-free training images, 1 validation and 7 test images (with masks)"), "\(run.stderr)")
+        #expect(run.stdout.contains("test split of mvtec:carpet (3 defect-free, 4 defective images)"), "\(run.stdout)")
+        #expect(run.stdout.contains("defect hole") && run.stdout.contains("defect scratch"))
+        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"patchSize\" : 28"), "\(manifest)")
+    }
+
+    @Test func inspectionOptionsAreCheckedBeforeTraining() throws {
+        let folder = try makeTemporaryDirectory("mvtec-cli-bad")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        try SyntheticInspection.writeMVTecCategory(root: data, category: "carpet", size: 32, channels: 1, trainCount: 3, goodTestCount: 1)
+        let base = ["train", "--dataset", "mvtec", "--data", data.path, "--out", folder.appendingPathComponent("det").path]
+        let noCategory = try Mocca.run(base + Self.lenetPatches)
+        #expect(noCategory.status != 0 && noCategory.stderr.contains("needs --category"), "\(noCategory.stderr)")
+        let bigPatch = try Mocca.run(base + ["--category", "carpet", "--image-size", "16"] + Self.lenetPatches.filter { $0 != "56" && $0 != "--image-size" })
+        #expect(bigPatch.status != 0 && bigPatch.stderr.contains("patch size 28 is larger than the 16-pixel images"), "\(bigPatch.stderr)")
+        let classOption = try Mocca.run(base + ["--category", "carpet", "--normal-class", "good"] + Self.lenetPatches)
+        #expect(classOption.status != 0 && classOption.stderr.contains("--normal-class does not apply to mvtec"), "\(classOption.stderr)")
+        // A truncated training image is named before training; --skip-bad leaves it out.
+        let image = data.appendingPathComponent("carpet/train/good/001.png")
+        let bytes = try Data(contentsOf: image)
+        try bytes.prefix(bytes.count / 2).write(to: image)
+        let truncated = try Mocca.run(base + ["--category", "carpet", "--no-evaluate"] + Self.lenetPatches)
+        #expect(truncated.status != 0 && truncated.stderr.contains("001.png") && truncated.stderr.contains("--skip-bad"), "\(truncated.stderr)")
+    }
+
+    @Test func mtdLayoutTrainsWithTheSeededSplit() throws {
+        let folder = try makeTemporaryDirectory("mtd-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mtd")
+        try SyntheticInspection.writeMTD(root: data, size: 56, freeCount: 12, defects: ["Crack": 4, "Blowhole": 4])
+        let run = try Mocca.run(["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("det").path] + Self.lenetPatches)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("mtd: 8 defect-free training images, 3 validation and 9 test images"), "\(run.stderr)")
+        #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
+    }
+}
