@@ -26,6 +26,14 @@ struct NearestNeighborTests {
         #expect(isClose(skipped, [1, 2]))
     }
 
+    @Test func skipListSkipsAnyRowPerQuery() throws {
+        // (1, 0) skips reference 0 (its nearest), (3, 0) skips nothing, (7, 0) skips itself (row 3).
+        let queries = try Tensor(shape: [3, 2], scalars: [1, 0, 3, 0, 7, 0])
+        let distances = try queries.nearestNeighborDistances(to: Self.references, k: 1, skipping: [0, -1, 3]).scalars
+        #expect(isClose(distances, [0, 0, 4]))
+        #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, k: 1, skipping: [0]) }
+    }
+
     @Test func agreesWithABruteForceSearchOnRandomData() throws {
         var generator = RandomGenerator(seed: 7)
         let queries = Tensor.normal(shape: [37, 11], using: &generator)

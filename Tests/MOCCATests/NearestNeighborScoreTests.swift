@@ -112,4 +112,51 @@ struct NearestNeighborScoreTests {
         #expect(decoded == DetectorTests.configuration())
         #expect(decoded.tapScore == .centroid && decoded.neighbors == 1)
     }
+
+    @Test func coresetPicksTheFarthestPointsGreedily() throws {
+        // Points on a line; after the seeded first point, each pick is the farthest from those chosen.
+        let points = try Tensor(shape: [6, 1], scalars: [0, 1, 2, 10, 11, 20])
+        let chosen = NearestNeighborScorer.coreset(of: points, size: 3, seed: 1)
+        #expect(chosen.count == 3 && Set(chosen).count == 3)
+        let values = points.scalars
+        var nearest = values.map { abs($0 - values[chosen[0]]) }
+        for pick in chosen.dropFirst() {
+            #expect(nearest[pick] == nearest.max())
+            nearest = zip(nearest, values).map { min($0, abs($1 - values[pick])) }
+        }
+        #expect(NearestNeighborScorer.coreset(of: points, size: 3, seed: 1) == chosen)
+        #expect(NearestNeighborScorer.coreset(of: points, size: 9, seed: 1) == Array(0..<6))
+    }
+
+    @Test func aReferenceLimitKeepsACoresetAndStillSkipsTrainingSamplesThemselves() throws {
+        var configuration = Self.configuration()
+        configuration.referenceLimit = 20
+        let detector = try DetectorTests.fitted(configuration)
+        for scorer in Self.scorers(detector) { #expect(scorer.references.shape[0] == 20) }
+        // Leave-one-out training scores, with references at coreset positions, are all finite.
+        #expect(detector.trainingScores.count == DetectorTests.train.shape[0])
+        #expect(detector.trainingScores.allSatisfy { $0.isFinite })
+        let scores = try detector.score(DetectorTests.test.0)
+        #expect(scores.overall.allSatisfy { $0.isFinite })
+        // Saved and loaded, the coreset is what is kept.
+        let folder = try makeTemporaryDirectory("coreset")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try detector.save(to: folder)
+        let loaded = try MOCCADetector.load(from: folder)
+        #expect(try loaded.score(DetectorTests.test.0).overall == scores.overall)
+    }
+
+    @Test func theUnsquaredCentroidScoreIsTheRootOfTheSquaredOne() throws {
+        var squared = DetectorTests.configuration(seed: 5)
+        squared.boundary = .soft
+        let detector = try DetectorTests.fitted(squared)
+        var unsquared = squared
+        unsquared.tapScore = .centroidEuclidean
+        for tap in detector.taps {
+            let vectors = try Tensor(shape: [2, tap.centroid.count], scalars: (0..<(2 * tap.centroid.count)).map { Float($0 % 5) * 0.3 })
+            let d = try CentroidScorer(fitting: tap, representations: nil, configuration: squared).score(vectors, trainingOffset: nil)
+            let e = try CentroidScorer(fitting: tap, representations: nil, configuration: unsquared).score(vectors, trainingOffset: nil)
+            for (a, b) in zip(d, e) { #expect(abs((a + tap.radius * tap.radius).squareRoot() - tap.radius - b) < 1e-4) }
+        }
+    }
 }
