@@ -10,6 +10,13 @@ public struct Scores: Sendable {
     /// error).
     public var perChannel: [[Float]]
 
+    /// Scores from their parts.
+    public init(overall: [Float], channels: [String], perChannel: [[Float]]) {
+        self.overall = overall
+        self.channels = channels
+        self.perChannel = perChannel
+    }
+
     /// The scores of one channel.
     public func channel(_ name: String) -> [Float]? {
         channels.firstIndex(of: name).map { perChannel[$0] }

@@ -25,6 +25,16 @@ struct Evaluate: ParsableCommand {
         try threads.apply()
         let detector = try MOCCADetector.load(from: URL(fileURLWithPath: model))
         let trained = detector.trainingData
+        if let inspection = trained?.inspection {
+            guard dataset == nil, data == nil, normalClass == nil else {
+                throw CommandFailure("the detector \(model) was trained for inspection on \(inspection.source.path); it is evaluated on that split (--dataset, --data and --normal-class do not apply)")
+            }
+            let split = try inspection.split()
+            let evaluation = try detector.evaluate(inspection: split.test, preprocessing: inspection.preprocessing).0
+            print(renderInspection(evaluation, title: "test split of \(split.name) (\(evaluation.normalCount) defect-free, \(evaluation.anomalyCount) defective images):"))
+            if let json { try writeAtomically(encodeJSON(evaluation), to: json) }
+            return
+        }
         guard let kind = dataset ?? trained.flatMap({ DatasetKind(rawValue: $0.dataset) }),
               let path = data ?? trained?.path, let normal = normalClass ?? trained?.normalClass else {
             throw CommandFailure("the detector \(model) does not record its data: give --dataset, --data and --normal-class")

@@ -27,6 +27,9 @@ let imageFileBatch = 256
 ///   detector's errors (a non-finite score names the image).
 func scoreImageFiles(_ files: [String], with detector: MOCCADetector,
                      scored: ([String], Scores) throws -> Void, failed: (String, String) throws -> Void) throws {
+    if let inspection = detector.trainingData?.inspection {
+        return try scoreInspectionFiles(files, with: detector, preprocessing: inspection.preprocessing, scored: scored, failed: failed)
+    }
     guard detector.preprocessor != nil else {
         throw CommandFailure("the detector has no preprocessing constants (it was fitted on tensors); it cannot read image files")
     }
@@ -54,5 +57,25 @@ func scoreImageFiles(_ files: [String], with detector: MOCCADetector,
         let images = try ImageDataset(imageShape: shape, pixels: pixels, labels: Array(repeating: 0, count: readable.count),
                                       classNames: ["input"], sources: readable)
         try scored(readable, detector.score(images))
+    }
+}
+
+/// ``scoreImageFiles(_:with:scored:failed:)`` for an inspection detector: each file is
+/// resized and cut into patches as in training, and scores as its most anomalous patch.
+private func scoreInspectionFiles(_ files: [String], with detector: MOCCADetector, preprocessing: InspectionPreprocessing,
+                                  scored: ([String], Scores) throws -> Void, failed: (String, String) throws -> Void) throws {
+    // Fewer images per batch than whole-image scoring: each is many patches.
+    let perBatch = max(1, imageFileBatch / preprocessing.scoringOrigins.count)
+    for start in stride(from: 0, to: files.count, by: perBatch) {
+        let candidates = files[start..<min(start + perBatch, files.count)].map { InspectionImage(path: $0) }
+        let store = InspectionImageStore(candidates, preprocessing: preprocessing)
+        let bad = Dictionary(store.problems().map { ($0.index, $0.message) }, uniquingKeysWith: { first, _ in first })
+        for (index, message) in bad.sorted(by: { $0.key < $1.key }) {
+            try failed(candidates[index].path, message.contains(candidates[index].path) ? message : "\(candidates[index].path): \(message)")
+        }
+        let readable = candidates.indices.filter { bad[$0] == nil }.map { candidates[$0] }
+        guard !readable.isEmpty else { continue }
+        let scores = try detector.score(InspectionPatches(InspectionImageStore(readable, preprocessing: preprocessing)))
+        try scored(readable.map(\.path), Scores(overall: scores.images, channels: scores.channels, perChannel: scores.imagesPerChannel))
     }
 }

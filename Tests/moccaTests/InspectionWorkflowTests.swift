@@ -23,6 +23,16 @@ import Testing
         #expect(run.stdout.contains("defect hole") && run.stdout.contains("defect scratch"))
         let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifest.contains("\"patchSize\" : 28"), "\(manifest)")
+
+        // Scoring files: one row per image, its score the highest of its patches.
+        let test = folder.appendingPathComponent("data/carpet/test")
+        let scored = try Mocca.run(["score", out.path, test.path])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        let rows = scored.stdout.split(separator: "\n")
+        #expect(rows.first?.hasPrefix("path,score,conv1") == true && rows.count == 1 + 7, "\(scored.stdout)")
+        // Evaluating again reads the same split.
+        let evaluated = try Mocca.run(["evaluate", out.path])
+        #expect(evaluated.status == 0 && evaluated.stdout.contains("test split of mvtec:carpet (3 defect-free, 4 defective images)"), "\(evaluated.stderr)")
     }
 
     @Test func inspectionOptionsAreCheckedBeforeTraining() throws {
