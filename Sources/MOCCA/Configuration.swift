@@ -90,6 +90,9 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// tap, chosen by a seeded greedy farthest-point coreset; nil keeps them all. Patch
     /// training draws tens of thousands of samples, too many to search at every score.
     public var referenceLimit: Int?
+    /// Whether each phase ends with the network of its lowest epoch mean loss rather than
+    /// its last epoch's (the official MVTec AD code keeps its best epoch).
+    public var keepsLowestLossEpoch = false
 
     /// The network of a configuration made without one.
     public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
@@ -173,6 +176,7 @@ extension MOCCAConfiguration {
         tapScore = try c.decodeIfPresent(TapScore.self, forKey: .tapScore) ?? .centroid
         neighbors = try c.decodeIfPresent(Int.self, forKey: .neighbors) ?? 1
         referenceLimit = try c.decodeIfPresent(Int.self, forKey: .referenceLimit)
+        keepsLowestLossEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLowestLossEpoch) ?? false
         // Detectors written before fusion was checked fused these channels standardised
         // whatever their stored fusion said; say so now.
         if tapScore == .nearestNeighbor || reconstructionChannel { fusion = .standardized }

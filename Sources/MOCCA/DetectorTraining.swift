@@ -30,11 +30,15 @@ extension MOCCADetector {
         return nil
     }
 
-    /// Runs one training phase and returns its last epoch's mean loss.
+    /// Runs one training phase and returns its last epoch's mean loss, or with
+    /// ``MOCCAConfiguration/keepsLowestLossEpoch`` the lowest epoch mean loss, the network
+    /// (weights and BatchNorm statistics) restored to the end of that epoch; `restore`
+    /// is called with that epoch's index so that the caller can restore its own state.
     func trainPhase(
         _ phase: String, epochs: Int, parameters: [Tensor], learningRate: Float, milestones: [Int],
         samples: any SampleSource, sampler: inout BatchSampler, progress: ((TrainingProgress) -> Void)?,
-        objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void = { _ in }
+        objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void = { _ in },
+        restore: (Int) -> Void = { _ in }
     ) throws -> Float {
         guard epochs > 0 else { return .nan }
         // The next phase (scoring at another batch size) reuses none of these buffers.
@@ -47,6 +51,8 @@ extension MOCCADetector {
         var firstLoss: Float?
         let startNorm = Self.norm(parameters)
         var imagesSeen = 0
+        // The lowest-loss epoch so far, with a copy of the network as it ended.
+        var best: (epoch: Int, loss: Float, state: [String: Tensor])?
         for epoch in 0..<epochs {
             // BatchNorm cannot train on a single sample: drop a last batch of one.
             let batches = sampler.nextEpoch().filter { $0.count >= 2 }
@@ -77,7 +83,15 @@ extension MOCCADetector {
             if stopsOnDivergence, let reason = Self.divergence(loss: lastLoss, firstLoss: firstLoss, norm: Self.norm(parameters), startNorm: startNorm) {
                 throw MOCCAError.diverged(phase: phase, epoch: epoch + 1, reason: reason)
             }
+            if configuration.keepsLowestLossEpoch, lastLoss < best?.loss ?? .infinity {
+                best = (epoch, lastLoss, try network.stateDictionary().mapValues { try Tensor(shape: $0.shape, scalars: $0.scalars) })
+            }
             schedule.step()
+        }
+        if let best, best.epoch != epochs - 1 {
+            try network.load(best.state)
+            restore(best.epoch)
+            return best.loss
         }
         return lastLoss
     }

@@ -134,6 +134,8 @@ public final class MOCCADetector {
         // The encoder is trained towards the centroids; the decoder is unused.
         let nu = configuration.nu
         var distances: [Tensor] = []
+        // The radii at the end of each epoch, to go back to with the lowest-loss epoch.
+        var radiiAtEpochEnd: [Int: [Float]] = [:]
         let oneClassLoss = try trainPhase(
             "one-class", epochs: configuration.oneClassEpochs, parameters: network.oneClassParameters,
             learningRate: configuration.oneClassLearningRate, milestones: configuration.oneClassMilestones,
@@ -152,6 +154,12 @@ public final class MOCCADetector {
                 // Deep SVDD: radii move after each step once the warm-up epochs are over.
                 guard self.configuration.boundary == .soft, epoch >= self.configuration.warmUpEpochs else { return }
                 for (l, d) in distances.enumerated() { self.taps[l].radius = OneClassObjective.radius(distances: d.scalars, nu: nu) }
+                radiiAtEpochEnd[epoch] = self.taps.map(\.radius)
+            },
+            restore: { epoch in
+                // Before the warm-up ended, the radii were still zero.
+                let radii = radiiAtEpochEnd[epoch] ?? Array(repeating: 0, count: self.taps.count)
+                for l in self.taps.indices { self.taps[l].radius = radii[l] }
             })
 
         try fitScorers(samples)
