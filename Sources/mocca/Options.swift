@@ -136,10 +136,14 @@ struct MethodOptions: ParsableArguments {
     var fusion: MOCCAConfiguration.Fusion?
     @Flag(help: "Add the autoencoder's reconstruction error as a score channel.")
     var reconstruction = false
-    @Option(help: "Tap score: centroid (the paper's distance to the tap's centroid) or nearest-neighbor (distance to the k-th nearest normal training representation, fused after standardisation) (default: the recipe's).")
+    @Option(help: "Tap score: centroid (the paper's squared distance to the tap's centroid), centroid-euclidean (the official MVTec AD code's unsquared distance) or nearest-neighbor (distance to the k-th nearest normal training representation, fused after standardisation) (default: the recipe's).")
     var tapScore: MOCCAConfiguration.TapScore?
     @Option(help: "k, the neighbour that --tap-score nearest-neighbor measures the distance to.")
     var neighbors = 1
+    @Option(help: "Keep at most this many training representations per tap for --tap-score nearest-neighbor, chosen by a seeded farthest-point coreset (default: all).")
+    var references: Int?
+    @Flag(help: "End each phase with the network of its lowest-loss epoch, as the official MVTec AD code does (default: its last epoch).")
+    var keepBestEpoch = false
 
     /// The configuration these options describe, for a data set whose default network is
     /// `defaultNetwork`, checked.
@@ -165,6 +169,8 @@ struct MethodOptions: ParsableArguments {
         // The reconstruction channel is on another scale: it is fused standardised unless told otherwise.
         c.fusion = fusion ?? (reconstruction ? .standardized : c.fusion)
         c.neighbors = neighbors
+        c.referenceLimit = references
+        c.keepsLowestLossEpoch = keepBestEpoch
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
