@@ -86,22 +86,29 @@ extension MOCCADetector {
     }
 
     /// Unfused scores, channel-major, in evaluation mode. With `leaveOneOut`, `samples` are
-    /// the training samples themselves, and none is its own nearest neighbour.
-    func channelScores(_ samples: any SampleSource, leaveOneOut: Bool = false) throws -> [[Float]] {
+    /// the training samples themselves, and none is its own nearest neighbour. With
+    /// `centroids`, each tap's paper score (``CentroidScorer``, squared) follows the
+    /// channels, from the same pass, whatever the detector's own tap score.
+    func channelScores(_ samples: any SampleSource, leaveOneOut: Bool = false, centroids: Bool = false) throws -> [[Float]] {
         autoencoder?.eval()
-        var perChannel = [[Float]](repeating: [], count: channels.count)
+        var paper = configuration
+        paper.tapScore = .centroid
+        let centroidScorers = centroids ? taps.map { CentroidScorer(fitting: $0, representations: nil, configuration: paper) } : []
+        var perChannel = [[Float]](repeating: [], count: channels.count + centroidScorers.count)
         for k in perChannel.indices { perChannel[k].reserveCapacity(samples.count) }
         try forEachTapBatch(samples) { indices, batch, vectors in
             for (l, v) in vectors.enumerated() {
                 guard let scorer = taps[l].scorer else { throw MOCCAError.notFitted }
                 perChannel[l] += try scorer.score(v, trainingOffset: leaveOneOut ? indices[0] : nil)
+                if centroids { perChannel[channels.count + l] += try centroidScorers[l].score(v, trainingOffset: nil) }
             }
             if let autoencoder {
                 perChannel[channels.count - 1] += try autoencoder.reconstructionError(batch).scalars
             }
             for (k, channel) in perChannel.enumerated() {
                 if let bad = channel.suffix(indices.count).firstIndex(where: { !$0.isFinite }) {
-                    throw MOCCAError.nonFiniteScore(sample: samples.origin(of: indices[bad - (channel.count - indices.count)]), channel: channels[k])
+                    throw MOCCAError.nonFiniteScore(sample: samples.origin(of: indices[bad - (channel.count - indices.count)]),
+                                                    channel: k < channels.count ? channels[k] : "\(taps[k - channels.count].name) (centroid)")
                 }
             }
         }

@@ -40,6 +40,9 @@ public struct InspectionEvaluation: Codable, Sendable {
     public var perChannel: [DetectionMetrics]
     /// Each defect type against the defect-free images.
     public var perDefect: [String: DetectionMetrics]
+    /// The paper's score (mean over taps of the squared centroid distance) from the same
+    /// trained detector, whatever its own tap score.
+    public var paperScore: DetectionMetrics
     /// The detector's threshold, and its decisions there.
     public var threshold: Float
     /// The decisions at ``threshold``.
@@ -71,7 +74,7 @@ extension MOCCADetector {
             normalCount: labels.filter { $0 == 0 }.count, anomalyCount: labels.filter { $0 == 1 }.count,
             overall: try DetectionMetrics(scores: scores.images, labels: labels), channels: scores.channels,
             perChannel: try scores.imagesPerChannel.map { try DetectionMetrics(scores: $0, labels: labels) },
-            perDefect: perDefect, threshold: threshold,
+            perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels), threshold: threshold,
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
             pixelAUROC: nil, pro: nil)
     }

@@ -14,6 +14,10 @@ public struct InspectionScores: Sendable {
     public var patches: [Float]
     /// Patches per image.
     public var patchesPerImage: Int
+    /// The paper's score from the same trained detector, whatever its own tap score: each
+    /// patch's mean over taps of the squared distance to the tap's centroid (minus R² for a
+    /// soft boundary), and each image's highest.
+    public var paperImages: [Float]
 
     /// The fused scores of image `index`'s patches.
     public func patchScores(ofImage index: Int) -> ArraySlice<Float> {
@@ -26,10 +30,17 @@ extension MOCCADetector {
     /// patch (the official texture score; an object image is one patch).
     /// - Throws: as ``score(_:)-(SampleSource)``, naming the patch whose score is not finite.
     public func score(_ patches: InspectionPatches) throws -> InspectionScores {
-        let scores = try score(patches as any SampleSource)
-        return InspectionScores(images: patches.imageScores(scores.overall), channels: scores.channels,
-                                imagesPerChannel: scores.perChannel.map(patches.imageScores),
-                                patches: scores.overall, patchesPerImage: patches.patchesPerImage)
+        guard isFitted else { throw MOCCAError.notFitted }
+        guard patches.sampleShape == network.inputShape else {
+            throw MOCCAError.invalidData("the detector takes samples of shape \(network.inputShape), got \(patches.sampleShape)")
+        }
+        let all = try channelScores(patches, centroids: true)
+        let raw = Array(all[..<channels.count]), centroid = all[channels.count...]
+        let fused = fusion.fuse(raw)
+        let paper = (0..<patches.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }
+        return InspectionScores(images: patches.imageScores(fused), channels: channels,
+                                imagesPerChannel: raw.map(patches.imageScores),
+                                patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper))
     }
 }
 
