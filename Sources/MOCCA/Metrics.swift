@@ -15,39 +15,8 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` unless both classes are present and
     ///   the counts agree, or when a score is not finite.
     public init(scores: [Float], labels: [Int]) throws {
-        guard scores.count == labels.count else {
-            throw MOCCAError.invalidEvaluation("\(scores.count) scores for \(labels.count) labels")
-        }
-        guard scores.allSatisfy(\.isFinite) else { throw MOCCAError.invalidEvaluation("a score is NaN or infinite") }
-        let positives = labels.filter { $0 == 1 }.count
-        let negatives = labels.count - positives
-        guard positives > 0, negatives > 0 else {
-            throw MOCCAError.invalidEvaluation("both normal (0) and anomalous (1) samples are needed; got \(negatives) and \(positives)")
-        }
-        // Sweep thresholds from the highest score down, one group of tied scores at a time.
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var tp = 0, fp = 0
-        var auc = 0.0, ap = 0.0, bestBalanced = 0.0, bestF1 = 0.0
-        var previousTPR = 0.0, previousFPR = 0.0, previousRecall = 0.0
-        var i = 0
-        while i < order.count {
-            let value = scores[order[i]]
-            while i < order.count && scores[order[i]] == value {
-                if labels[order[i]] == 1 { tp += 1 } else { fp += 1 }
-                i += 1
-            }
-            let tpr = Double(tp) / Double(positives), fpr = Double(fp) / Double(negatives)
-            auc += (fpr - previousFPR) * (tpr + previousTPR) / 2
-            let precision = Double(tp) / Double(tp + fp)
-            ap += (tpr - previousRecall) * precision
-            bestBalanced = max(bestBalanced, (tpr + 1 - fpr) / 2)
-            if tp > 0 { bestF1 = max(bestF1, 2 * precision * tpr / (precision + tpr)) }
-            (previousTPR, previousFPR, previousRecall) = (tpr, fpr, tpr)
-        }
-        auroc = auc
-        aupr = ap
-        maxBalancedAccuracy = max(bestBalanced, 0.5)
-        maxF1 = bestF1
+        let (positives, negatives) = try Self.checkedCounts(scores: scores, labels: labels)
+        self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives).metrics
     }
 }
 
@@ -60,4 +29,109 @@ public func quantile(_ values: [Float], _ q: Double) -> Float {
     let lower = Int(position.rounded(.down)), upper = Int(position.rounded(.up))
     let fraction = Float(position - Double(lower))
     return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+}
+
+/// The sweep of decision thresholds from the highest score down, one group of tied
+/// scores at a time, that every threshold metric here is computed from.
+///
+/// ``DetectionMetrics`` feeds it one score per sample; pixel-level metrics feed it
+/// millions of pixels grouped their own way (see ``PixelMetrics``), and a ROC figure
+/// reads the curve's points as they come. Each group is one point of the ROC curve:
+/// the area is the trapezoid rule over those points, so tied scores count one half.
+public struct ThresholdSweep: Sendable {
+    /// The number of anomalous (positive) and normal (negative) samples in all.
+    public let positives: Int, negatives: Int
+    /// The samples at or above the current threshold: anomalous ones, normal ones.
+    public private(set) var truePositives = 0, falsePositives = 0
+    fileprivate var auc = 0.0, ap = 0.0, bestBalanced = 0.0, bestF1 = 0.0
+
+    /// A sweep over `positives` anomalous and `negatives` normal samples, both at least one.
+    public init(positives: Int, negatives: Int) {
+        precondition(positives > 0 && negatives > 0, "a threshold sweep needs both classes")
+        self.positives = positives
+        self.negatives = negatives
+    }
+
+    /// The fraction of anomalous samples at or above the current threshold (recall).
+    public var truePositiveRate: Double { Double(truePositives) / Double(positives) }
+    /// The fraction of normal samples at or above the current threshold.
+    public var falsePositiveRate: Double { Double(falsePositives) / Double(negatives) }
+
+    /// Lowers the threshold past one group of samples that share a score: `positives`
+    /// anomalous and `negatives` normal ones.
+    public mutating func lower(past positives: Int, _ negatives: Int) {
+        let previousTPR = truePositiveRate, previousFPR = falsePositiveRate
+        truePositives += positives
+        falsePositives += negatives
+        let tpr = truePositiveRate, fpr = falsePositiveRate
+        auc += (fpr - previousFPR) * (tpr + previousTPR) / 2
+        let precision = Double(truePositives) / Double(max(truePositives + falsePositives, 1))
+        ap += (tpr - previousTPR) * precision
+        bestBalanced = max(bestBalanced, (tpr + 1 - fpr) / 2)
+        if truePositives > 0 { bestF1 = max(bestF1, 2 * precision * tpr / (precision + tpr)) }
+    }
+
+    /// The metrics of the thresholds passed so far; of all of them once every sample is.
+    public var metrics: DetectionMetrics { DetectionMetrics(sweep: self) }
+
+    /// Sweeps `scores` (finite, one per label; label 1 anomalous) from the highest down,
+    /// calling `visit` after each group of tied scores, that is at each point of the ROC
+    /// curve after (0, 0).
+    static func run(scores: [Float], labels: [Int], positives: Int, negatives: Int,
+                    visit: (ThresholdSweep) -> Void = { _ in }) -> ThresholdSweep {
+        var sweep = ThresholdSweep(positives: positives, negatives: negatives)
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var i = 0
+        while i < order.count {
+            let value = scores[order[i]]
+            var tp = 0, fp = 0
+            while i < order.count && scores[order[i]] == value {
+                if labels[order[i]] == 1 { tp += 1 } else { fp += 1 }
+                i += 1
+            }
+            sweep.lower(past: tp, fp)
+            visit(sweep)
+        }
+        return sweep
+    }
+}
+
+extension DetectionMetrics {
+    /// The metrics a sweep has gathered; balanced accuracy is at least one half, that of
+    /// a constant decision.
+    init(sweep: ThresholdSweep) {
+        auroc = sweep.auc
+        aupr = sweep.ap
+        maxBalancedAccuracy = max(sweep.bestBalanced, 0.5)
+        maxF1 = sweep.bestF1
+    }
+
+    /// The ROC curve of `scores` against `labels` (0 normal, 1 anomaly): `(FPR, TPR)`
+    /// points from (0, 0) to (1, 1), one per distinct score, for plotting.
+    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` as ``init(scores:labels:)``.
+    public static func rocCurve(scores: [Float], labels: [Int]) throws -> [(fpr: Double, tpr: Double)] {
+        let (positives, negatives) = try checkedCounts(scores: scores, labels: labels)
+        var points: [(fpr: Double, tpr: Double)] = [(0, 0)]
+        _ = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) {
+            points.append(($0.falsePositiveRate, $0.truePositiveRate))
+        }
+        return points
+    }
+}
+
+extension DetectionMetrics {
+    /// The numbers of anomalous and normal samples, after checking that scores and labels
+    /// can be evaluated.
+    static func checkedCounts(scores: [Float], labels: [Int]) throws -> (positives: Int, negatives: Int) {
+        guard scores.count == labels.count else {
+            throw MOCCAError.invalidEvaluation("\(scores.count) scores for \(labels.count) labels")
+        }
+        guard scores.allSatisfy(\.isFinite) else { throw MOCCAError.invalidEvaluation("a score is NaN or infinite") }
+        let positives = labels.filter { $0 == 1 }.count
+        let negatives = labels.count - positives
+        guard positives > 0, negatives > 0 else {
+            throw MOCCAError.invalidEvaluation("both normal (0) and anomalous (1) samples are needed; got \(negatives) and \(positives)")
+        }
+        return (positives, negatives)
+    }
 }
