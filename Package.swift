@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "MOCCAData", targets: ["MOCCAData"]),
         .library(name: "MOCCA", targets: ["MOCCA"]),
         .library(name: "MOCCABenchmark", targets: ["MOCCABenchmark"]),
+        .library(name: "MOCCAReport", targets: ["MOCCAReport"]),
         .executable(name: "mocca", targets: ["mocca"]),
     ],
     dependencies: [
@@ -38,6 +39,9 @@ let package = Package(
         // The paper's one-class protocol over classes, seeds and boundaries: plan, runner,
         // resumable results, pretrained autoencoders by key, table.
         .target(name: "MOCCABenchmark", dependencies: ["MOCCA", "MOCCACore", "MOCCANN"]),
+        // Inspection reports: an HTML page with PNG figures (ROC, histograms, per-tap
+        // AUROC, heat-map overlays) drawn without a plotting library.
+        .target(name: "MOCCAReport", dependencies: ["MOCCA", "MOCCAData", "MOCCACore"]),
         // The command-line tool.
         .executableTarget(name: "mocca", dependencies: [
             "MOCCA",
@@ -53,6 +57,7 @@ let package = Package(
         .testTarget(name: "MOCCADataTests", dependencies: ["MOCCAData", "MOCCATestSupport"], exclude: ["../Fixtures"]),
         .testTarget(name: "MOCCAModelsTests", dependencies: ["MOCCAModels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCATests", dependencies: ["MOCCA", "MOCCAData", "MOCCAModels", "MOCCATestSupport"]),
+        .testTarget(name: "MOCCAReportTests", dependencies: ["MOCCAReport", "MOCCA", "MOCCAData", "MOCCATestSupport"]),
         .testTarget(name: "MOCCABenchmarkTests", dependencies: ["MOCCABenchmark", "MOCCA", "MOCCACore"]),
         // End-to-end tests: the built `mocca` executable run as a process on generated images.
         .testTarget(name: "moccaTests", dependencies: ["mocca", "MOCCACore", "MOCCANN", "MOCCATestSupport"]),

@@ -135,3 +135,44 @@ extension DetectionMetrics {
         return (positives, negatives)
     }
 }
+
+/// The decisions at one threshold against the truth: a sample is called anomalous when
+/// its score is above the threshold (as ``MOCCADetector`` decides), and is one if its
+/// label is 1.
+public struct ConfusionMatrix: Codable, Sendable, Equatable {
+    /// Anomalies called anomalous, normal samples called anomalous, normal samples called
+    /// normal, anomalies called normal.
+    public var truePositives: Int, falsePositives: Int, trueNegatives: Int, falseNegatives: Int
+
+    /// Counts the decisions at `threshold`.
+    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` when the counts disagree.
+    public init(scores: [Float], labels: [Int], threshold: Float) throws {
+        guard scores.count == labels.count else {
+            throw MOCCAError.invalidEvaluation("\(scores.count) scores for \(labels.count) labels")
+        }
+        (truePositives, falsePositives, trueNegatives, falseNegatives) = (0, 0, 0, 0)
+        for (score, label) in zip(scores, labels) {
+            switch (score > threshold, label == 1) {
+            case (true, true): truePositives += 1
+            case (true, false): falsePositives += 1
+            case (false, false): trueNegatives += 1
+            case (false, true): falseNegatives += 1
+            }
+        }
+    }
+
+    /// The fraction of samples called anomalous that are anomalies; 0 when none is called.
+    public var precision: Double { ratio(truePositives, truePositives + falsePositives) }
+    /// The fraction of anomalies called anomalous (the true positive rate); 0 without anomalies.
+    public var recall: Double { ratio(truePositives, truePositives + falseNegatives) }
+    /// The fraction of normal samples called normal (the true negative rate); 0 without any.
+    public var specificity: Double { ratio(trueNegatives, trueNegatives + falsePositives) }
+    /// `(recall + specificity) / 2`: accuracy that a rare class cannot inflate.
+    public var balancedAccuracy: Double { (recall + specificity) / 2 }
+    /// The fraction of all decisions that are right.
+    public var accuracy: Double { ratio(truePositives + trueNegatives, truePositives + falsePositives + trueNegatives + falseNegatives) }
+    /// The harmonic mean of precision and recall; 0 when both are.
+    public var f1: Double { precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0 }
+
+    private func ratio(_ part: Int, _ whole: Int) -> Double { whole > 0 ? Double(part) / Double(whole) : 0 }
+}
