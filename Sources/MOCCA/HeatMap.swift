@@ -93,8 +93,10 @@ public enum HeatMap {
     public static let contourColour: (red: UInt8, green: UInt8, blue: UInt8) = (0, 255, 0)
 
     /// An RGB picture of `map` over `image`: each pixel's value placed in `range` (values
-    /// outside clamped) and coloured by ``colour(_:)``, blended over the image with
-    /// `opacity` (0: the image alone, 1: the heat map alone). With a `mask` (non-zero:
+    /// outside clamped) as `t` in 0...1 and coloured by ``colour(_:)``, blended over the
+    /// image with weight `opacity · (0.3 + 0.7 t)`, so that where the map is low the image
+    /// shows through and where it is high the heat map dominates (`opacity` 0: the image
+    /// alone; 1: the heat map alone at the top of the range). With a `mask` (non-zero:
     /// defect), the mask's outline is drawn in ``contourColour``: its pixels with a
     /// 4-neighbour outside it or on the image's edge.
     /// - Throws: ``MOCCAError/invalidData(_:)`` when the map or mask is not the image's
@@ -114,15 +116,15 @@ public enum HeatMap {
         let span = range.upperBound - range.lowerBound
         var out = [UInt8](repeating: 0, count: 3 * plane)
         for p in 0..<plane {
-            let t = span > 0 ? (map[p] - range.lowerBound) / span : 0
-            let heat = colour(t)
+            let t = span > 0 && map[p].isFinite ? min(max((map[p] - range.lowerBound) / span, 0), 1) : 0
+            let heat = colour(t), weight = opacity * (0.3 + 0.7 * t)
             var rgb = [heat.red, heat.green, heat.blue]
             if let mask, mask[p] != 0, isEdge(p, of: mask, width: width, height: height) {
                 rgb = [contourColour.red, contourColour.green, contourColour.blue]
             } else {
                 for c in 0..<3 {
                     let base = Float(image.pixels[(image.channels == 3 ? c : 0) * plane + p])
-                    rgb[c] = UInt8((base * (1 - opacity) + Float(rgb[c]) * opacity).rounded())
+                    rgb[c] = UInt8((base * (1 - weight) + Float(rgb[c]) * weight).rounded())
                 }
             }
             for c in 0..<3 { out[c * plane + p] = rgb[c] }

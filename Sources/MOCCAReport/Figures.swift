@@ -15,8 +15,8 @@ public enum Figures {
     public static func rocCurve(scores: [Float], labels: [Int]) throws -> ImageDecoder.Image {
         let auroc = try DetectionMetrics(scores: scores, labels: labels).auroc
         let points = try DetectionMetrics.rocCurve(scores: scores, labels: labels)
-        var canvas = Canvas(width: 520, height: 520)
-        let axes = Axes(left: 90, top: 50, right: 495, bottom: 440, x: 0...1, y: 0...1)
+        var canvas = Canvas(width: 480, height: 480)
+        let axes = Axes(left: 96, top: 50, right: 455, bottom: 400, x: 0...1, y: 0...1)
         axes.draw(on: &canvas, title: String(format: "ROC curve, AUROC %.4f", auroc),
                   xLabel: "false positive rate", yLabel: "true positive rate")
         canvas.line(from: axes.point(0, 0), to: axes.point(1, 1), colour: .grey, dash: 6)
@@ -39,6 +39,8 @@ public enum Figures {
         if let threshold, threshold.isFinite { values.append(Double(threshold)) }
         var low = values.min() ?? 0, high = values.max() ?? 1
         if high - low < 1e-12 * max(abs(low), 1) { (low, high) = (low - 0.5, high + 0.5) }
+        let margin = (high - low) * 0.04
+        (low, high) = (low - margin, high + margin)
         let width = (high - low) / Double(bins)
         func fractions(_ label: Int) -> [Double] {
             let members = zip(scores, labels).filter { ($0.1 == 1) == (label == 1) }.map { Double($0.0) }
@@ -48,8 +50,8 @@ public enum Figures {
         }
         let classes = [(fractions(0), RGB.normal, "normal"), (fractions(1), RGB.anomalous, "anomalous")]
         let top = (classes.flatMap(\.0).max() ?? 1) * 1.15
-        var canvas = Canvas(width: 720, height: 460)
-        let axes = Axes(left: 90, top: 50, right: 700, bottom: 380, x: low...high, y: 0...max(top, 1e-9))
+        var canvas = Canvas(width: 580, height: 500)
+        let axes = Axes(left: 96, top: 50, right: 560, bottom: 400, x: low...high, y: 0...max(top, 1e-9))
         axes.draw(on: &canvas, title: "Scores of normal and anomalous samples", xLabel: "anomaly score", yLabel: "fraction of class")
         for (fraction, colour, _) in classes {
             for (bin, value) in fraction.enumerated() where value > 0 {
@@ -61,14 +63,18 @@ public enum Figures {
         if let threshold, threshold.isFinite {
             let x = axes.point(Double(threshold), 0).x
             canvas.line(from: (x, Double(axes.top)), to: (x, Double(axes.bottom)), colour: .black, thickness: 2, dash: 8)
-            canvas.text(String(format: "threshold %.4g", threshold), x: Int(x) + 6, y: axes.top + 4, scale: textScale)
+            // The label on the side of the line with more room.
+            let onLeft = x > Double(axes.left + axes.right) / 2
+            canvas.text(String(format: "threshold %.4g", threshold), x: Int(x) + (onLeft ? -8 : 8), y: axes.top + 8,
+                        scale: textScale, alignment: onLeft ? .right : .left)
         }
-        // The legend, top right inside the plot.
-        for (row, (_, colour, name)) in classes.enumerated() {
-            let count = labels.filter { ($0 == 1) == (name == "anomalous") }.count
-            let y = axes.top + 30 + row * 24, x = axes.right - 230
-            canvas.fill(x: x, y: y, width: 16, height: 14, colour: colour, opacity: 0.55)
-            canvas.text("\(name) (\(count))", x: x + 24, y: y, scale: textScale)
+        // The legend, in one row below the axis label.
+        var x = axes.left
+        for (_, colour, name) in classes {
+            let count = labels.filter { ($0 == 1) == (name == "anomalous") }.count, text = "\(name) (\(count))"
+            canvas.fill(x: x, y: axes.bottom + 64, width: 16, height: 14, colour: colour, opacity: 0.55)
+            canvas.text(text, x: x + 24, y: axes.bottom + 64, scale: textScale)
+            x += 24 + Canvas.textWidth(text, scale: textScale) + 40
         }
         return canvas.image
     }
@@ -79,7 +85,7 @@ public enum Figures {
         let labels = names.map { $0.count > 22 ? String($0.prefix(21)) + "~" : $0 }
         let left = 24 + (labels.map { Canvas.textWidth($0, scale: textScale) }.max() ?? 0)
         let rows = min(names.count, values.count), rowHeight = 34
-        var canvas = Canvas(width: left + 420, height: 50 + rows * rowHeight + 80)
+        var canvas = Canvas(width: left + 460, height: 50 + rows * rowHeight + 80)
         let axes = Axes(left: left, top: 50, right: left + 360, bottom: 50 + rows * rowHeight + 10, x: 0...1, y: 0...1)
         axes.draw(on: &canvas, title: title, xLabel: "AUROC", yLabel: nil)
         for row in 0..<rows {
@@ -88,10 +94,34 @@ public enum Figures {
             let value = values[row].isFinite ? min(max(values[row], 0), 1) : 0
             let end = Int(axes.point(value, 0).x.rounded())
             canvas.fill(x: axes.left + 1, y: y, width: end - axes.left, height: rowHeight - 10, colour: .normal)
-            canvas.text(String(format: "%.3f", values[row]), x: end + 6, y: y + 6, scale: textScale)
+            // The value inside the bar's end, or after a bar too short to hold it.
+            let label = String(format: "%.3f", values[row]), inside = end - axes.left > Canvas.textWidth(label, scale: textScale) + 12
+            canvas.text(label, x: inside ? end - 6 : end + 6, y: y + 6, colour: inside ? .white : .black, scale: textScale,
+                        alignment: inside ? .right : .left)
         }
         let chance = axes.point(0.5, 0).x
         canvas.line(from: (chance, Double(axes.top)), to: (chance, Double(axes.bottom)), colour: .grey, thickness: 2, dash: 6)
+        return canvas.image
+    }
+}
+
+/// The colour scale of heat maps: the inferno map from `range`'s lower to its upper
+/// end, with round values marked, for the reader to tell what a colour means.
+extension Figures {
+    public static func colourBar(range: ClosedRange<Float>, title: String = "anomaly map") -> ImageDecoder.Image {
+        let low = Double(range.lowerBound), high = Double(range.upperBound) > low ? Double(range.upperBound) : low + 1
+        var canvas = Canvas(width: 560, height: 96)
+        let axes = Axes(left: 30, top: 36, right: 530, bottom: 56, x: low...high, y: 0...1)
+        for x in axes.left..<axes.right {
+            let c = HeatMap.colour(Float(x - axes.left) / Float(axes.right - axes.left - 1))
+            canvas.fill(x: x, y: axes.top, width: 1, height: axes.bottom - axes.top, colour: RGB(c.red, c.green, c.blue))
+        }
+        canvas.text(title, x: (axes.left + axes.right) / 2, y: 10, scale: textScale, alignment: .centre)
+        for tick in Axes.ticks(low...high) {
+            let x = axes.point(tick, 0).x
+            canvas.line(from: (x, Double(axes.bottom)), to: (x, Double(axes.bottom + 5)), colour: .black)
+            canvas.text(Axes.label(tick, in: low...high), x: Int(x.rounded()), y: axes.bottom + 10, scale: textScale, alignment: .centre)
+        }
         return canvas.image
     }
 }

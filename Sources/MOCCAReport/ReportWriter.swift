@@ -164,7 +164,13 @@ public enum ReportWriter {
     private static func examples(_ report: InspectionReport, files: inout [(name: String, contents: Contents)]) throws -> String {
         let values = report.examples.compactMap(\.anomalyMap).flatMap { $0 }
         let range = (values.min() ?? 0)...(values.max() ?? 1)
-        var html = "<div class=\"examples\">"
+        var html = ""
+        if !values.isEmpty {
+            files.append(("colourbar.png", .image(Figures.colourBar(range: range))))
+            html += "<p>The heat maps share one colour scale; a green line outlines the true defect.</p>"
+                + "<img class=\"colourbar\" src=\"colourbar.png\" alt=\"colour scale of the anomaly maps\">"
+        }
+        html += "<div class=\"examples\">"
         for (index, example) in report.examples.enumerated() {
             let stem = String(format: "example-%03d", index + 1)
             files.append(("\(stem).png", .image(example.image)))
@@ -259,6 +265,7 @@ struct HTMLPage {
         .pair { display: flex; gap: .5em; }
         .pair figure { flex: 1; }
         .pair img { width: 100%; image-rendering: pixelated; }
+        img.colourbar { display: block; max-width: 100%; margin-bottom: .8em; }
         </style></head><body>
         \(parts.joined(separator: "\n"))
         </body></html>

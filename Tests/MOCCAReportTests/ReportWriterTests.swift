@@ -30,7 +30,7 @@ struct ReportWriterTests {
         #expect(written.first == "index.html")
         let html = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
         let sources = Self.references(html)
-        #expect(sources.count == 3 + 6 * 2)
+        #expect(sources.count == 3 + 1 + 6 * 2)
         for source in sources {
             #expect(!source.contains("/") && !source.contains(":"), "\(source) leaves the folder")
             let path = folder.appendingPathComponent(source).path

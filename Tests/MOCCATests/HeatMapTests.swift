@@ -60,13 +60,14 @@ struct HeatMapTests {
         let width = 5, height = 5
         let grey = ImageDecoder.Image(width: width, height: height, channels: 1, pixels: [UInt8](repeating: 100, count: 25))
         let map = (0..<25).map { Float($0) }
-        // Opacity 0: the grey image as RGB; 1: the colour map alone, 0 and 24 its ends.
+        // Opacity 0: the grey image as RGB. Opacity 1: the colour alone at the top of the
+        // range (24), and 0.3 of it over the image at the bottom (0).
         let plain = try HeatMap.overlay(map, range: 0...24, on: grey, opacity: 0)
         #expect(plain.channels == 3 && plain.pixels.allSatisfy { $0 == 100 })
         let heat = try HeatMap.overlay(map, range: 0...24, on: grey, opacity: 1)
-        #expect([heat.pixels[0], heat.pixels[25], heat.pixels[50]] == [0, 0, 4])
         #expect([heat.pixels[24], heat.pixels[49], heat.pixels[74]] == [252, 255, 164])
-        // Half: the mean of the image and the colour.
+        #expect([heat.pixels[0], heat.pixels[25], heat.pixels[50]] == [70, 70, 71])
+        // Half at the top: the mean of the image and the colour.
         let half = try HeatMap.overlay(map, range: 0...24, on: grey, opacity: 0.5)
         #expect(half.pixels[24] == 176 && half.pixels[74] == 132)
 
