@@ -97,8 +97,9 @@ public enum HeatMap {
     /// image with weight `opacity · (0.3 + 0.7 t)`, so that where the map is low the image
     /// shows through and where it is high the heat map dominates (`opacity` 0: the image
     /// alone; 1: the heat map alone at the top of the range). With a `mask` (non-zero:
-    /// defect), the mask's outline is drawn in ``contourColour``: its pixels with a
-    /// 4-neighbour outside it or on the image's edge.
+    /// defect), the mask's outline is drawn in ``contourColour`` just outside it (the
+    /// pixels outside with a 4-neighbour inside), so that the heat over a thin defect
+    /// stays visible; along the image's edge the outline is open.
     /// - Throws: ``MOCCAError/invalidData(_:)`` when the map or mask is not the image's
     ///   size, the image is not grey or RGB, or `opacity` is outside 0...1.
     public static func overlay(_ map: [Float], range: ClosedRange<Float>, on image: ImageDecoder.Image,
@@ -119,7 +120,7 @@ public enum HeatMap {
             let t = span > 0 && map[p].isFinite ? min(max((map[p] - range.lowerBound) / span, 0), 1) : 0
             let heat = colour(t), weight = opacity * (0.3 + 0.7 * t)
             var rgb = [heat.red, heat.green, heat.blue]
-            if let mask, mask[p] != 0, isEdge(p, of: mask, width: width, height: height) {
+            if let mask, mask[p] == 0, touches(p, mask, width: width, height: height) {
                 rgb = [contourColour.red, contourColour.green, contourColour.blue]
             } else {
                 for c in 0..<3 {
@@ -132,11 +133,11 @@ public enum HeatMap {
         return ImageDecoder.Image(width: width, height: height, channels: 3, pixels: out)
     }
 
-    /// Whether mask pixel `p` has a 4-neighbour outside the mask or lies on the edge.
-    private static func isEdge(_ p: Int, of mask: [UInt8], width: Int, height: Int) -> Bool {
+    /// Whether pixel `p` has a 4-neighbour in the mask.
+    private static func touches(_ p: Int, _ mask: [UInt8], width: Int, height: Int) -> Bool {
         let x = p % width, y = p / width
-        guard x > 0, y > 0, x < width - 1, y < height - 1 else { return true }
-        return mask[p - 1] == 0 || mask[p + 1] == 0 || mask[p - width] == 0 || mask[p + width] == 0
+        return (x > 0 && mask[p - 1] != 0) || (x < width - 1 && mask[p + 1] != 0)
+            || (y > 0 && mask[p - width] != 0) || (y < height - 1 && mask[p + width] != 0)
     }
 
     /// Throws unless `map` holds `width × height` values, both positive.
