@@ -105,9 +105,9 @@ public enum Figures {
     }
 }
 
-/// The colour scale of heat maps: the inferno map from `range`'s lower to its upper
-/// end, with round values marked, for the reader to tell what a colour means.
 extension Figures {
+    /// The colour scale of heat maps: the inferno map from `range`'s lower to its upper
+    /// end, with round values marked, for the reader to tell what a colour means.
     public static func colourBar(range: ClosedRange<Float>, title: String = "anomaly map") -> ImageDecoder.Image {
         let low = Double(range.lowerBound), high = Double(range.upperBound) > low ? Double(range.upperBound) : low + 1
         var canvas = Canvas(width: 560, height: 96)
