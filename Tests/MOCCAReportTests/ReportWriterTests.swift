@@ -122,6 +122,26 @@ struct ReportWriterTests {
         }
     }
 
+    /// A grey example with a mask and no anomaly map: the image, and a copy with the defect
+    /// outlined; no colour scale, since no map is shown.
+    @Test func anExampleWithOnlyAMaskIsOutlinedOnItsImage() throws {
+        let parent = try makeTemporaryDirectory("report-mask")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let image = ImageDecoder.Image(width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 90, count: 16))
+        var mask = [UInt8](repeating: 0, count: 16)
+        mask[5] = 255
+        let example = InspectionReport.Example(name: "a&b", image: image, mask: mask, score: 1, label: 1, defectType: "dent")
+        let folder = parent.appendingPathComponent("r")
+        try ReportWriter.write(InspectionReport(title: "t", scores: [0, 1], labels: [0, 1], threshold: 0.5, examples: [example]), to: folder)
+        let html = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(Self.references(html).sorted() == ["example-001-overlay.png", "example-001.png", "histogram.png", "roc.png"])
+        #expect(html.contains("a&amp;b") && html.contains("defect outlined"))
+        let outlined = try ImageDecoder.decode(path: folder.appendingPathComponent("example-001-overlay.png").path, channels: 3)
+        // Pixel 1 (above the defect) is green; the defect itself keeps the image's grey.
+        #expect([outlined.pixels[1], outlined.pixels[16 + 1], outlined.pixels[32 + 1]] == [0, 255, 0])
+        #expect([outlined.pixels[5], outlined.pixels[16 + 5], outlined.pixels[32 + 5]] == [90, 90, 90])
+    }
+
     @Test func mostAnomalousIsTheHighestScoresFirst() {
         #expect(InspectionReport.mostAnomalous([0.2, 0.9, 0.5, 0.9, 0.1], count: 3) == [1, 3, 2])
         #expect(InspectionReport.mostAnomalous([0.2], count: 5) == [0])
