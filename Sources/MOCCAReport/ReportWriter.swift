@@ -92,9 +92,7 @@ public enum ReportWriter {
     /// Every file of the report, `index.html` first, by name.
     static func render(_ report: InspectionReport) throws -> [(name: String, contents: Contents)] {
         let metrics = try report.evaluation { try DetectionMetrics(scores: report.scores, labels: report.labels) }
-        let confusion = try report.evaluation {
-            try ConfusionMatrix(scores: report.scores, labels: report.labels, threshold: report.threshold)
-        }
+        let confusion = ConfusionCounts(scores: report.scores, labels: report.labels, threshold: report.threshold)
         var files: [(name: String, contents: Contents)] = []
         var page = HTMLPage(title: report.title)
         page.add("<h1>\(escape(report.title))</h1>")

@@ -48,13 +48,13 @@ struct ReportWriterTests {
     /// TP 2 (0.9, 0.7), FP 1 (0.6), TN 2, FN 1 (0.4).
     @Test func theConfusionMatrixOfATinyCase() throws {
         let scores: [Float] = [0.1, 0.2, 0.6, 0.9, 0.4, 0.7], labels = [0, 0, 0, 1, 1, 1]
-        let matrix = try ConfusionMatrix(scores: scores, labels: labels, threshold: 0.5)
+        let matrix = ConfusionCounts(scores: scores, labels: labels, threshold: 0.5)
         let counts: [Int] = [matrix.truePositives, matrix.falsePositives, matrix.trueNegatives, matrix.falseNegatives]
         #expect(counts == [2, 1, 2, 1])
         #expect(abs(matrix.precision - 2.0 / 3) < 1e-12 && abs(matrix.recall - 2.0 / 3) < 1e-12)
         #expect(abs(matrix.balancedAccuracy - 2.0 / 3) < 1e-12 && abs(matrix.accuracy - 4.0 / 6) < 1e-12)
         // A score equal to the threshold is called normal.
-        #expect(try ConfusionMatrix(scores: [0.5], labels: [1], threshold: 0.5).falseNegatives == 1)
+        #expect(ConfusionCounts(scores: [0.5], labels: [1], threshold: 0.5).falseNegatives == 1)
 
         let parent = try makeTemporaryDirectory("report-tiny")
         defer { try? FileManager.default.removeItem(at: parent) }
