@@ -46,6 +46,7 @@ let package = Package(
         .executableTarget(name: "mocca", dependencies: [
             "MOCCA",
             "MOCCABenchmark",
+            "MOCCAReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Resources/fashion-mnist")]),
 

@@ -47,19 +47,43 @@ public struct InspectionEvaluation: Codable, Sendable {
     public var threshold: Float
     /// The decisions at ``threshold``.
     public var confusion: ConfusionCounts
-    /// Pixel-level AUROC and per-region overlap (PRO, integrated to a 30% false positive
-    /// rate), where the images have masks.
-    public var pixelAUROC: Double?, pro: Double?
+    /// Pixel-level metrics (AUROC, per-region overlap integrated to a 30% false positive
+    /// rate), where the images have masks and are cut into several patches.
+    public var pixelMetrics: PixelMetrics?
+
+    /// The pixel AUROC, where computed.
+    public var pixelAUROC: Double? { pixelMetrics?.pixel.auroc }
+    /// The per-region overlap, where computed.
+    public var pro: Double? { pixelMetrics?.pro }
 }
 
 extension MOCCADetector {
     /// Scores `images` (cut as `preprocessing` says) and evaluates them at image level.
     /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` unless both defect-free and defective
     ///   images are present, and what scoring throws.
+    ///
+    /// Where every defective image has a mask and images are cut into several patches, it
+    /// also draws each image's anomaly map (``AnomalyMap``) and computes pixel AUROC and
+    /// PRO on maps and masks of ``AnomalyMap/maximumMetricSide`` pixels at most.
     public func evaluate(inspection images: [InspectionImage], preprocessing: InspectionPreprocessing) throws -> (InspectionEvaluation, InspectionScores, InspectionPatches) {
-        let patches = InspectionPatches(InspectionImageStore(images, preprocessing: preprocessing))
+        let store = InspectionImageStore(images, preprocessing: preprocessing)
+        let patches = InspectionPatches(store)
         let scores = try score(patches)
-        return (try evaluate(inspection: images, scores: scores), scores, patches)
+        var evaluation = try evaluate(inspection: images, scores: scores)
+        let masked = images.allSatisfy { !$0.isAnomalous || $0.mask != nil }
+        if masked, patches.patchesPerImage > 1 {
+            let side = min(preprocessing.imageSize, AnomalyMap.maximumMetricSide)
+            var maps: [[Float]] = [], masks: [[UInt8]] = []
+            for index in images.indices {
+                maps.append(try AnomalyMap.map(ofImage: index, scores: scores, preprocessing: preprocessing, side: side))
+                masks.append(try store.mask(at: index, side: side) ?? [])
+            }
+            // Defects too small to survive the resize leave nothing to localise.
+            if masks.contains(where: { $0.contains(1) }) {
+                evaluation.pixelMetrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side)
+            }
+        }
+        return (evaluation, scores, patches)
     }
 
     /// Evaluates scores already computed for `images`, at image level.
@@ -76,7 +100,7 @@ extension MOCCADetector {
             perChannel: try scores.imagesPerChannel.map { try DetectionMetrics(scores: $0, labels: labels) },
             perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels), threshold: threshold,
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
-            pixelAUROC: nil, pro: nil)
+            pixelMetrics: nil)
     }
 }
 

@@ -19,6 +19,17 @@ public struct InspectionScores: Sendable {
     /// soft boundary), and each image's highest.
     public var paperImages: [Float]
 
+    /// Scores from their parts (one entry of `images`, of each `imagesPerChannel` row and
+    /// of `paperImages` per image; `patchesPerImage` entries of `patches` per image).
+    public init(images: [Float], channels: [String], imagesPerChannel: [[Float]], patches: [Float], patchesPerImage: Int, paperImages: [Float]) {
+        self.images = images
+        self.channels = channels
+        self.imagesPerChannel = imagesPerChannel
+        self.patches = patches
+        self.patchesPerImage = patchesPerImage
+        self.paperImages = paperImages
+    }
+
     /// The fused scores of image `index`'s patches.
     public func patchScores(ofImage index: Int) -> ArraySlice<Float> {
         patches[(index * patchesPerImage)..<((index + 1) * patchesPerImage)]
@@ -46,6 +57,23 @@ extension MOCCADetector {
 
 /// An anomaly map: patch scores placed back on their image.
 public enum AnomalyMap {
+    /// The side of the maps that pixel metrics are computed on: the image side, at most
+    /// 256 pixels, so that 500 maps take 130 MB rather than half a gigabyte at 512.
+    public static let maximumMetricSide = 256
+
+    /// Image `index`'s anomaly map at `side` pixels: its patch scores placed back
+    /// (``assemble(patchScores:origins:patchSize:side:)``), smoothed by a Gaussian of half
+    /// the scoring stride (which blurs the grid's block edges, the scale the map cannot
+    /// resolve), then resized.
+    public static func map(ofImage index: Int, scores: InspectionScores, preprocessing p: InspectionPreprocessing,
+                           side: Int? = nil) throws -> [Float] {
+        let n = p.imageSize
+        let placed = assemble(patchScores: scores.patchScores(ofImage: index), origins: p.scoringOrigins, patchSize: p.sampleSide, side: n)
+        let smoothed = try HeatMap.smooth(placed, width: n, height: n, sigma: Double(p.stride) / 2)
+        let target = side ?? n
+        return target == n ? smoothed : try HeatMap.resize(smoothed, width: n, height: n, toWidth: target, toHeight: target)
+    }
+
     /// The `side × side` map (row-major) in which each pixel is the mean score of the
     /// patches covering it.
     ///

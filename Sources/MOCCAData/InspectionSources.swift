@@ -45,15 +45,15 @@ public final class InspectionImageStore: @unchecked Sendable {
         return ImageDecoder.Image(width: side, height: side, channels: preprocessing.channels, pixels: try pixels(at: index))
     }
 
-    /// The mask of image `index` at the resized size, 1 for defective pixels and 0
+    /// The mask of image `index` at the resized size (or `side`), 1 for defective pixels and 0
     /// elsewhere; all zeros for a defect-free image; nil for a defective image without a mask.
     ///
     /// A mask is resized with the area filter and thresholded at half, so that a defect
     /// keeps its area. It must have its image's size: a mask of another size belongs to
     /// another image or was cropped, and is refused.
     /// - Throws: ``DataError/malformed(path:message:)`` naming both files when the sizes differ.
-    public func mask(at index: Int) throws -> [UInt8]? {
-        let side = preprocessing.imageSize
+    public func mask(at index: Int, side: Int? = nil) throws -> [UInt8]? {
+        let side = side ?? preprocessing.imageSize
         let image = images[index]
         guard let path = image.mask else { return image.isAnomalous ? nil : [UInt8](repeating: 0, count: side * side) }
         let mask = try ImageDecoder.decode(path: path, channels: 1)

@@ -21,6 +21,7 @@ import Testing
         #expect(run.stderr.contains("mvtec:carpet: 7 defect-free training images, 1 validation and 7 test images (with masks)"), "\(run.stderr)")
         #expect(run.stdout.contains("test split of mvtec:carpet (3 defect-free, 4 defective images)"), "\(run.stdout)")
         #expect(run.stdout.contains("defect hole") && run.stdout.contains("defect scratch"))
+        #expect(run.stdout.contains("pixel AUROC") && run.stdout.contains("PRO (FPR ≤ 0.3)"), "\(run.stdout)")
         let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifest.contains("\"patchSize\" : 28"), "\(manifest)")
 
@@ -33,6 +34,16 @@ import Testing
         // Evaluating again reads the same split.
         let evaluated = try Mocca.run(["evaluate", out.path])
         #expect(evaluated.status == 0 && evaluated.stdout.contains("test split of mvtec:carpet (3 defect-free, 4 defective images)"), "\(evaluated.stderr)")
+
+        // The report: a page whose every image exists.
+        let report = folder.appendingPathComponent("report")
+        let reported = try Mocca.run(["report", out.path, "--out", report.path, "--examples", "3"])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let page = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        #expect(sources.count >= 3 + 3)
+        for source in sources { #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(source).path), "\(source)") }
+        #expect(page.contains("mvtec:carpet"))
     }
 
     @Test func inspectionOptionsAreCheckedBeforeTraining() throws {
