@@ -10,7 +10,7 @@ struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (images/s) and print JSON; compare with the PyTorch twins in scripts/bench.",
         discussion: "This measures speed on synthetic batches. For detection quality (AUROC over classes, seeds and boundaries) see `mocca benchmark`.",
-        subcommands: [Core.self, OneClass.self, Scoring.self])
+        subcommands: [Core.self, OneClass.self, Scoring.self, ResidualAutoencoder.self])
 
     /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
     struct Core: ParsableCommand {
@@ -221,6 +221,51 @@ struct Scoring: ParsableCommand {
                        "infer_img_per_s_best": round1(Double(batch) / result.best),
                        "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])
+    }
+}
+
+/// Pre-training (phase 1) of the MVTec residual autoencoder (`mvtec-resnet`): forward,
+/// reconstruction loss, backward and Adam on synthetic images, as
+/// `scripts/bench/torch_mvtec_ae.py` measures it in PyTorch. A 128-pixel step is seconds
+/// long, so ask for few samples (`--samples 2 --steps 1 --warmup 1`).
+struct ResidualAutoencoder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mvtec-ae",
+        abstract: "Training throughput of phase 1 (reconstruction) on the MVTec residual autoencoder.")
+
+    @OptionGroup var timing: TimingOptions
+    @Option(help: "Batch size (at least 2).") var batch = 128
+    @Option(help: "Image side (a multiple of 8, at least 16).") var imageSize = 128
+    @Option(help: "Image channels (1 or 3).") var channels = 3
+
+    func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
+
+    func run() throws {
+        Threads.count = timing.threads
+        var configuration = ResidualInspectionConfiguration()
+        configuration.imageSize = imageSize
+        configuration.channels = channels
+        var generator = RandomGenerator(seed: 0)
+        let model = try ResidualInspectionAutoencoder(configuration, generator: &generator)
+        let optimizer = Adam(parameters: model.parameters(), learningRate: 1e-4, weightDecay: 0.5e-6)
+        let pool = (0..<2).map { _ in Tensor.uniform(shape: [batch, channels, imageSize, imageSize], using: &generator) }
+        var index = 0
+        var loss: Float = 0
+        model.train()
+        let result = try timing.timer.measure {
+            optimizer.zeroGradients()
+            let objective = try model.reconstructionLoss(pool[index % pool.count])
+            index += 1
+            try objective.backward()
+            try optimizer.step()
+            loss = objective.item
+        }
+        try printJSON(["bench": "mocca_mvtec_ae", "threads": timing.threads, "batch": batch, "image_size": imageSize,
+                       "channels": channels, "params": model.parameters().reduce(0) { $0 + $1.count },
+                       "train_img_per_s_best": round1(Double(batch) / result.best),
+                       "train_img_per_s_median": round1(Double(batch) / result.median),
+                       "train_step_ms_min": round1(1e3 * result.best), "train_step_ms_median": round1(1e3 * result.median),
+                       "final_loss": Double(loss)])
     }
 }
 

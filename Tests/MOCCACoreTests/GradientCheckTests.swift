@@ -191,6 +191,29 @@ struct GradientCheckTests {
         }
     }
 
+    /// The residual autoencoder's 1×1 stride-2 shortcut: output padding above the padding,
+    /// which oneDNN takes as a negative right padding.
+    @Test func transposedConvolutionOneByOneWithOutputPaddingAbovePadding() throws {
+        try checkGradients([random([2, 3, 3, 3], seed: 142), random([3, 2, 1, 1], seed: 143), random([2], seed: 144)]) {
+            try Tensor.convolutionTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 0, outputPadding: 1)
+        }
+    }
+
+    @Test func convolutionUnpaddedOddSize() throws {
+        try checkGradients([random([2, 2, 7, 7], seed: 145), random([3, 2, 3, 3], seed: 146)]) {
+            try Tensor.convolution2d($0[0], weight: $0[1], stride: 1, padding: 0)
+        }
+    }
+
+    @Test func addAcrossMemoryLayouts() throws {
+        // A convolution's output is in oneDNN's blocked layout; the other operand is plain.
+        let channels = 10
+        let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
+        try checkGradients([random([2, channels, 3, 3], seed: 147), random([2, channels, 3, 3], seed: 148)]) {
+            try Tensor.convolution2d($0[0], weight: identity) + $0[1]
+        }
+    }
+
     @Test func transposedConvolutionStrideOne() throws {
         try checkGradients([random([1, 3, 4, 4], seed: 40), random([3, 2, 3, 3], seed: 41)]) {
             try Tensor.convolutionTranspose2d($0[0], weight: $0[1], padding: 1)

@@ -50,6 +50,29 @@ struct GoldenLayerTests {
         }
     }
 
+    /// The residual autoencoder's shortcut: output padding 1 above padding 0 (`residual_ops`).
+    @Test func convTranspose2dOneByOneStrideTwoWithOutputPaddingAbovePadding() throws {
+        try check("residual_ops", inputs: ["tconv1x1.x", "tconv1x1.weight", "tconv1x1.bias"], output: "tconv1x1.y", gy: "tconv1x1.gy",
+                  gradients: ["tconv1x1.x": "tconv1x1.gx", "tconv1x1.weight": "tconv1x1.gweight", "tconv1x1.bias": "tconv1x1.gbias"]) {
+            try Tensor.convolutionTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 0, outputPadding: 1)
+        }
+    }
+
+    @Test func conv2dUnpadded() throws {
+        try check("residual_ops", inputs: ["conv_nopad.x", "conv_nopad.weight"], output: "conv_nopad.y", gy: "conv_nopad.gy",
+                  gradients: ["conv_nopad.x": "conv_nopad.gx", "conv_nopad.weight": "conv_nopad.gweight"]) {
+            try Tensor.convolution2d($0[0], weight: $0[1], padding: 0)
+        }
+    }
+
+    /// A residual join: the convolution's output is in oneDNN's blocked layout, its input plain.
+    @Test func residualSumOfABlockedAndAPlainTensor() throws {
+        try check("residual_ops", inputs: ["residual.x", "residual.weight"], output: "residual.y", gy: "residual.gy",
+                  gradients: ["residual.x": "residual.gx", "residual.weight": "residual.gweight"]) {
+            try (Tensor.convolution2d($0[0], weight: $0[1], padding: 1) + $0[0]).leakyRelu()
+        }
+    }
+
     @Test func linear() throws {
         try check("linear", inputs: ["x", "weight", "bias"], gradients: ["x": "gx", "weight": "gweight", "bias": "gbias"]) {
             try Tensor.linear($0[0], weight: $0[1], bias: $0[2])

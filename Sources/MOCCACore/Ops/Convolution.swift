@@ -71,8 +71,11 @@ private struct ConvolutionGeometry {
         }
         (self.stride, self.padding, self.outputPadding) = (stride, padding, outputPadding)
         if transposed {
-            guard outputPadding < stride, outputPadding <= padding else {
-                throw TensorError.invalidArgument(op: op, message: "output padding \(outputPadding) must be below the stride \(stride) and at most the padding \(padding)")
+            // PyTorch's rule (without dilation): output padding only picks among the sizes a
+            // stride leaves open, whatever the padding. oneDNN takes it as a right padding of
+            // `padding − outputPadding`, which may be negative (a 1×1 stride-2 shortcut).
+            guard outputPadding < stride else {
+                throw TensorError.invalidArgument(op: op, message: "output padding \(outputPadding) must be below the stride \(stride)")
             }
             outHeight = (height - 1) * stride - 2 * padding + kernelHeight + outputPadding
             outWidth = (width - 1) * stride - 2 * padding + kernelWidth + outputPadding
