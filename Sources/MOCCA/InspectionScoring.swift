@@ -65,13 +65,28 @@ public enum AnomalyMap {
     /// (``assemble(patchScores:origins:patchSize:side:)``), smoothed by a Gaussian of half
     /// the scoring stride (which blurs the grid's block edges, the scale the map cannot
     /// resolve), then resized.
+    ///
+    /// The map holds no detail finer than the stride, so it is assembled and smoothed on a
+    /// grid of `k`-pixel cells, `k` the largest common divisor of the stride, the patch and
+    /// the image sizes that still leaves 8 cells per stride; smoothing costs `O(σ)` per
+    /// pixel, and at full size (σ = 32 pixels for 64-pixel patches) it took most of an
+    /// evaluation's time.
     public static func map(ofImage index: Int, scores: InspectionScores, preprocessing p: InspectionPreprocessing,
                            side: Int? = nil) throws -> [Float] {
-        let n = p.imageSize
-        let placed = assemble(patchScores: scores.patchScores(ofImage: index), origins: p.scoringOrigins, patchSize: p.sampleSide, side: n)
-        let smoothed = try HeatMap.smooth(placed, width: n, height: n, sigma: Double(p.stride) / 2)
-        let target = side ?? n
+        let k = cellSize(stride: p.stride, patchSize: p.sampleSide, imageSize: p.imageSize)
+        let n = p.imageSize / k
+        let origins = p.scoringOrigins.map { (y: $0.y / k, x: $0.x / k) }
+        let placed = assemble(patchScores: scores.patchScores(ofImage: index), origins: origins, patchSize: p.sampleSide / k, side: n)
+        let smoothed = try HeatMap.smooth(placed, width: n, height: n, sigma: Double(p.stride) / Double(2 * k))
+        let target = side ?? p.imageSize
         return target == n ? smoothed : try HeatMap.resize(smoothed, width: n, height: n, toWidth: target, toHeight: target)
+    }
+
+    /// The cell side of the coarse grid maps are drawn on (see ``map(ofImage:scores:preprocessing:side:)``).
+    static func cellSize(stride: Int, patchSize: Int, imageSize: Int) -> Int {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let common = gcd(gcd(stride, patchSize), imageSize)
+        return (1...common).last { common % $0 == 0 && stride / $0 >= 8 } ?? 1
     }
 
     /// The `side × side` map (row-major) in which each pixel is the mean score of the
