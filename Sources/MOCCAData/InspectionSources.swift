@@ -65,6 +65,21 @@ public final class InspectionImageStore: @unchecked Sendable {
         return resized.pixels.map { $0 >= 128 ? 1 : 0 }
     }
 
+    /// One sample per draw: the square at `origin` of image `image`, rotated by `degrees`,
+    /// as ``InspectionPreprocessing`` samples it, stacked `[draws.count, C, side, side]`.
+    func samples(_ draws: [(image: Int, origin: (y: Int, x: Int), degrees: Double)]) throws -> Tensor {
+        let size = preprocessing.sampleShape.reduce(1, *)
+        let out = Tensor(zeros: [draws.count] + preprocessing.sampleShape)
+        let base = out.unsafeScalarPointer
+        for (row, draw) in draws.enumerated() {
+            try pixels(at: draw.image).withUnsafeBufferPointer {
+                preprocessing.sample($0, origin: draw.origin, degrees: draw.degrees,
+                                     into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
+            }
+        }
+        return out
+    }
+
     /// Decodes every image and mask once, so that a bad file is found before training
     /// rather than hours into it.
     /// - Returns: one message per bad file (its path and what is wrong), empty when all are good.
@@ -118,10 +133,7 @@ public struct InspectionTrainingSamples: SampleSource {
     /// The samples at `indices`, drawn afresh from the kept images.
     public func batch(_ indices: [Int]) throws -> Tensor {
         let p = store.preprocessing
-        let size = p.sampleShape.reduce(1, *)
-        let out = Tensor(zeros: [indices.count] + p.sampleShape)
-        let base = out.unsafeScalarPointer
-        for (row, index) in indices.enumerated() {
+        return try store.samples(indices.map { index in
             var generator = RandomGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
             let range = p.imageSize - p.sampleSide
             let origin = range > 0 ? (Int(generator.next() % UInt64(range + 1)), Int(generator.next() % UInt64(range + 1))) : (0, 0)
@@ -129,12 +141,8 @@ public struct InspectionTrainingSamples: SampleSource {
             if let rotation = p.augmentation {
                 degrees = rotation.minimumDegrees + Double(generator.nextUniform()) * (rotation.maximumDegrees - rotation.minimumDegrees)
             }
-            let pixels = try store.pixels(at: index % store.images.count)
-            pixels.withUnsafeBufferPointer {
-                p.sample($0, origin: origin, degrees: degrees, into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
-            }
-        }
-        return out
+            return (index % store.images.count, origin, degrees)
+        })
     }
 }
 
@@ -173,18 +181,7 @@ public struct InspectionPatches: SampleSource {
 
     /// The patches at `indices`.
     public func batch(_ indices: [Int]) throws -> Tensor {
-        let p = store.preprocessing
-        let size = p.sampleShape.reduce(1, *)
-        let out = Tensor(zeros: [indices.count] + p.sampleShape)
-        let base = out.unsafeScalarPointer
-        for (row, index) in indices.enumerated() {
-            let pixels = try store.pixels(at: index / patchesPerImage)
-            pixels.withUnsafeBufferPointer {
-                p.sample($0, origin: origins[index % patchesPerImage], degrees: 0,
-                         into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
-            }
-        }
-        return out
+        try store.samples(indices.map { (image: $0 / patchesPerImage, origin: origins[$0 % patchesPerImage], degrees: 0) })
     }
 
     /// Each image's score: the highest score of its patches (the official texture score).
