@@ -46,6 +46,25 @@ import Testing
         #expect(page.contains("mvtec:carpet"))
     }
 
+    @Test func mvtecObjectCategoryTrainsOnWholeRotatedImages() throws {
+        let folder = try makeTemporaryDirectory("mvtec-object")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data")
+        try SyntheticInspection.writeMVTecCategory(root: data, category: "bottle", size: 28, channels: 1, trainCount: 10, goodTestCount: 3)
+        let out = folder.appendingPathComponent("det")
+        let run = try Mocca.run(["train", "--dataset", "mvtec", "--data", data.path, "--category", "bottle", "--out", out.path,
+                                 "--network", "mnist-lenet", "--channels", "1", "--image-size", "28", "--ae-epochs", "1", "--oc-epochs", "1",
+                                 "--batch-size", "4"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("training on the whole of the 28-px images"), "\(run.stderr)")
+        // bottle is rotation-invariant: trained with rotations of up to ±45°; whole images give no map.
+        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"minimumDegrees\" : -45"), "\(manifest)")
+        #expect(run.stdout.contains("test split of mvtec:bottle") && !run.stdout.contains("pixel AUROC"), "\(run.stdout)")
+        let report = try Mocca.run(["report", out.path, "--out", folder.appendingPathComponent("report").path])
+        #expect(report.status == 0, "\(report.stderr)")
+    }
+
     @Test func inspectionOptionsAreCheckedBeforeTraining() throws {
         let folder = try makeTemporaryDirectory("mvtec-cli-bad")
         defer { try? FileManager.default.removeItem(at: folder) }
