@@ -43,6 +43,9 @@ public struct InspectionEvaluation: Codable, Sendable {
     /// The paper's score (mean over taps of the squared centroid distance) from the same
     /// trained detector, whatever its own tap score.
     public var paperScore: DetectionMetrics
+    /// The taps alone, fused by the detector's rule (the overall score without the
+    /// reconstruction channel).
+    public var tapScore: DetectionMetrics
     /// The detector's threshold, and its decisions there.
     public var threshold: Float
     /// The decisions at ``threshold``.
@@ -98,7 +101,8 @@ extension MOCCADetector {
             normalCount: labels.filter { $0 == 0 }.count, anomalyCount: labels.filter { $0 == 1 }.count,
             overall: try DetectionMetrics(scores: scores.images, labels: labels), channels: scores.channels,
             perChannel: try scores.imagesPerChannel.map { try DetectionMetrics(scores: $0, labels: labels) },
-            perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels), threshold: threshold,
+            perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels),
+            tapScore: try DetectionMetrics(scores: scores.tapImages, labels: labels), threshold: threshold,
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
             pixelMetrics: nil)
     }

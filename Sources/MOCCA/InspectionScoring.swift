@@ -18,16 +18,21 @@ public struct InspectionScores: Sendable {
     /// patch's mean over taps of the squared distance to the tap's centroid (minus R² for a
     /// soft boundary), and each image's highest.
     public var paperImages: [Float]
+    /// The taps alone, fused by the detector's rule, without the reconstruction channel:
+    /// each image's highest (equal to ``images`` without that channel).
+    public var tapImages: [Float]
 
     /// Scores from their parts (one entry of `images`, of each `imagesPerChannel` row and
     /// of `paperImages` per image; `patchesPerImage` entries of `patches` per image).
-    public init(images: [Float], channels: [String], imagesPerChannel: [[Float]], patches: [Float], patchesPerImage: Int, paperImages: [Float]) {
+    public init(images: [Float], channels: [String], imagesPerChannel: [[Float]], patches: [Float], patchesPerImage: Int,
+                paperImages: [Float], tapImages: [Float]? = nil) {
         self.images = images
         self.channels = channels
         self.imagesPerChannel = imagesPerChannel
         self.patches = patches
         self.patchesPerImage = patchesPerImage
         self.paperImages = paperImages
+        self.tapImages = tapImages ?? images
     }
 
     /// The fused scores of image `index`'s patches.
@@ -49,9 +54,11 @@ extension MOCCADetector {
         let raw = Array(all[..<channels.count]), centroid = all[channels.count...]
         let fused = fusion.fuse(raw)
         let paper = (0..<patches.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }
+        let tapsOnly = configuration.reconstructionChannel ? fuse(raw, fusion: configuration.fusion, channels: Array(taps.indices)) : fused
         return InspectionScores(images: patches.imageScores(fused), channels: channels,
                                 imagesPerChannel: raw.map(patches.imageScores),
-                                patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper))
+                                patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper),
+                                tapImages: patches.imageScores(tapsOnly))
     }
 }
 

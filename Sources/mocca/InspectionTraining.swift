@@ -147,6 +147,7 @@ func renderInspection(_ e: InspectionEvaluation, title: String) -> String {
     lines.append(row("overall", e.overall))
     for (name, m) in zip(e.channels, e.perChannel) { lines.append(row("  channel \(name)", m)) }
     for (type, m) in e.perDefect.sorted(by: { $0.key < $1.key }) { lines.append(row("  defect \(type)", m)) }
+    if e.channels.contains("reconstruction") { lines.append(row("taps alone", e.tapScore)) }
     lines.append(row("paper: centroid, mean", e.paperScore))
     if let pixel = e.pixelAUROC { lines.append(String(format: "pixel AUROC %.4f", pixel) + (e.pro.map { String(format: ", PRO (FPR ≤ 0.3) %.4f", $0) } ?? "")) }
     let c = e.confusion
