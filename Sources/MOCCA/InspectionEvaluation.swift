@@ -53,6 +53,9 @@ public struct InspectionEvaluation: Codable, Sendable {
     /// Pixel-level metrics (AUROC, per-region overlap integrated to a 30% false positive
     /// rate), where the images have masks and are cut into several patches.
     public var pixelMetrics: PixelMetrics?
+    /// Pixel-level metrics of the maps of other scores of the same pass (see
+    /// ``InspectionScores/patchSeries``), where asked for.
+    public var pixelMetricsBySeries: [String: PixelMetrics] = [:]
 
     /// The pixel AUROC, where computed.
     public var pixelAUROC: Double? { pixelMetrics?.pixel.auroc }
@@ -68,7 +71,10 @@ extension MOCCADetector {
     /// Where every defective image has a mask and images are cut into several patches, it
     /// also draws each image's anomaly map (``AnomalyMap``) and computes pixel AUROC and
     /// PRO on maps and masks of ``AnomalyMap/maximumMetricSide`` pixels at most.
-    public func evaluate(inspection images: [InspectionImage], preprocessing: InspectionPreprocessing) throws -> (InspectionEvaluation, InspectionScores, InspectionPatches) {
+    /// - Parameter mapSeries: other scores (``InspectionScores/patchSeries``) whose maps to
+    ///   evaluate too.
+    public func evaluate(inspection images: [InspectionImage], preprocessing: InspectionPreprocessing,
+                         mapSeries: [String] = []) throws -> (InspectionEvaluation, InspectionScores, InspectionPatches) {
         let store = InspectionImageStore(images, preprocessing: preprocessing)
         let patches = InspectionPatches(store)
         let scores = try score(patches)
@@ -76,14 +82,14 @@ extension MOCCADetector {
         let masked = images.allSatisfy { !$0.isAnomalous || $0.mask != nil }
         if masked, patches.patchesPerImage > 1 {
             let side = min(preprocessing.imageSize, AnomalyMap.maximumMetricSide)
-            var maps: [[Float]] = [], masks: [[UInt8]] = []
-            for index in images.indices {
-                maps.append(try AnomalyMap.map(ofImage: index, scores: scores, preprocessing: preprocessing, side: side))
-                masks.append(try store.mask(at: index, side: side) ?? [])
-            }
+            let masks = try images.indices.map { try store.mask(at: $0, side: side) ?? [] }
             // Defects too small to survive the resize leave nothing to localise.
             if masks.contains(where: { $0.contains(1) }) {
-                evaluation.pixelMetrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side)
+                for series in [nil] + mapSeries.filter({ scores.patchSeries[$0] != nil }).map(Optional.some) {
+                    let maps = try images.indices.map { try AnomalyMap.map(ofImage: $0, scores: scores, preprocessing: preprocessing, side: side, series: series) }
+                    let metrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side)
+                    if let series { evaluation.pixelMetricsBySeries[series] = metrics } else { evaluation.pixelMetrics = metrics }
+                }
             }
         }
         return (evaluation, scores, patches)

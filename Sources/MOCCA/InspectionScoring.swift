@@ -21,6 +21,9 @@ public struct InspectionScores: Sendable {
     /// The taps alone, fused by the detector's rule, without the reconstruction channel:
     /// each image's highest (equal to ``images`` without that channel).
     public var tapImages: [Float]
+    /// Every patch's other scores from the same pass, by name: `taps` (the taps alone,
+    /// fused), `paper` (the centroid score) and each channel's, for maps of any of them.
+    public var patchSeries: [String: [Float]] = [:]
 
     /// Scores from their parts (one entry of `images`, of each `imagesPerChannel` row and
     /// of `paperImages` per image; `patchesPerImage` entries of `patches` per image).
@@ -35,9 +38,10 @@ public struct InspectionScores: Sendable {
         self.tapImages = tapImages ?? images
     }
 
-    /// The fused scores of image `index`'s patches.
-    public func patchScores(ofImage index: Int) -> ArraySlice<Float> {
-        patches[(index * patchesPerImage)..<((index + 1) * patchesPerImage)]
+    /// The fused scores of image `index`'s patches, or those of one of ``patchSeries``.
+    public func patchScores(ofImage index: Int, series: String? = nil) -> ArraySlice<Float> {
+        let values = series.flatMap { patchSeries[$0] } ?? patches
+        return values[(index * patchesPerImage)..<((index + 1) * patchesPerImage)]
     }
 }
 
@@ -55,10 +59,13 @@ extension MOCCADetector {
         let fused = fusion.fuse(raw)
         let paper = (0..<patches.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }
         let tapsOnly = configuration.reconstructionChannel ? fuse(raw, fusion: configuration.fusion, channels: Array(taps.indices)) : fused
-        return InspectionScores(images: patches.imageScores(fused), channels: channels,
-                                imagesPerChannel: raw.map(patches.imageScores),
-                                patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper),
-                                tapImages: patches.imageScores(tapsOnly))
+        var scores = InspectionScores(images: patches.imageScores(fused), channels: channels,
+                                      imagesPerChannel: raw.map(patches.imageScores),
+                                      patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper),
+                                      tapImages: patches.imageScores(tapsOnly))
+        scores.patchSeries = Dictionary(uniqueKeysWithValues: zip(channels, raw))
+        (scores.patchSeries["taps"], scores.patchSeries["paper"]) = (tapsOnly, paper)
+        return scores
     }
 }
 
@@ -79,11 +86,11 @@ public enum AnomalyMap {
     /// pixel, and at full size (σ = 32 pixels for 64-pixel patches) it took most of an
     /// evaluation's time.
     public static func map(ofImage index: Int, scores: InspectionScores, preprocessing p: InspectionPreprocessing,
-                           side: Int? = nil) throws -> [Float] {
+                           side: Int? = nil, series: String? = nil) throws -> [Float] {
         let k = cellSize(stride: p.stride, patchSize: p.sampleSide, imageSize: p.imageSize)
         let n = p.imageSize / k
         let origins = p.scoringOrigins.map { (y: $0.y / k, x: $0.x / k) }
-        let placed = assemble(patchScores: scores.patchScores(ofImage: index), origins: origins, patchSize: p.sampleSide / k, side: n)
+        let placed = assemble(patchScores: scores.patchScores(ofImage: index, series: series), origins: origins, patchSize: p.sampleSide / k, side: n)
         let smoothed = try HeatMap.smooth(placed, width: n, height: n, sigma: Double(p.stride) / Double(2 * k))
         let target = side ?? p.imageSize
         return target == n ? smoothed : try HeatMap.resize(smoothed, width: n, height: n, toWidth: target, toHeight: target)

@@ -38,6 +38,9 @@ struct Benchmark: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        guard !dataset.isInspection else {
+            throw ValidationError("benchmark runs the one-class protocol of classification data sets; for \(dataset.rawValue) use `mocca inspection-benchmark`")
+        }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3, got \(channels)") }
         // Refused rather than ignored: a benchmark with `--seed 7` that silently ran seeds 0
         // and 1 would report a table of runs nobody asked for.

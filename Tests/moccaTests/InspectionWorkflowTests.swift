@@ -95,4 +95,23 @@ import Testing
         #expect(run.stderr.contains("mtd: 8 defect-free training images, 3 validation and 9 test images"), "\(run.stderr)")
         #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
     }
+
+    @Test func inspectionBenchmarkComparesScoresOnValidationAndReportsTest() throws {
+        let folder = try makeTemporaryDirectory("mtd-bench")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mtd")
+        try SyntheticInspection.writeMTD(root: data, size: 56, freeCount: 12, defects: ["Crack": 4])
+        let results = folder.appendingPathComponent("runs.jsonl")
+        let run = try Mocca.run(["inspection-benchmark", "--dataset", "mtd", "--data", data.path, "--seeds", "0,1", "--out", results.path]
+                                + Self.lenetPatches)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try String(contentsOf: results, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4, "two seeds, two boundaries")
+        #expect(run.stdout.contains("chosen on validation:") && run.stdout.contains("hard      nearest-neighbor"), "\(run.stdout)")
+        for line in lines {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let test = record?["test"] as? [String: Any]
+            #expect(test?["reconstruction"] is Double && test?["paper"] is Double && test?["nearestNeighbor"] is Double)
+        }
+    }
 }

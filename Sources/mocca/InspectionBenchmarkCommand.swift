@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import MOCCA
+
+/// `mocca inspection-benchmark`: seeds × boundaries on an inspection data set, every
+/// score from the same runs, options chosen on validation and test reported once.
+struct InspectionBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspection-benchmark",
+        abstract: "Train an inspection data set for several seeds and both boundaries; compare scores on validation, report test.",
+        discussion: """
+            For each seed (which also seeds the split), the autoencoder is trained once and both \
+            boundaries' one-class phases start from it. Each run is evaluated on validation and \
+            test with four image-level scores from the same trained detector: the nearest-neighbour \
+            taps, the paper's centroid score, the reconstruction error, and the detector's own \
+            fused score. The score and boundary with the best mean validation AUROC is chosen, \
+            and its test figures (image AUROC, pixel AUROC, PRO) are printed. Each run is appended \
+            to OUT as a JSON line.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Industrial inspection") var inspection: InspectionOptions
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var threads: ThreadOptions
+    @Option(help: "Comma-separated seeds.") var seeds = "0,1,2"
+    @Option(help: "Comma-separated boundaries: hard, soft.") var boundaries = "hard,soft"
+    @Option(help: "The JSON-lines file to append each run's figures to.") var out: String
+
+    func validate() throws {
+        guard data.dataset.isInspection else { throw ValidationError("inspection-benchmark runs --dataset mvtec, mtd or folder") }
+        _ = try seedList()
+        _ = try boundaryList()
+        try checkWritable(out, option: "--out")
+    }
+
+    func seedList() throws -> [UInt64] {
+        try splitList(seeds).map { guard let seed = UInt64($0) else { throw ValidationError("--seeds: '\($0)' is not a seed") }; return seed }
+    }
+
+    func boundaryList() throws -> [MOCCAConfiguration.Boundary] {
+        try splitList(boundaries).map {
+            guard let boundary = MOCCAConfiguration.Boundary(rawValue: $0) else { throw ValidationError("--boundaries: '\($0)' is not hard or soft") }
+            return boundary
+        }
+    }
+
+    /// One run's figures on one split.
+    struct Figures: Codable {
+        var nearestNeighbor: Double, paper: Double, reconstruction: Double?, overall: Double
+        /// Pixel AUROC and PRO of the maps of each score (keyed as ``value(_:)``).
+        var pixelAUROC: [String: Double], pro: [String: Double]
+        var perDefect: [String: Double]
+
+        init(_ e: InspectionEvaluation) {
+            nearestNeighbor = e.tapScore.auroc
+            paper = e.paperScore.auroc
+            reconstruction = e.channels.firstIndex(of: "reconstruction").map { e.perChannel[$0].auroc }
+            overall = e.overall.auroc
+            let series = ["nearest-neighbor": "taps", "paper": "paper", "reconstruction": "reconstruction"]
+            let metrics = series.compactMapValues { e.pixelMetricsBySeries[$0] }.merging(e.pixelMetrics.map { ["overall": $0] } ?? [:]) { a, _ in a }
+            (pixelAUROC, pro) = (metrics.mapValues(\.pixel.auroc), metrics.mapValues(\.pro))
+            perDefect = e.perDefect.mapValues(\.auroc)
+        }
+
+        func value(_ score: String) -> Double? {
+            switch score {
+            case "nearest-neighbor": return nearestNeighbor
+            case "paper": return paper
+            case "reconstruction": return reconstruction
+            default: return overall
+            }
+        }
+    }
+
+    /// One (seed, boundary) run.
+    struct Record: Codable {
+        var seed: UInt64, boundary: String, tapScore: String
+        var validation: Figures, test: Figures
+        var pretrainingSeconds: Double, oneClassSeconds: Double, scoringSeconds: Double
+    }
+
+    func run() throws {
+        try threads.apply()
+        var base = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
+        base.reconstructionChannel = true
+        base.fusion = base.tapScore == .nearestNeighbor ? .standardized : base.fusion
+        let preprocessing = try inspection.preprocessing(for: data)
+        base = try fitted(base, to: preprocessing)
+        var records: [Record] = []
+        for seed in try seedList() {
+            var configuration = base
+            configuration.seed = seed
+            var (split, _) = try inspectionSplit(data, seed: seed, requireTest: true)
+            split = try checkFiles(split, preprocessing: preprocessing, skipBad: inspection.skipBad)
+            let samples = InspectionTrainingSamples(InspectionImageStore(split.train, preprocessing: preprocessing),
+                                                    count: inspection.samples(for: data, preprocessing: preprocessing), seed: seed)
+            printError("seed \(seed): \(split.name), \(split.train.count) training images, \(samples.count) samples per epoch; pretraining")
+            let pretrained = try MOCCADetector(configuration: configuration)
+            let start = Date()
+            try pretrained.pretrain(normal: samples, progress: ProgressLine().report)
+            let pretrainingSeconds = Date().timeIntervalSince(start)
+            for boundary in try boundaryList() {
+                configuration.boundary = boundary
+                let detector = try pretrained.copy(configuration: configuration)
+                let oneClassStart = Date()
+                try detector.fitOneClass(normal: samples, progress: ProgressLine().report)
+                try detector.calibrateImageThreshold(split: split, preprocessing: preprocessing)
+                let scoringStart = Date()
+                let series = ["taps", "paper", "reconstruction"]
+                let validation = try detector.evaluate(inspection: split.validation, preprocessing: preprocessing, mapSeries: series).0
+                let test = try detector.evaluate(inspection: split.test, preprocessing: preprocessing, mapSeries: series).0
+                let record = Record(seed: seed, boundary: boundary.rawValue, tapScore: configuration.tapScore.rawValue,
+                                    validation: Figures(validation), test: Figures(test), pretrainingSeconds: pretrainingSeconds,
+                                    oneClassSeconds: scoringStart.timeIntervalSince(oneClassStart), scoringSeconds: Date().timeIntervalSince(scoringStart))
+                records.append(record)
+                try append(record)
+                print(String(format: "seed %llu %@: validation AUROC nn %.4f paper %.4f reconstruction %.4f | test nn %.4f paper %.4f reconstruction %.4f",
+                             seed, boundary.rawValue, record.validation.nearestNeighbor, record.validation.paper, record.validation.reconstruction ?? .nan,
+                             record.test.nearestNeighbor, record.test.paper, record.test.reconstruction ?? .nan))
+            }
+        }
+        print(summary(records))
+    }
+
+    private func append(_ record: Record) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let line = try encoder.encode(record) + Data("\n".utf8)
+        let existing = FileManager.default.contents(atPath: out) ?? Data()
+        try writeAtomically(existing + line, to: out)
+    }
+
+    /// Mean ± standard deviation over seeds of every (boundary, score), validation and
+    /// test; the best on validation, and its test figures.
+    func summary(_ records: [Record]) -> String {
+        func stats(_ values: [Double]) -> String {
+            guard !values.isEmpty else { return "    -" }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let spread = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(values.count - 1, 1))).squareRoot()
+            return String(format: "%.4f ± %.4f", mean, spread)
+        }
+        var lines = ["image AUROC, mean ± std over \(Set(records.map(\.seed)).count) seeds", "boundary  score              validation         test"]
+        var best: (key: String, validation: Double)?
+        for boundary in Set(records.map(\.boundary)).sorted() {
+            let runs = records.filter { $0.boundary == boundary }
+            for score in ["nearest-neighbor", "paper", "reconstruction"] {
+                let validation = runs.compactMap { $0.validation.value(score) }, test = runs.compactMap { $0.test.value(score) }
+                lines.append(boundary.padding(toLength: 10, withPad: " ", startingAt: 0) + score.padding(toLength: 19, withPad: " ", startingAt: 0)
+                             + stats(validation) + "  " + stats(test))
+                let mean = validation.reduce(0, +) / Double(max(validation.count, 1))
+                if mean > best?.validation ?? -1 { best = ("\(boundary) \(score)", mean) }
+            }
+        }
+        if let best {
+            let parts = best.key.split(separator: " ").map(String.init)
+            let runs = records.filter { $0.boundary == parts[0] }
+            let pixel = runs.compactMap { $0.test.pixelAUROC[parts[1]] }, pro = runs.compactMap { $0.test.pro[parts[1]] }
+            lines.append("chosen on validation: \(best.key); test image AUROC \(stats(runs.compactMap { $0.test.value(parts[1]) })), "
+                         + "pixel AUROC \(stats(pixel)), PRO \(stats(pro)) (maps of that score)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
