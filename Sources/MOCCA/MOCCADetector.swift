@@ -162,14 +162,7 @@ public final class MOCCADetector {
                 for l in self.taps.indices { self.taps[l].radius = radii[l] }
             })
 
-        try fitScorers(samples)
-        // Statistics and threshold from the training scores; a training sample is not its
-        // own neighbour.
-        let raw = try channelScores(samples, leaveOneOut: true)
-        fusion.statistics = raw.map(ChannelStatistics.init)
-        trainingScores = fusion.fuse(raw)
-        thresholdRule = .trainingQuantile(nu: configuration.nu)
-        threshold = try thresholdRule.threshold(referenceScores: trainingScores)
+        try fitScorers(on: samples)
         summary = TrainingSummary(normalCount: samples.count, autoencoderFinalLoss: pretrainingLoss,
                                   oneClassFinalLoss: oneClassLoss,
                                   seconds: pretrainingSeconds + Date().timeIntervalSince(start))
@@ -180,8 +173,21 @@ public final class MOCCADetector {
         try fitOneClass(normal: TensorSource(samples), progress: progress)
     }
 
+    /// Fits the tap scorers, the channel statistics and the threshold on `references`:
+    /// the training samples (as phase 2 does), or other defect-free samples, such as every
+    /// scored patch of the training images, which the nearest-neighbour score then
+    /// searches. A reference is not its own neighbour.
+    public func fitScorers(on references: any SampleSource) throws {
+        try fitTapScorers(references)
+        let raw = try channelScores(references, leaveOneOut: true)
+        fusion.statistics = raw.map(ChannelStatistics.init)
+        trainingScores = fusion.fuse(raw)
+        thresholdRule = .trainingQuantile(nu: configuration.nu)
+        threshold = try thresholdRule.threshold(referenceScores: trainingScores)
+    }
+
     /// Fits each tap's scorer, handing it the training representations where it needs them.
-    private func fitScorers(_ samples: any SampleSource) throws {
+    private func fitTapScorers(_ samples: any SampleSource) throws {
         let scorer = configuration.tapScore.scorerType
         let representations = scorer.needsTrainingRepresentations ? try tapRepresentations(samples) : nil
         for l in taps.indices {

@@ -104,7 +104,7 @@ struct InspectionBenchmark: ParsableCommand {
                 let detector = try pretrained.copy(configuration: configuration)
                 let oneClassStart = Date()
                 try detector.fitOneClass(normal: samples, progress: ProgressLine().report)
-                try detector.calibrateImageThreshold(split: split, preprocessing: preprocessing)
+                try detector.fitInspectionScorers(split: split, preprocessing: preprocessing)
                 let scoringStart = Date()
                 let series = ["taps", "paper", "reconstruction"]
                 let validation = try detector.evaluate(inspection: split.validation, preprocessing: preprocessing, mapSeries: series).0
