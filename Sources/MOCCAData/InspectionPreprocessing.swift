@@ -32,6 +32,16 @@ public struct InspectionPreprocessing: Codable, Sendable, Equatable {
         }
     }
 
+    /// How pixel values are scaled.
+    public enum Normalization: String, Codable, Sendable, CaseIterable {
+        /// The official code's: `(v/255 − 0.5) / 0.5`, into `[-1, 1]`, the same for every image.
+        case fixed
+        /// Each image standardised by its own mean and standard deviation (after the
+        /// resize), so that illumination and contrast that vary from photo to photo do not
+        /// dominate (MTD's tiles are photographed under very different lighting).
+        case image
+    }
+
     /// Channels decoded to (1 grey, 3 RGB): the network's input channels.
     public var channels: Int
     /// The side images are resized to, in pixels.
@@ -44,6 +54,8 @@ public struct InspectionPreprocessing: Codable, Sendable, Equatable {
     public var augmentation: Augmentation?
     /// The resize filter.
     public var filter: ImageResizer.Filter
+    /// How pixel values are scaled; nil is ``Normalization/fixed``.
+    public var normalization: Normalization?
 
     /// A preprocessing from its parts; see ``validate()``.
     public init(channels: Int, imageSize: Int, patchSize: Int? = nil, scoringStride: Int? = nil,
@@ -111,14 +123,25 @@ public struct InspectionPreprocessing: Codable, Sendable, Equatable {
         return result
     }
 
-    /// Writes one sample into `destination` (`C × side × side` floats in `[-1, 1]`): the
-    /// square at `origin` of the resized image `pixels` (`C × imageSize × imageSize`
-    /// bytes), rotated by `degrees` about the image centre.
+    /// The offset and scale that ``normalization`` applies to the pixels of one resized
+    /// image: a sample value is `(v − offset) · scale`.
+    func scaling(of pixels: [UInt8]) -> (offset: Float, scale: Float) {
+        guard normalization == .image, !pixels.isEmpty else { return (127.5, 1 / 127.5) }
+        var sum = 0.0, squares = 0.0
+        for v in pixels { (sum, squares) = (sum + Double(v), squares + Double(v) * Double(v)) }
+        let mean = sum / Double(pixels.count)
+        // At least one grey level, so that a flat image stays flat instead of exploding.
+        let deviation = max((squares / Double(pixels.count) - mean * mean).squareRoot(), 1)
+        return (Float(mean), Float(1 / deviation))
+    }
+
+    /// Writes one sample into `destination` (`C × side × side` floats, `(v − offset) ·
+    /// scale`): the square at `origin` of the resized image `pixels` (`C × imageSize ×
+    /// imageSize` bytes), rotated by `degrees` about the image centre.
     func sample(_ pixels: UnsafeBufferPointer<UInt8>, origin: (y: Int, x: Int), degrees: Double,
-                into destination: UnsafeMutableBufferPointer<Float>) {
+                scaling: (offset: Float, scale: Float) = (127.5, 1 / 127.5), into destination: UnsafeMutableBufferPointer<Float>) {
         let side = sampleSide, n = imageSize, plane = n * n
-        // The official normalisation: mean 0.5, standard deviation 0.5.
-        @inline(__always) func scaled(_ value: Float) -> Float { value / 127.5 - 1 }
+        @inline(__always) func scaled(_ value: Float) -> Float { (value - scaling.offset) * scaling.scale }
         guard degrees != 0 else {
             for c in 0..<channels {
                 for i in 0..<side {

@@ -72,8 +72,10 @@ public final class InspectionImageStore: @unchecked Sendable {
         let out = Tensor(zeros: [draws.count] + preprocessing.sampleShape)
         let base = out.unsafeScalarPointer
         for (row, draw) in draws.enumerated() {
-            try pixels(at: draw.image).withUnsafeBufferPointer {
-                preprocessing.sample($0, origin: draw.origin, degrees: draw.degrees,
+            let image = try pixels(at: draw.image)
+            let scaling = preprocessing.scaling(of: image)
+            image.withUnsafeBufferPointer {
+                preprocessing.sample($0, origin: draw.origin, degrees: draw.degrees, scaling: scaling,
                                      into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
             }
         }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import MOCCA
 
+extension InspectionPreprocessing.Normalization: ExpressibleByArgument {}
+
 /// How inspection images are cut and augmented for training (`--dataset mvtec|mtd|folder`).
 struct InspectionOptions: ParsableArguments {
     @Option(help: "Patch side in pixels; 0 trains and scores whole images (default: 64 for MVTec AD textures and mtd, whole images otherwise).")
@@ -12,6 +14,8 @@ struct InspectionOptions: ParsableArguments {
     var samplesPerEpoch: Int?
     @Option(help: "Training rotation in degrees as MIN:MAX, or none (default: 0:45 with patches, -45:45 for bottle, hazelnut, metal_nut and screw, none otherwise).")
     var rotation: String?
+    @Option(help: "Pixel scaling: fixed (the official [-1, 1]) or image (each image standardised by its own mean and deviation).")
+    var normalization: InspectionPreprocessing.Normalization?
     @Flag(help: "Leave out images or masks that cannot be read (they are listed) instead of stopping before training.")
     var skipBad = false
 
@@ -33,6 +37,7 @@ struct InspectionOptions: ParsableArguments {
         if let side = data.imageSize.flatMap(Int.init) { p.imageSize = side }
         if let patchSize { p.patchSize = patchSize == 0 ? nil : patchSize }
         p.scoringStride = scoringStride
+        p.normalization = normalization
         if let rotation {
             if rotation == "none" {
                 p.augmentation = nil

@@ -33,8 +33,8 @@ struct Train: ParsableCommand {
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection {
             _ = try fitted(configuration, to: inspection.preprocessing(for: data))
-        } else if inspection.patchSize != nil || inspection.scoringStride != nil || inspection.samplesPerEpoch != nil || inspection.rotation != nil || inspection.skipBad {
-            throw ValidationError("--patch-size, --scoring-stride, --samples-per-epoch, --rotation and --skip-bad apply to inspection data sets (--dataset mvtec, mtd, folder)")
+        } else if inspection.patchSize != nil || inspection.scoringStride != nil || inspection.samplesPerEpoch != nil || inspection.rotation != nil || inspection.normalization != nil || inspection.skipBad {
+            throw ValidationError("--patch-size, --scoring-stride, --samples-per-epoch, --rotation, --normalization and --skip-bad apply to inspection data sets (--dataset mvtec, mtd, folder)")
         }
         try data.checkInput(of: configuration)
         try checkOutput(out, overwrite: overwrite)

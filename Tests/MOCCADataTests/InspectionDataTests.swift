@@ -162,6 +162,29 @@ struct InspectionPreprocessingTests {
         #expect(isNear(out, expected, 1e-5))
     }
 
+    @Test func imageNormalizationStandardisesEachImage() throws {
+        let root = try makeTemporaryDirectory("normalization")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // Two images of the same pattern, one darker and flatter: standardised, they agree.
+        let bright = (0..<256).map { UInt8(100 + ($0 * 37) % 100) }, dark = bright.map { $0 / 2 }
+        var images: [InspectionImage] = []
+        for (name, pixels) in [("bright", bright), ("dark", dark)] {
+            let url = root.appendingPathComponent("\(name).png")
+            try SyntheticInspection.write(url, size: 16, channels: 1, pixels: pixels)
+            images.append(InspectionImage(path: url.path))
+        }
+        var p = InspectionPreprocessing(channels: 1, imageSize: 16)
+        p.normalization = .image
+        let batch = try InspectionPatches(InspectionImageStore(images, preprocessing: p)).batch([0, 1]).scalars
+        let (a, b) = (Array(batch[..<256]), Array(batch[256...]))
+        let mean = a.reduce(0, +) / 256, variance = a.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 256
+        #expect(abs(mean) < 1e-4 && abs(variance - 1) < 1e-3)
+        #expect(isNear(a, b, 0.02), "the halved image standardises to nearly the same values (up to rounding of the halving)")
+        p.normalization = nil
+        let fixed = try InspectionPatches(InspectionImageStore(images, preprocessing: p)).batch([0]).scalars
+        #expect(abs(fixed[0] - (Float(bright[0]) / 127.5 - 1)) < 1e-6)
+    }
+
     @Test func patchesAreCropsAndTheImageScoreIsTheHighestPatchScore() throws {
         let root = try makeTemporaryDirectory("patches")
         defer { try? FileManager.default.removeItem(at: root) }
