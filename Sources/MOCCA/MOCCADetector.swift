@@ -186,6 +186,27 @@ public final class MOCCADetector {
         threshold = try thresholdRule.threshold(referenceScores: trainingScores)
     }
 
+    /// A copy of this fitted detector (its trained network, centroids and radii) whose
+    /// nearest-neighbour references are at most `limit` per tap, a farthest-point coreset
+    /// of `references` (see ``MOCCAConfiguration/referenceLimit``), with its scorers,
+    /// statistics and threshold fitted again on them: a smaller, faster detector from one
+    /// training run.
+    /// - Throws: ``MOCCAError/notFitted``, and what fitting the scorers throws.
+    public func limitingReferences(to limit: Int?, references: any SampleSource) throws -> MOCCADetector {
+        guard isFitted else { throw MOCCAError.notFitted }
+        var limited = configuration
+        limited.referenceLimit = limit
+        let copy = try copy(configuration: limited)
+        copy.taps = taps.map { tap in
+            var state = TapState(name: tap.name, centroid: tap.centroid)
+            state.radius = tap.radius
+            return state
+        }
+        copy.summary = summary
+        try copy.fitScorers(on: references)
+        return copy
+    }
+
     /// Fits each tap's scorer, handing it the training representations where it needs them.
     private func fitTapScorers(_ samples: any SampleSource) throws {
         let scorer = configuration.tapScore.scorerType

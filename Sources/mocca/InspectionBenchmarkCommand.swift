@@ -25,6 +25,8 @@ struct InspectionBenchmark: ParsableCommand {
     @Option(help: "Comma-separated seeds.") var seeds = "0,1,2"
     @Option(help: "Comma-separated boundaries: hard, soft.") var boundaries = "hard,soft"
     @Option(help: "The JSON-lines file to append each run's figures to.") var out: String
+    @Option(help: "Also measure a farthest-point coreset of this many nearest-neighbour references per tap: its AUROC and its scoring speed against all references.")
+    var coreset: Int?
 
     func validate() throws {
         guard data.dataset.isInspection else { throw ValidationError("inspection-benchmark runs --dataset mvtec, mtd or folder") }
@@ -77,6 +79,15 @@ struct InspectionBenchmark: ParsableCommand {
         var seed: UInt64, boundary: String, tapScore: String
         var validation: Figures, test: Figures
         var pretrainingSeconds: Double, oneClassSeconds: Double, scoringSeconds: Double
+        var coreset: CoresetFigures?
+    }
+
+    /// The nearest-neighbour score with all references and with a coreset of them.
+    struct CoresetFigures: Codable {
+        var size: Int, references: Int
+        var validation: Double, test: Double
+        /// Seconds to score the validation images' patches (no maps), all references and coreset.
+        var allSeconds: Double, coresetSeconds: Double
     }
 
     func run() throws {
@@ -109,9 +120,12 @@ struct InspectionBenchmark: ParsableCommand {
                 let series = ["taps", "paper", "reconstruction"]
                 let validation = try detector.evaluate(inspection: split.validation, preprocessing: preprocessing, mapSeries: series).0
                 let test = try detector.evaluate(inspection: split.test, preprocessing: preprocessing, mapSeries: series).0
-                let record = Record(seed: seed, boundary: boundary.rawValue, tapScore: configuration.tapScore.rawValue,
+                var record = Record(seed: seed, boundary: boundary.rawValue, tapScore: configuration.tapScore.rawValue,
                                     validation: Figures(validation), test: Figures(test), pretrainingSeconds: pretrainingSeconds,
                                     oneClassSeconds: scoringStart.timeIntervalSince(oneClassStart), scoringSeconds: Date().timeIntervalSince(scoringStart))
+                if let coreset, configuration.tapScore == .nearestNeighbor {
+                    record.coreset = try measureCoreset(coreset, of: detector, split: split, preprocessing: preprocessing)
+                }
                 records.append(record)
                 try append(record)
                 print(String(format: "seed %llu %@: validation AUROC nn %.4f paper %.4f reconstruction %.4f | test nn %.4f paper %.4f reconstruction %.4f",
@@ -120,6 +134,26 @@ struct InspectionBenchmark: ParsableCommand {
             }
         }
         print(summary(records))
+    }
+
+    private func measureCoreset(_ size: Int, of detector: MOCCADetector, split: InspectionSplit,
+                                preprocessing: InspectionPreprocessing) throws -> CoresetFigures {
+        let references = preprocessing.patchSize != nil ? InspectionPatches(InspectionImageStore(split.train, preprocessing: preprocessing)) as any SampleSource
+            : InspectionTrainingSamples(InspectionImageStore(split.train, preprocessing: preprocessing), seed: detector.configuration.seed)
+        let limited = try detector.limitingReferences(to: size, references: references)
+        try limited.calibrateImageThreshold(split: split, preprocessing: preprocessing)
+        let validation = InspectionPatches(InspectionImageStore(split.validation, preprocessing: preprocessing))
+        func timed(_ d: MOCCADetector) throws -> (InspectionScores, Double) {
+            let start = Date()
+            return (try d.score(validation), Date().timeIntervalSince(start))
+        }
+        let (_, allSeconds) = try timed(detector)
+        let (scores, coresetSeconds) = try timed(limited)
+        let evaluation = try limited.evaluate(inspection: split.validation, scores: scores)
+        let testScores = try limited.score(InspectionPatches(InspectionImageStore(split.test, preprocessing: preprocessing)))
+        let test = try limited.evaluate(inspection: split.test, scores: testScores)
+        return CoresetFigures(size: size, references: references.count, validation: evaluation.tapScore.auroc, test: test.tapScore.auroc,
+                              allSeconds: allSeconds, coresetSeconds: coresetSeconds)
     }
 
     private func append(_ record: Record) throws {
@@ -151,6 +185,14 @@ struct InspectionBenchmark: ParsableCommand {
                 let mean = validation.reduce(0, +) / Double(max(validation.count, 1))
                 if mean > best?.validation ?? -1 { best = ("\(boundary) \(score)", mean) }
             }
+        }
+        let coresets = records.compactMap(\.coreset)
+        if let first = coresets.first {
+            lines.append("nearest-neighbour references: all \(first.references) against a coreset of \(first.size): validation AUROC "
+                         + "\(stats(records.filter { $0.coreset != nil }.map(\.validation.nearestNeighbor))) against \(stats(coresets.map(\.validation))), "
+                         + "test \(stats(records.filter { $0.coreset != nil }.map(\.test.nearestNeighbor))) against \(stats(coresets.map(\.test))); "
+                         + String(format: "scoring the validation images %.1f s against %.1f s (mean)",
+                                  coresets.map(\.allSeconds).reduce(0, +) / Double(coresets.count), coresets.map(\.coresetSeconds).reduce(0, +) / Double(coresets.count)))
         }
         if let best {
             let parts = best.key.split(separator: " ").map(String.init)

@@ -146,6 +146,17 @@ struct NearestNeighborScoreTests {
         #expect(try loaded.score(DetectorTests.test.0).overall == scores.overall)
     }
 
+    @Test func aFittedDetectorCanBeShrunkToACoresetWithoutRetraining() throws {
+        let detector = try DetectorTests.fitted(Self.configuration())
+        let limited = try detector.limitingReferences(to: 15, references: TensorSource(DetectorTests.train))
+        for scorer in Self.scorers(limited) { #expect(scorer.references.shape[0] == 15) }
+        #expect(limited.configuration.referenceLimit == 15)
+        #expect(zip(limited.taps, detector.taps).allSatisfy { $0.centroid.scalars == $1.centroid.scalars && $0.radius == $1.radius })
+        // The same network: with every reference kept, the scores are the original's.
+        let all = try detector.limitingReferences(to: nil, references: TensorSource(DetectorTests.train))
+        #expect(try all.score(DetectorTests.test.0).overall == detector.score(DetectorTests.test.0).overall)
+    }
+
     @Test func theUnsquaredCentroidScoreIsTheRootOfTheSquaredOne() throws {
         var squared = DetectorTests.configuration(seed: 5)
         squared.boundary = .soft

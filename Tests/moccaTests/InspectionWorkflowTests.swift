@@ -102,12 +102,13 @@ import Testing
         let data = folder.appendingPathComponent("mtd")
         try SyntheticInspection.writeMTD(root: data, size: 56, freeCount: 12, defects: ["Crack": 4])
         let results = folder.appendingPathComponent("runs.jsonl")
-        let run = try Mocca.run(["inspection-benchmark", "--dataset", "mtd", "--data", data.path, "--seeds", "0,1", "--out", results.path]
+        let run = try Mocca.run(["inspection-benchmark", "--dataset", "mtd", "--data", data.path, "--seeds", "0,1", "--out", results.path, "--coreset", "10"]
                                 + Self.lenetPatches)
         #expect(run.status == 0, "\(run.stderr)")
         let lines = try String(contentsOf: results, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4, "two seeds, two boundaries")
         #expect(run.stdout.contains("chosen on validation:") && run.stdout.contains("hard      nearest-neighbor"), "\(run.stdout)")
+        #expect(run.stdout.contains("against a coreset of 10"), "\(run.stdout)")
         for line in lines {
             let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             let test = record?["test"] as? [String: Any]
