@@ -183,4 +183,36 @@ extension MOCCAConfiguration {
     }
 
     private enum LegacyKeys: String, CodingKey { case model, codeLength }
+
+    private enum CodingKeys: String, CodingKey {
+        case network, taps, boundary, nu, warmUpEpochs, autoencoderEpochs, autoencoderLearningRate, autoencoderMilestones
+        case oneClassEpochs, oneClassLearningRate, oneClassMilestones, weightDecay, batchSize, seed, fusion
+        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch
+    }
+
+    /// Encodes every option, ``referenceLimit`` as `null` when there is none, so that a
+    /// manifest (and the pretraining key's text) names every option there is.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(network, forKey: .network)
+        try c.encode(taps, forKey: .taps)
+        try c.encode(boundary, forKey: .boundary)
+        try c.encode(nu, forKey: .nu)
+        try c.encode(warmUpEpochs, forKey: .warmUpEpochs)
+        try c.encode(autoencoderEpochs, forKey: .autoencoderEpochs)
+        try c.encode(autoencoderLearningRate, forKey: .autoencoderLearningRate)
+        try c.encode(autoencoderMilestones, forKey: .autoencoderMilestones)
+        try c.encode(oneClassEpochs, forKey: .oneClassEpochs)
+        try c.encode(oneClassLearningRate, forKey: .oneClassLearningRate)
+        try c.encode(oneClassMilestones, forKey: .oneClassMilestones)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(fusion, forKey: .fusion)
+        try c.encode(reconstructionChannel, forKey: .reconstructionChannel)
+        try c.encode(tapScore, forKey: .tapScore)
+        try c.encode(neighbors, forKey: .neighbors)
+        try c.encode(referenceLimit, forKey: .referenceLimit)
+        try c.encode(keepsLowestLossEpoch, forKey: .keepsLowestLossEpoch)
+    }
 }
