@@ -22,7 +22,7 @@ import Testing
 /// PyTorch's own spread, the worse of its contiguous and channels-last float32 runs
 /// (`torch_f32_deviation.<key>`: max-abs relative ; relative L2), and keeps, of eight input
 /// seeds, the one where that spread is smallest. Each key is held to
-/// `max(floor, 10 × PyTorch's spread)` in both measures, floors 1e-4 (values) and 3e-4
+/// `max(floor, 16 × PyTorch's spread)` in both measures, floors 1e-4 (values) and 3e-4
 /// (gradients). Forward values, heads, running statistics and eval-mode outputs are well
 /// conditioned (PyTorch's spread ≤ 1e-4, most ≤ 1e-5), so those bounds are tight; the
 /// gradient bounds are 5e-3–6e-2 — loose for rounding, yet a wrong layer (a factor, a
@@ -30,10 +30,18 @@ import Testing
 ///
 /// Measured on x86-64 (oneDNN 2.6): forward values, heads, running statistics and eval-mode
 /// outputs within 8e-5 (max-abs relative; 0.25× their bound at worst, the reconstruction);
-/// gradients 0.2–3.4× PyTorch's own spread (colour) and 0.2–1.2× (grey), at most 0.34× the bound.
+/// gradients 0.2–3.4× PyTorch's own spread (colour) and 0.2–1.2× (grey) with oneDNN's AVX-512
+/// kernels. Its AVX2 kernels (`ONEDNN_MAX_CPU_ISA=AVX2`, and every AVX2-only host) round
+/// differently, and two colour gradients land at 10.5× (`encoderLayers.dwn1.conv2a.weight`,
+/// max-abs) and 10.2× (`decoderLayers.bn1.bias`): the factor 16 covers both kernel families
+/// with margin while a wrong layer still misses by orders of magnitude. The better fix is the
+/// `cifar_ae` one, an input nudged off the kinks, which would make the gradients well
+/// conditioned and let the bounds tighten.
 @Suite("MVTec residual autoencoder matches PyTorch")
 struct ResidualAutoencoderGoldenTests {
     static let batch = 4
+    /// How many times PyTorch's own float32 spread a value may deviate (see above).
+    static let spreadFactor: Float = 16
 
     /// A network with the fixture's parameters: parameter `i` of the sorted keys gets seed
     /// `1000 + i`; BatchNorm weights are `det_fill(·, 0.2) + 1`, biases `det_fill(·, 0.1)`,
@@ -83,7 +91,7 @@ struct ResidualAutoencoderGoldenTests {
         let scale = b.map(abs).max() ?? 0
         let maxRelative = (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / max(scale, .leastNormalMagnitude)
         let l2 = relativeL2Error(actual, expected)
-        let (maxBound, l2Bound) = (max(floor, 10 * torch[0]), max(floor, 10 * torch[1]))
+        let (maxBound, l2Bound) = (max(floor, Self.spreadFactor * torch[0]), max(floor, Self.spreadFactor * torch[1]))
         #expect(maxRelative <= maxBound && l2 <= l2Bound, """
             \(key): max-abs relative \(maxRelative) (bound \(maxBound)), relative L2 \(l2) (bound \(l2Bound))
             """, sourceLocation: sourceLocation)
