@@ -10,6 +10,9 @@ public final class InspectionImageStore: @unchecked Sendable {
     public let preprocessing: InspectionPreprocessing
     private let cache: DecodedImageCache
     private var originalSizes: [Int: (width: Int, height: Int)] = [:]
+    /// Each image's normalisation, computed once: with per-image standardisation it reads
+    /// every pixel, which repeated for every patch cut from the image cost a full pass each.
+    private var scalings: [Int: (offset: Float, scale: Float)] = [:]
     private let lock = NSLock()
 
     /// A store over `images`; nothing is decoded until asked for.
@@ -73,7 +76,11 @@ public final class InspectionImageStore: @unchecked Sendable {
         let base = out.unsafeScalarPointer
         for (row, draw) in draws.enumerated() {
             let image = try pixels(at: draw.image)
-            let scaling = preprocessing.scaling(of: image)
+            let scaling = lock.withLock { scalings[draw.image] } ?? {
+                let computed = preprocessing.scaling(of: image)
+                lock.withLock { scalings[draw.image] = computed }
+                return computed
+            }()
             image.withUnsafeBufferPointer {
                 preprocessing.sample($0, origin: draw.origin, degrees: draw.degrees, scaling: scaling,
                                      into: UnsafeMutableBufferPointer(start: base + row * size, count: size))
