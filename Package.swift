@@ -37,8 +37,8 @@ let package = Package(
         // The MOCCA method: taps, centroids, one-class objectives, scores, detectors, metrics.
         .target(name: "MOCCA", dependencies: ["MOCCAModels", "MOCCAData"]),
         // The paper's one-class protocol over classes, seeds and boundaries: plan, runner,
-        // resumable results, pretrained autoencoders by key, table.
-        .target(name: "MOCCABenchmark", dependencies: ["MOCCA", "MOCCACore", "MOCCANN"]),
+        // resumable results, pretrained autoencoders by key, table; the ADBench-style table benchmark.
+        .target(name: "MOCCABenchmark", dependencies: ["MOCCA", "MOCCACore", "MOCCANN", "MOCCAData"]),
         // Inspection reports: an HTML page with PNG figures (ROC, histograms, per-tap
         // AUROC, heat-map overlays) drawn without a plotting library.
         .target(name: "MOCCAReport", dependencies: ["MOCCA", "MOCCAData", "MOCCACore"]),

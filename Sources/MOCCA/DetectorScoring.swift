@@ -128,3 +128,36 @@ extension MOCCADetector {
         fusion.fuse(perChannel, rule: rule, channels: channels)
     }
 }
+
+/// A detector's scores together with the comparison scores that the same forward pass
+/// yields: the taps alone and the paper's centroid score. Benchmarks report all three from
+/// one trained detector, so that the scores are compared on exactly the same network.
+public struct ScoreSeries: Sendable {
+    /// The detector's own scores, fused by its rule, and every channel's.
+    public var scores: Scores
+    /// The taps alone, fused by the detector's rule (equal to the overall score when there
+    /// is no reconstruction channel).
+    public var taps: [Float]
+    /// The paper's score, whatever the detector's own tap score: each sample's mean over
+    /// taps of the squared distance to the tap's centroid (minus R² for a soft boundary).
+    public var paper: [Float]
+    /// The autoencoder's reconstruction error, where the detector has that channel.
+    public var reconstruction: [Float]? { scores.channel("reconstruction") }
+}
+
+extension MOCCADetector {
+    /// Scores preprocessed samples as ``score(_:)-(SampleSource)`` does, and from the same
+    /// pass the taps alone and the paper's centroid score.
+    public func scoreSeries(_ samples: any SampleSource) throws -> ScoreSeries {
+        guard isFitted else { throw MOCCAError.notFitted }
+        guard samples.sampleShape == network.inputShape else {
+            throw MOCCAError.invalidData("the detector takes samples of shape \(network.inputShape), got \(samples.sampleShape)")
+        }
+        let all = try channelScores(samples, centroids: true)
+        let raw = Array(all[..<channels.count]), centroid = all[channels.count...]
+        let fused = fusion.fuse(raw)
+        let paper = (0..<samples.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }
+        let taps = configuration.reconstructionChannel ? fuse(raw, fusion: configuration.fusion, channels: Array(self.taps.indices)) : fused
+        return ScoreSeries(scores: Scores(overall: fused, channels: channels, perChannel: raw), taps: taps, paper: paper)
+    }
+}

@@ -50,21 +50,14 @@ extension MOCCADetector {
     /// patch (the official texture score; an object image is one patch).
     /// - Throws: as ``score(_:)-(SampleSource)``, naming the patch whose score is not finite.
     public func score(_ patches: InspectionPatches) throws -> InspectionScores {
-        guard isFitted else { throw MOCCAError.notFitted }
-        guard patches.sampleShape == network.inputShape else {
-            throw MOCCAError.invalidData("the detector takes samples of shape \(network.inputShape), got \(patches.sampleShape)")
-        }
-        let all = try channelScores(patches, centroids: true)
-        let raw = Array(all[..<channels.count]), centroid = all[channels.count...]
-        let fused = fusion.fuse(raw)
-        let paper = (0..<patches.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }
-        let tapsOnly = configuration.reconstructionChannel ? fuse(raw, fusion: configuration.fusion, channels: Array(taps.indices)) : fused
+        let series = try scoreSeries(patches)
+        let (fused, raw) = (series.scores.overall, series.scores.perChannel)
         var scores = InspectionScores(images: patches.imageScores(fused), channels: channels,
                                       imagesPerChannel: raw.map(patches.imageScores),
-                                      patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(paper),
-                                      tapImages: patches.imageScores(tapsOnly))
+                                      patches: fused, patchesPerImage: patches.patchesPerImage, paperImages: patches.imageScores(series.paper),
+                                      tapImages: patches.imageScores(series.taps))
         scores.patchSeries = Dictionary(uniqueKeysWithValues: zip(channels, raw))
-        (scores.patchSeries["taps"], scores.patchSeries["paper"]) = (tapsOnly, paper)
+        (scores.patchSeries["taps"], scores.patchSeries["paper"]) = (series.taps, series.paper)
         return scores
     }
 }

@@ -1,5 +1,8 @@
 import Foundation
 
+/// The store of the one-class benchmark's records.
+public typealias BenchmarkResultStore = JSONLinesStore<BenchmarkRecord>
+
 /// The finished runs of a benchmark, one JSON record per line (`results.jsonl`), so that a
 /// killed benchmark resumes where it stopped.
 ///
@@ -9,7 +12,7 @@ import Foundation
 /// disk, another tool); ``load()`` drops it with a warning, since the run it held is simply
 /// redone, and the next append leaves it out. Any other line that is not a record is an
 /// error naming its line: dropping it would silently lose a finished run.
-public struct BenchmarkResultStore: Sendable {
+public struct JSONLinesStore<Record: Codable & Sendable>: Sendable {
     /// The JSON-lines file.
     public let url: URL
 
@@ -17,9 +20,9 @@ public struct BenchmarkResultStore: Sendable {
     public init(url: URL) { self.url = url }
 
     /// What ``load()`` read.
-    public struct Contents: Sendable, Equatable {
+    public struct Contents: Sendable {
         /// The records, in file order.
-        public var records: [BenchmarkRecord]
+        public var records: [Record]
         /// What was dropped and why (a torn last line), for the user to see.
         public var warnings: [String]
     }
@@ -35,13 +38,13 @@ public struct BenchmarkResultStore: Sendable {
 
     /// Appends one record, replacing the file atomically; a torn last line is left out.
     /// - Throws: what ``load()`` throws, or ``BenchmarkError/unwritable(path:reason:)``.
-    public func append(_ record: BenchmarkRecord) throws {
+    public func append(_ record: Record) throws {
         let kept = try parse().records.map(\.line)
         let line = String(decoding: try BenchmarkJSON.encoder().encode(record), as: UTF8.self)
         try BenchmarkJSON.write(Data((kept + [line]).map { $0 + "\n" }.joined().utf8), to: url)
     }
 
-    private func parse() throws -> (records: [(record: BenchmarkRecord, line: String)], warnings: [String]) {
+    private func parse() throws -> (records: [(record: Record, line: String)], warnings: [String]) {
         guard FileManager.default.fileExists(atPath: url.path) else { return ([], []) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -52,11 +55,11 @@ public struct BenchmarkResultStore: Sendable {
         // piece after the last newline is empty unless the file ends mid-line.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let decoder = BenchmarkJSON.decoder()
-        var records: [(BenchmarkRecord, String)] = []
+        var records: [(Record, String)] = []
         var warnings: [String] = []
         for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
             do {
-                records.append((try decoder.decode(BenchmarkRecord.self, from: Data(line.utf8)), String(line)))
+                records.append((try decoder.decode(Record.self, from: Data(line.utf8)), String(line)))
             } catch {
                 // Only the last piece, with no newline after it, can be a write cut short.
                 guard index == lines.count - 1 else {
@@ -86,3 +89,5 @@ public struct BenchmarkResultStore: Sendable {
         keys.isEmpty ? "the record" : keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
 }
+
+extension JSONLinesStore.Contents: Equatable where Record: Equatable {}

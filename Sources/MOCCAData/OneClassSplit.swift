@@ -18,6 +18,9 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     /// A folder of defect-free images, with optional folders of defective images and masks
     /// (anomalib's `Folder`): industrial inspection.
     case folder
+    /// A table of numbers (`.csv`, `.npy`, `.npz`): every row a sample, normal unless a
+    /// label column says otherwise.
+    case table
 
     /// The registered network that fits the data set's images.
     public var defaultNetwork: String {
@@ -25,6 +28,7 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
         case .cifar10, .imageFolder: return "cifar10-lenet"
         case .mnist, .fashionMNIST: return "mnist-lenet"
         case .mvtec, .mtd, .folder: return "mvtec-resnet"
+        case .table: return "mlp"
         }
     }
 
@@ -39,7 +43,7 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
         case .mnist: return (0...9).map(String.init)
         case .fashionMNIST:
             return ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-        case .imageFolder, .mvtec, .mtd, .folder: return nil
+        case .imageFolder, .mvtec, .mtd, .folder, .table: return nil
         }
     }
 }
@@ -199,9 +203,13 @@ public struct TrainingDataDescription: Codable, Sendable, Equatable {
     /// samples (nil for classification data sets).
     public var inspection: InspectionDataDescription?
 
+    /// For tables: how rows were read and scaled (nil for image data sets).
+    public var table: TableDataDescription?
+
     /// A description from its fields.
     public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int], resize: ImageResize? = nil,
-                inspection: InspectionDataDescription? = nil) {
+                inspection: InspectionDataDescription? = nil, table: TableDataDescription? = nil) {
+        self.table = table
         self.resize = resize
         self.inspection = inspection
         self.dataset = dataset

@@ -8,6 +8,7 @@ import MOCCABenchmark
 struct Benchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the one-class protocol for every class, seed and boundary; print a table like the paper's Table I.",
+        subcommands: [ADBench.self],
         discussion: """
             Runs the paper's recipe (centroid tap scores, plain mean) unless --recipe or the \
             method options say otherwise.
@@ -38,6 +39,9 @@ struct Benchmark: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        guard dataset != .table else {
+            throw ValidationError("benchmark runs the one-class protocol of classification data sets; for tables use `mocca benchmark adbench`")
+        }
         guard !dataset.isInspection else {
             throw ValidationError("benchmark runs the one-class protocol of classification data sets; for \(dataset.rawValue) use `mocca inspection-benchmark`")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MOCCA
+import MOCCAData
 
 /// `mocca evaluate`: metrics of a saved detector on a labelled test split.
 struct Evaluate: ParsableCommand {
@@ -13,6 +14,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The data set's folder (default: the detector's).") var data: String?
     // Unconditional, so that `-1` is read as the (bad) class it is rather than as a flag.
     @Option(parsing: .unconditional, help: "The normal class (default: the detector's).") var normalClass: String?
+    @Option(help: "The label column of a CSV table (detectors trained on tables; default: the one trained with).") var labelColumn: String?
     @Option(help: "Also write the report as JSON to this file.") var json: String?
     @OptionGroup var threads: ThreadOptions
 
@@ -25,6 +27,17 @@ struct Evaluate: ParsableCommand {
         try threads.apply()
         let detector = try MOCCADetector.load(from: URL(fileURLWithPath: model))
         let trained = detector.trainingData
+        if let table = trained?.table {
+            guard dataset == nil || dataset == .table, normalClass == nil else {
+                throw CommandFailure("the detector \(model) was trained on a table; evaluate it on a labelled table with --data FILE --label-column NAME")
+            }
+            let path = data ?? trained?.path ?? ""
+            let report = try detector.evaluate(labelledRows(path, detector: detector, description: table, labelColumn: labelColumn))
+            print(renderReport(report, title: "\(path):"))
+            if let json { try writeAtomically(encodeJSON(ReportFile(report, detector: detector)), to: json) }
+            return
+        }
+        if labelColumn != nil { throw CommandFailure("--label-column applies to detectors trained on tables") }
         if let inspection = trained?.inspection {
             guard dataset == nil, data == nil, normalClass == nil else {
                 throw CommandFailure("the detector \(model) was trained for inspection on \(inspection.source.path); it is evaluated on that split (--dataset, --data and --normal-class do not apply)")

@@ -71,6 +71,16 @@ struct DataOptions: ParsableArguments {
         if category != nil, dataset != .mvtec { throw ValidationError("--category applies to --dataset mvtec") }
         if (abnormal != nil || masks != nil), dataset != .folder { throw ValidationError("--abnormal and --masks apply to --dataset folder") }
         if masks != nil, abnormal == nil { throw ValidationError("--masks needs --abnormal: masks mark defects in the defective images") }
+        if dataset == .table {
+            if normalClass != nil { throw ValidationError("--normal-class does not apply to tables: every row is normal unless --label-column marks it") }
+            if channelCount != nil || imageSize != nil { throw ValidationError("--channels and --image-size apply to images, not tables") }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw ValidationError("--data \(data): no such file (expected a table: .csv, .tsv, .npy or .npz)")
+            }
+            do { _ = try TableFormat(path: data) } catch { throw ValidationError("--data \(error)") }
+            return
+        }
         if dataset.isInspection {
             if normalClass != nil { throw ValidationError("--normal-class does not apply to \(dataset.rawValue): its training images are the defect-free ones") }
             if let imageSize, Int(imageSize) == nil { throw ValidationError("--image-size \(imageSize): inspection images are square; give one side in pixels") }
@@ -147,9 +157,13 @@ struct MethodOptions: ParsableArguments {
 
     /// The configuration these options describe, for a data set whose default network is
     /// `defaultNetwork`, checked.
-    func configuration(defaultNetwork: String, defaultRecipe: MOCCAConfiguration.Recipe = .default) throws -> MOCCAConfiguration {
+    /// `networkFields` set fields of the network's configuration that the data decides
+    /// (a table's feature count), before the options and the checks.
+    func configuration(defaultNetwork: String, defaultRecipe: MOCCAConfiguration.Recipe = .default,
+                       networkFields: [String: JSONValue] = [:]) throws -> MOCCAConfiguration {
         var c = MOCCAConfiguration(recipe: recipe ?? defaultRecipe)
         c.network = try NetworkRegistry.defaults(for: network ?? defaultNetwork)
+        for (key, value) in networkFields.sorted(by: { $0.key < $1.key }) { c.network.configuration = c.network.configuration.setting(key, to: value) }
         if let codeLength { c.network.configuration = c.network.configuration.setting("codeLength", to: .number(Double(codeLength))) }
         c.taps = try taps.map(splitList) ?? c.network.resolved().tapNames
         c.boundary = boundary

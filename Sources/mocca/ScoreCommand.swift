@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import MOCCA
+import MOCCACore
+import MOCCAData
 
 /// `mocca score`: anomaly scores of image files with a saved detector, as CSV.
 struct Score: ParsableCommand {
@@ -18,7 +20,7 @@ struct Score: ParsableCommand {
     static let someImagesFailed = ExitCode(2)
 
     @Argument(help: "The detector folder.") var model: String
-    @Argument(help: "Image files or folders.") var inputs: [String]
+    @Argument(help: "Image files or folders; for a detector trained on a table, one table file (.csv, .tsv, .npy, .npz).") var inputs: [String]
     @Option(help: "Write the CSV to this file instead of standard output.") var output: String?
     @Flag(help: "Exit with status 0 even when some images could not be read (they are still reported).")
     var skipBad = false
@@ -31,6 +33,7 @@ struct Score: ParsableCommand {
     func run() throws {
         try threads.apply()
         let detector = try MOCCADetector.load(from: URL(fileURLWithPath: model))
+        if let table = detector.trainingData?.table { return try scoreTable(with: detector, description: table) }
         let files = try imageFiles(inputs)
         var csv = "", failures = 0
         // Standard output gets the header and each batch as it is scored; a file is written
@@ -54,6 +57,40 @@ struct Score: ParsableCommand {
         printError("\(failures) of \(files.count) images could not be scored (see above)"
                    + (skipBad ? "" : "; the others were scored. Pass --skip-bad to exit with status 0 anyway"))
         if !skipBad { throw Self.someImagesFailed }
+    }
+
+    /// Scores every row of a table file, a chunk at a time for CSV, so that a file of any
+    /// length scores in bounded memory. Columns: row (1-based), score, one per channel, anomaly.
+    private func scoreTable(with detector: MOCCADetector, description: TableDataDescription) throws {
+        guard inputs.count == 1, let path = inputs.first else {
+            throw CommandFailure("a table detector scores one table file at a time; got \(inputs.count) inputs")
+        }
+        var row = 0
+        func lines(_ table: NumericTable) throws -> Data {
+            let scores = try detector.score(TensorSource(description.scaling.apply(to: table, path: path)))
+            var text = ""
+            for i in 0..<table.rowCount {
+                row += 1
+                text += (["\(row)", "\(scores.overall[i])"] + scores.perChannel.map { "\($0[i])" }
+                         + [scores.overall[i] > detector.threshold ? "1" : "0"]).joined(separator: ",") + "\n"
+            }
+            return Data(text.utf8)
+        }
+        func produce(_ append: (Data) throws -> Void) throws {
+            try append(Data(((["row", "score"] + detector.channels + ["anomaly"]).joined(separator: ",") + "\n").utf8))
+            if try TableFormat(path: path) == .csv {
+                var stream = try TableFile.rows(of: path, trained: description, labelColumn: nil)
+                while let chunk = try stream.next(maxRows: 16_384) { try append(lines(chunk)) }
+            } else {
+                try append(lines(TableFile.read(path, options: description.read, trained: description).table))
+            }
+        }
+        if let output {
+            try AtomicFile.write(to: URL(fileURLWithPath: output), produce)
+        } else {
+            try produce { FileHandle.standardOutput.write($0) }
+        }
+        printError("scored \(row) rows of \(path)")
     }
 
     private func csvField(_ text: String) -> String {

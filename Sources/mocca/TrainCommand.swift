@@ -16,6 +16,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup(title: "Industrial inspection (--dataset mvtec, mtd, folder)") var inspection: InspectionOptions
+    @OptionGroup(title: "Tables (--dataset table)") var table: TableOptions
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
     @Option(help: "The folder to write the detector to (manifest.json + weights.safetensors).")
@@ -30,6 +31,19 @@ struct Train: ParsableCommand {
     var allowDivergence = false
 
     func validate() throws {
+        if data.dataset == .table {
+            // The feature count is only known once the file is read; any count checks the rest.
+            _ = try method.configuration(defaultNetwork: data.dataset.defaultNetwork, networkFields: table.networkFields(features: 1))
+            try checkOutput(out, overwrite: overwrite)
+            if let report {
+                guard table.test != nil else { throw ValidationError("--report \(report) needs an evaluation: give --test with a labelled table") }
+                try checkWritable(report, option: "--report")
+            }
+            return
+        }
+        if table.isSet {
+            throw ValidationError("--label-column, --features, --exclude, --impute, --scaling, --arrays, --hidden-sizes and --test apply to --dataset table")
+        }
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection {
             _ = try fitted(configuration, to: inspection.preprocessing(for: data))
@@ -53,6 +67,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try threads.apply()
+        if data.dataset == .table { return try runTable() }
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection { return try runInspection(configuration) }
         let (detector, test) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
@@ -67,6 +82,20 @@ struct Train: ParsableCommand {
 }
 
 extension Train {
+    /// Trains on a table's normal rows; evaluates on `--test` where given.
+    func runTable() throws {
+        let detector = try trainTableDetector(data: data, table: table, method: method, allowDivergence: allowDivergence)
+        try saveDetector(detector, to: out)
+        print("saved the detector to \(out) (threshold \(detector.threshold))")
+        guard evaluate, let test = table.test, let description = detector.trainingData?.table else {
+            if evaluate { printError("no --test table given: not evaluated (see `mocca evaluate \(out) --data TABLE --label-column NAME`)") }
+            return
+        }
+        let evaluation = try detector.evaluate(labelledRows(test, detector: detector, description: description, labelColumn: table.labelColumn))
+        print(renderReport(evaluation, title: "\(test):"))
+        if let report { try writeAtomically(encodeJSON(ReportFile(evaluation, detector: detector)), to: report) }
+    }
+
     /// Trains on an inspection data set's defect-free images; reports validation (where it
     /// holds defective images) and test at image level and, with masks, at pixel level.
     func runInspection(_ configuration: MOCCAConfiguration) throws {
