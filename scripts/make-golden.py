@@ -18,6 +18,9 @@ located from this script's own path):
     cifar_ae.safetensors                the CIFAR-10 LeNet autoencoder of shared/bench/torch_cifar_ae.py, batch 8
     mvtec_ae.safetensors                the MVTec residual AE (3x16x16, code 8, selectors), batch 4
     mvtec_ae_gray.safetensors           the same, 1 channel, without selectors
+    mlp_ae.safetensors                  the MLP AE `mlp` (7 -> 6 -> 5 -> code 3, mirrored), batch 5:
+                                        taps, reconstruction, loss, every gradient; train then eval
+    mlp_ae_bn.safetensors               the same with batchNorm (non-affine BatchNorm1d, eps 1e-4)
     residual_ops.safetensors            1x1 stride-2 transposed conv (output padding 1), unpadded conv, residual sum
     optim.safetensors                   Adam / AdamW / SGD (+momentum) / MultiStepLR trajectories
     safetensors_interop.safetensors     tiny file for reader/writer byte compatibility
@@ -28,7 +31,7 @@ How to run (from anywhere):
     /tmp/torch-ref/bin/python scripts/make-golden.py                  # every file
     /tmp/torch-ref/bin/python scripts/make-golden.py --only cifar_ae  # one group (repeatable)
 
-Groups for --only: convs, bns, activations, pooling, losses, cifar_ae, mvtec_ae, residual_ops,
+Groups for --only: convs, bns, activations, pooling, losses, cifar_ae, mvtec_ae, mlp, residual_ops,
 optim, interop.
 
 Conventions
@@ -37,7 +40,9 @@ Conventions
   which the Swift side reimplements bit-exactly, so values can be regenerated without the
   file (small ones are stored anyway).  One exception: cifar_ae's input x starts from
   det_fill and is then nudged away from LeakyReLU kinks and max-pool ties (see
-  ``condition_cifar_input``); it is stored.
+  ``condition_cifar_input``); it is stored.  mlp's x is a plain det_fill whose seed is
+  searched for (of seeds 300..1299, the one whose LeakyReLU inputs, train and eval passes,
+  stay farthest from the kink; at least 1e-3); it is stored too.
 * Where a fixture says ``det_fill(...) + c`` the addition is done in float32 on the float32
   det_fill result.
 * Layer / network references (files 1-12) are computed in float64 from those float32-exact
@@ -918,6 +923,166 @@ def make_residual_ops():
     save("residual_ops.safetensors", out, meta)
 
 
+# --------------------------------------------------------------------------- MLP autoencoder
+# A twin of Sources/MOCCAModels/MLPAutoencoder.swift (`mlp`): attribute names are the Swift
+# ones, so state_dict keys are the Swift weight-file keys.
+class MlpBlock(nn.Module):
+    def __init__(self, i, o, batch_norm):
+        super().__init__()
+        self.linear = nn.Linear(i, o, bias=not batch_norm)
+        self.norm = nn.BatchNorm1d(o, eps=1e-4, affine=False) if batch_norm else None
+
+    def pre(self, x):
+        """The LeakyReLU input."""
+        h = self.linear(x)
+        return self.norm(h) if self.norm is not None else h
+
+    def forward(self, x):
+        return F.leaky_relu(self.pre(x), LEAKY_SLOPE)
+
+
+class MlpEncoder(nn.Module):
+    def __init__(self, d, hidden, code, batch_norm):
+        super().__init__()
+        widths = [d] + hidden
+        self.blocks = nn.ModuleList([MlpBlock(i, o, batch_norm) for i, o in zip(widths, widths[1:])])
+        self.code = nn.Linear(widths[-1], code, bias=False)
+
+
+class MlpDecoder(nn.Module):
+    def __init__(self, d, hidden, code, batch_norm):
+        super().__init__()
+        widths = [code] + hidden[::-1]
+        self.blocks = nn.ModuleList([MlpBlock(i, o, batch_norm) for i, o in zip(widths, widths[1:])])
+        self.output = nn.Linear(widths[-1], d)
+
+
+class MlpAE(nn.Module):
+    def __init__(self, d, hidden, code, batch_norm):
+        super().__init__()
+        self.encoderLayers = MlpEncoder(d, hidden, code, batch_norm)
+        self.decoderLayers = MlpDecoder(d, hidden, code, batch_norm)
+
+    def encode(self, x, pre=None):
+        taps, h = [], x
+        for b in self.encoderLayers.blocks:
+            p = b.pre(h)
+            if pre is not None:
+                pre.append(p)
+            h = F.leaky_relu(p, LEAKY_SLOPE)
+            taps.append(h)
+        taps.append(self.encoderLayers.code(h))
+        return taps
+
+    def decode(self, z, pre=None):
+        h = z
+        for b in self.decoderLayers.blocks:
+            p = b.pre(h)
+            if pre is not None:
+                pre.append(p)
+            h = F.leaky_relu(p, LEAKY_SLOPE)
+        return self.decoderLayers.output(h)
+
+
+MLP_D, MLP_HIDDEN, MLP_CODE, MLP_BATCH = 7, [6, 5], 3, 5
+MLP_MARGIN = 1e-3        # required |LeakyReLU input| in the float64 train and eval passes
+MLP_FIRST_SEED = 300     # x seeds tried: MLP_FIRST_SEED ..< MLP_FIRST_SEED + MLP_SEED_TRIES
+MLP_SEED_TRIES = 1000
+
+
+def mlp_fill_parameters(model):
+    """Parameter i of the sorted state_dict keys (buffers excluded) gets seed 1100 + i:
+    a bias det_fill(.., 0.1), a weight det_fill(.., 1/sqrt(fan_in)), fan_in = shape[1]."""
+    params = dict(model.named_parameters())
+    for i, key in enumerate(sorted(params)):
+        p = params[key]
+        seed = 1100 + i
+        v = t32(p.shape, seed, 0.1) if key.endswith("bias") else t32(p.shape, seed, 1.0 / np.sqrt(float(fan_in(p))))
+        set_param(p, v)
+
+
+def run_mlp_ae(batch_norm, x32, dtype=REF):
+    """One train-mode forward + backward, then one eval-mode forward + backward (running
+    statistics from the train pass), of the MLP AE in `dtype`; returns (tensors, smallest
+    |LeakyReLU input| over both passes, sorted parameter keys)."""
+    torch.manual_seed(0)
+    model = MlpAE(MLP_D, MLP_HIDDEN, MLP_CODE, batch_norm)
+    mlp_fill_parameters(model)
+    model = model.to(dtype)
+    params = dict(model.named_parameters())
+    out, pre = {"x": x32}, []
+
+    def step(prefix):
+        for p in params.values():
+            p.grad = None
+        x = x32.to(dtype).clone().requires_grad_(True)
+        taps = model.encode(x, pre)
+        recon = model.decode(taps[-1], pre)
+        loss = torch.mean(torch.sum((recon - x) ** 2, dim=1))
+        total = loss + sum((t * t32(t.shape, 2000 + i, 1.0).to(dtype)).sum() for i, t in enumerate(taps))
+        total.backward()
+        names = [f"hidden{i + 1}" for i in range(len(MLP_HIDDEN))] + ["code"]
+        for name, t in zip(names, taps):
+            out[f"{prefix}tap.{name}"] = t
+        out[f"{prefix}recon"], out[f"{prefix}loss"], out[f"{prefix}grad.x"] = recon, loss.reshape(1), x.grad
+        for key, p in params.items():
+            out[f"{prefix}grad.{key}"] = p.grad
+
+    model.train()
+    step("")
+    if batch_norm:
+        for name, m in model.named_modules():
+            if isinstance(m, nn.BatchNorm1d):
+                out[f"{name}.running_mean"] = m.running_mean.clone()
+                out[f"{name}.running_var"] = m.running_var.clone()
+    model.eval()
+    step("eval.")
+    margin = min(float(p.detach().abs().min()) for p in pre)
+    return {k: v.detach() for k, v in out.items()}, margin, sorted(params)
+
+
+def make_mlp_ae():
+    # x = det_fill([5,7], seed, 1) with, of MLP_SEED_TRIES seeds from MLP_FIRST_SEED, the one
+    # whose smallest |LeakyReLU input| (train and eval passes, float64) is largest, for each
+    # variant: no plain seed keeps all 220 of them >= 1e-2 from the kink (BatchNorm over 5
+    # rows puts some near zero), but the best is well above float32 rounding (~1e-7), so no
+    # branch can flip and every value and gradient is smooth in the rounding.
+    for bn, name in ((False, "mlp_ae"), (True, "mlp_ae_bn")):
+        margin, seed = max((run_mlp_ae(bn, t32([MLP_BATCH, MLP_D], s, 1.0))[1], -s)
+                           for s in range(MLP_FIRST_SEED, MLP_FIRST_SEED + MLP_SEED_TRIES))
+        seed = -seed
+        assert margin >= MLP_MARGIN, f"{name}: best kink margin {margin:.2e} < {MLP_MARGIN:g}"
+        x32 = t32([MLP_BATCH, MLP_D], seed, 1.0)
+        out, margin, keys = run_mlp_ae(bn, x32)
+        out32, _, _ = run_mlp_ae(bn, x32, dtype=torch.float32)
+        meta = {"compute_dtype": "float64", "input_features": MLP_D, "hidden_sizes": json.dumps(MLP_HIDDEN),
+                "code_length": MLP_CODE, "batch": MLP_BATCH, "batch_norm": str(bn).lower(),
+                "x": f"det_fill([{MLP_BATCH},{MLP_D}],x.seed,1.0); x.seed: of {MLP_FIRST_SEED} ..< "
+                     f"{MLP_FIRST_SEED + MLP_SEED_TRIES}, the one whose smallest |LeakyReLU input| (train and "
+                     f"eval passes, float64) is largest (margin.kink; required >= {MLP_MARGIN:g})",
+                "x.seed": seed, "margin.kink": f"{margin:.3e}", "margin.required": f"{MLP_MARGIN:g}",
+                "weights": mlp_fill_parameters.__doc__.replace("\n", " "),
+                "parameters": ",".join(keys),
+                "loss": "mean over batch of per-sample sum of squared error (recon - x)",
+                "total": "loss + sum_i (tap_i * det_fill(tap_i.shape, 2000+i, 1)).sum(); taps hidden1, hidden2, code; "
+                         "grad.* are d total / d (x, parameter)",
+                "mode": "one train forward+backward (keys without prefix), then eval forward+backward with the "
+                        "running statistics it left (keys 'eval.')",
+                "leaky_relu.negative_slope": LEAKY_SLOPE, "bn.eps": 1e-4, "bn.momentum": 0.1, "bn.affine": "false",
+                "torch_f32_deviation": "per key: maxabs(f32-ref)/maxabs(ref) ; norm2(f32-ref)/norm2(ref), "
+                                       "PyTorch CPU float32 vs this float64 reference"}
+        for k, v in out.items():
+            if k == "x":
+                continue
+            r = v.to(torch.float64)
+            d = out32[k].to(torch.float64) - r
+            meta[f"torch_f32_deviation.{k}"] = (f"{float(d.abs().max() / r.abs().max().clamp_min(1e-30)):.3e} ; "
+                                                f"{float(d.norm() / r.norm().clamp_min(1e-30)):.3e}")
+        save(f"{name}.safetensors", out, meta)
+        worst = max(float(meta[f"torch_f32_deviation.{k}"].split(";")[0]) for k in out if k != "x")
+        print(f"    {name}: kink margin {margin:.3e}, worst torch float32 max-abs deviation {worst:.2e}")
+
+
 # --------------------------------------------------------------------------- optimizers
 def make_optim():
     p0 = t32([10], 50, 1.0)
@@ -989,7 +1154,7 @@ def make_interop():
 FIXTURES = {
     "convs": make_convs, "bns": make_bns, "activations": make_activations,
     "pooling": make_pooling, "losses": make_losses, "cifar_ae": make_cifar_ae,
-    "mvtec_ae": make_mvtec_ae, "residual_ops": make_residual_ops,
+    "mvtec_ae": make_mvtec_ae, "mlp": make_mlp_ae, "residual_ops": make_residual_ops,
     "optim": make_optim, "interop": make_interop,
 }
 

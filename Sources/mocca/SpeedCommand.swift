@@ -10,7 +10,7 @@ struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (images/s) and print JSON; compare with the PyTorch twins in scripts/bench.",
         discussion: "This measures speed on synthetic batches. For detection quality (AUROC over classes, seeds and boundaries) see `mocca benchmark`.",
-        subcommands: [Core.self, OneClass.self, Scoring.self, ResidualAutoencoder.self])
+        subcommands: [Core.self, OneClass.self, Scoring.self, ResidualAutoencoder.self, MLPSpeed.self])
 
     /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
     struct Core: ParsableCommand {
