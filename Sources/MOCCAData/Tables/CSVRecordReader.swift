@@ -59,7 +59,20 @@ struct CSVRecordReader {
 
     /// Reads the next chunk into `buffer`; false at the end of the file.
     private mutating func refill() throws -> Bool {
-        guard !isAtEnd else { return false }
+        guard !isAtEnd, let data = try read() else { return false }
+        buffer = [UInt8](data)
+        position = 0
+        if isFirstChunk {
+            isFirstChunk = false
+            // The byte-order mark is looked for in the first 3 bytes, however small the chunks.
+            while buffer.count < 3, let more = try read() { buffer += more }
+            if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+        }
+        return true
+    }
+
+    /// The next chunk of the file; nil at its end.
+    private mutating func read() throws -> Data? {
         let data: Data?
         do {
             data = try handle.read(upToCount: chunkSize)
@@ -68,15 +81,9 @@ struct CSVRecordReader {
         }
         guard let data, !data.isEmpty else {
             isAtEnd = true
-            return false
+            return nil
         }
-        buffer = [UInt8](data)
-        position = 0
-        if isFirstChunk {
-            isFirstChunk = false
-            if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
-        }
-        return true
+        return data
     }
 
     /// Reads the next record into ``bytes`` and ``fieldEnds``; false at the end of the file.
