@@ -74,7 +74,9 @@ public struct CSVRowStream {
     public mutating func next(maxRows: Int) throws -> NumericTable? {
         let limit = max(1, maxRows), width = columns.featureIndices.count
         var values: [Float] = []
-        values.reserveCapacity(min(limit, 1 << 16) * width)
+        // A few million values at most up front: `maxRows` and the width come from callers
+        // and files, and a reservation is not a promise that the rows exist.
+        values.reserveCapacity(min(limit, max(1, (1 << 22) / width)) * width)
         var labels: [Int]? = columns.labelIndex == nil ? nil : []
         var rows = 0
         while rows < limit, try reader.next() {
