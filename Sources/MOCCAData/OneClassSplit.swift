@@ -120,6 +120,8 @@ public struct OneClassSplit {
             return try loadFolder(path, channels: channels, classNames: nil, keep: names.isEmpty ? { _ in true } : keepTraining(among: names))
         case .mvtec, .mtd, .folder:
             throw DataError.wrongLayout(path: path, expected: "a classification data set; \(kind.rawValue) is industrial inspection, read by InspectionLayout")
+        case .table:
+            throw DataError.wrongLayout(path: path, expected: "a classification data set of images; tables are read by TableFile")
         }
     }
 

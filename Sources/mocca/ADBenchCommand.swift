@@ -35,7 +35,7 @@ struct ADBench: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
-        let given = Benchmark.singleRunOptions(in: Array(CommandLine.arguments.dropFirst()))
+        let given = OneClassBenchmark.singleRunOptions(in: Array(CommandLine.arguments.dropFirst()))
         if given.contains("--seed") { throw ValidationError("--seed chooses one run's seed; the benchmark runs every seed of --seeds") }
         if given.contains("--boundary") { throw ValidationError("--boundary chooses one run's boundary; the benchmark runs both") }
         _ = try seedList()

@@ -3,12 +3,20 @@ import Foundation
 import MOCCA
 import MOCCABenchmark
 
-/// `mocca benchmark`: the paper's one-class protocol over classes, seeds and boundaries,
-/// run by ``BenchmarkRunner``; this command only reads the options and prints.
+/// `mocca benchmark`: the benchmarks, by data set kind. `mocca benchmark cifar10 ...` runs
+/// the one-class protocol (the default subcommand); `mocca benchmark adbench ...` the tables.
 struct Benchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Benchmarks: the paper's one-class protocol on image data sets (the default), or ADBench's tables.",
+        subcommands: [OneClassBenchmark.self, ADBench.self], defaultSubcommand: OneClassBenchmark.self)
+}
+
+/// `mocca benchmark [one-class]`: the paper's one-class protocol over classes, seeds and
+/// boundaries, run by ``BenchmarkRunner``; this command only reads the options and prints.
+struct OneClassBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "one-class",
         abstract: "Run the one-class protocol for every class, seed and boundary; print a table like the paper's Table I.",
-        subcommands: [ADBench.self],
         discussion: """
             Runs the paper's recipe (centroid tap scores, plain mean) unless --recipe or the \
             method options say otherwise.

@@ -34,6 +34,20 @@ struct NearestNeighborTests {
         #expect(throws: TensorError.self) { try queries.nearestNeighborDistances(to: Self.references, k: 1, skipping: [0]) }
     }
 
+    /// Far from the origin, `‖q‖² + ‖r‖² − 2 q·r` cancels catastrophically: rows that are
+    /// equal, or a hair apart, must still measure their true distance on every host.
+    @Test func nearDuplicatesFarFromTheOriginMeasureTheirTrueDistance() throws {
+        var generator = RandomGenerator(seed: 3)
+        let base = (0..<128).map { _ in 3 + generator.nextNormal() }   // squared norm about 1,300
+        var rows: [Float] = []
+        for copy in 0..<16 { rows += base.enumerated().map { $0.offset == 5 && copy == 15 ? $0.element + 1e-3 : $0.element } }
+        let references = try Tensor(shape: [16, 128], scalars: rows)
+        let distances = try references.nearestNeighborDistances(to: references, k: 1, selfOffset: 0).scalars
+        #expect(distances.dropLast().allSatisfy { $0 == 0 }, "\(distances)")
+        // The last row is 1e-3 from every other: measured directly, not lost in the expansion's rounding.
+        #expect(abs(distances[15] - 1e-3) < 1e-5, "\(distances[15])")
+    }
+
     @Test func agreesWithABruteForceSearchOnRandomData() throws {
         var generator = RandomGenerator(seed: 7)
         let queries = Tensor.normal(shape: [37, 11], using: &generator)

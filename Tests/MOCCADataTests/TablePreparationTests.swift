@@ -22,7 +22,7 @@ struct TablePreparationTests {
         #expect(abs(scaled[0] - (1 - 4) / Float(5.0.squareRoot())) < 1e-6)
         // A constant feature is centred, never divided by zero.
         #expect(scaled[1] == 0)
-        #expect(scaled.allSatisfy(\.isFinite))
+        #expect(scaled.allSatisfy { $0.isFinite })
     }
 
     @Test func robustScalingUsesTheMedianAndInterquartileRange() throws {

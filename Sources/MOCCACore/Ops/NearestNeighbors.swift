@@ -5,8 +5,12 @@ extension Tensor {
     /// The Euclidean distance of each row of `self` `[B, D]` to its `k`-th nearest row of
     /// `references` `[N, D]`, shape `[B]`.
     ///
-    /// Distances come from one SGEMM, `‖q‖² + ‖r‖² − 2 q·r`, clamped at zero against
-    /// rounding, so a batch costs `B·N·D` multiply-adds and `B·N` floats of scratch.
+    /// Candidates come from one SGEMM, `‖q‖² + ‖r‖² − 2 q·r`, so a batch costs `B·N·D`
+    /// multiply-adds and `B·N` floats of scratch. That expansion cancels catastrophically
+    /// for near neighbours: two identical rows of squared norm 1,000 came out 0.01 apart on
+    /// one host's kernels and 0 on another's. So the ``refinedCandidates`` nearest by the
+    /// expansion are measured again directly, `Σ (q − r)²`, and the `k`-th of those exact
+    /// distances is returned: a near-duplicate scores its true distance on every host.
     ///
     /// - Parameters:
     ///   - k: which neighbour, from 1.
@@ -52,29 +56,50 @@ extension Tensor {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(n), Int32(d),
                         1, q.floatPointer, Int32(d), r.floatPointer, Int32(d), 0, products.floatPointer, Int32(n))
             let referenceNorms = (0..<n).map { Self.squaredNorm(r.floatPointer + $0 * d, count: d) }
-            // The k smallest squared distances so far, ascending; rows are independent.
+            // The m smallest expanded distances so far, ascending, with their rows; query
+            // rows are independent.
+            let m = min(k + Self.refinedCandidates, candidates)
             Threads.parallelFor(b, minimumPerThread: 8) { rows in
-                var smallest = [Float](repeating: .infinity, count: k)
+                var smallest = [Float](repeating: .infinity, count: m), nearest = [Int](repeating: -1, count: m)
+                var exact = [Float](repeating: 0, count: m)
                 for i in rows {
-                    let queryNorm = Self.squaredNorm(q.floatPointer + i * d, count: d)
+                    let query = q.floatPointer + i * d
+                    let queryNorm = Self.squaredNorm(query, count: d)
                     let row = products.floatPointer + i * n
                     let skipped = skipping?[i] ?? -1
-                    for slot in 0..<k { smallest[slot] = .infinity }
+                    for slot in 0..<m { (smallest[slot], nearest[slot]) = (.infinity, -1) }
                     for j in 0..<n where j != skipped {
-                        let distance = max(0, queryNorm + referenceNorms[j] - 2 * row[j])
-                        guard distance < smallest[k - 1] else { continue }
-                        var slot = k - 1
+                        let distance = queryNorm + referenceNorms[j] - 2 * row[j]
+                        guard distance < smallest[m - 1] else { continue }
+                        var slot = m - 1
                         while slot > 0, smallest[slot - 1] > distance {
-                            smallest[slot] = smallest[slot - 1]
+                            (smallest[slot], nearest[slot]) = (smallest[slot - 1], nearest[slot - 1])
                             slot -= 1
                         }
-                        smallest[slot] = distance
+                        (smallest[slot], nearest[slot]) = (distance, j)
                     }
-                    out.floatPointer[i] = smallest[k - 1].squareRoot()
+                    for slot in 0..<m {
+                        exact[slot] = nearest[slot] < 0 ? .infinity : Self.squaredDistance(query, r.floatPointer + nearest[slot] * d, count: d)
+                    }
+                    exact.sort()
+                    out.floatPointer[i] = exact[k - 1].squareRoot()
                 }
             }
         }
         return out
+    }
+
+    /// How many candidates beyond `k` are measured exactly: enough that a neighbour the
+    /// expansion's rounding ranked a few places too far still counts.
+    public static let refinedCandidates = 4
+
+    private static func squaredDistance(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var sum: Float = 0
+        for j in 0..<count {
+            let difference = a[j] - b[j]
+            sum += difference * difference
+        }
+        return sum
     }
 
     private static func squaredNorm(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
