@@ -103,45 +103,6 @@ public enum IDXReader {
     static func gunzipIfGzipped(_ data: Data, path: String) throws -> [UInt8] {
         let input = [UInt8](data)
         guard input.count >= 2, input[0] == 0x1F, input[1] == 0x8B else { return input }
-        var stream = z_stream()
-        // 16 + 15: a gzip wrapper (not zlib's) around a stream of up to a 32 KiB window.
-        guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw DataError.unreadable(path: path, reason: "zlib could not start")
-        }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        try input.withUnsafeBufferPointer { source in
-            guard let start = source.baseAddress else { return }
-            // Where inflate has read to; the input is handed over at most 1 GiB at a time
-            // (avail_in is 32 bits).
-            func position() -> Int { start.distance(to: UnsafePointer(stream.next_in)) }
-            stream.next_in = UnsafeMutablePointer(mutating: start)
-            while true {
-                if stream.avail_in == 0 { stream.avail_in = UInt32(min(source.count - position(), 1 << 30)) }
-                let (code, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
-                    stream.next_out = buffer.baseAddress
-                    stream.avail_out = UInt32(buffer.count)
-                    let code = inflate(&stream, Z_NO_FLUSH)
-                    return (code, buffer.count - Int(stream.avail_out))
-                }
-                output += chunk[0..<produced]
-                switch code {
-                case Z_OK:
-                    continue
-                case Z_STREAM_END:
-                    // Another member follows, or the stream ends (trailing bytes ignored).
-                    let next = position()
-                    guard source.count - next >= 2, source[next] == 0x1F, source[next + 1] == 0x8B else { return }
-                    guard inflateReset(&stream) == Z_OK else { throw DataError.malformed(path: path, message: "corrupt gzip stream") }
-                case Z_BUF_ERROR where position() == source.count:
-                    throw DataError.malformed(path: path, message: "truncated gzip stream: it ends inside a member")
-                default:
-                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(code)"
-                    throw DataError.malformed(path: path, message: "corrupt gzip stream (\(reason))")
-                }
-            }
-        }
-        return output
+        return try Inflate.inflate(input, .gzip, path: path)
     }
 }

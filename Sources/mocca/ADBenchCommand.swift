@@ -43,14 +43,7 @@ struct ADBench: ParsableCommand {
         _ = try configuration()
     }
 
-    func seedList() throws -> [UInt64] {
-        let items = splitList(seeds)
-        guard !items.isEmpty else { throw ValidationError("--seeds is empty: name at least one seed") }
-        return try items.map { item in
-            guard let seed = UInt64(item) else { throw ValidationError("--seeds: '\(item)' is not a non-negative integer") }
-            return seed
-        }
-    }
+    func seedList() throws -> [UInt64] { try parseSeeds(seeds) }
 
     /// The chosen `.npz` files, in ADBench's numeric order (`1_ALOI`, `2_annthyroid`, ...).
     func files() throws -> [URL] {

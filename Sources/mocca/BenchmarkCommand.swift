@@ -79,14 +79,7 @@ struct OneClassBenchmark: ParsableCommand {
     }
 
     /// The seeds of `--seeds`, checked.
-    func seedList() throws -> [UInt64] {
-        let items = splitList(seeds)
-        guard !items.isEmpty else { throw ValidationError("--seeds is empty: name at least one seed") }
-        return try items.map { item in
-            guard let seed = UInt64(item) else { throw ValidationError("--seeds: '\(item)' is not a non-negative integer") }
-            return seed
-        }
-    }
+    func seedList() throws -> [UInt64] { try parseSeeds(seeds) }
 
     /// The boundaries of `--boundaries`, checked.
     func boundaryList() throws -> [MOCCAConfiguration.Boundary] {

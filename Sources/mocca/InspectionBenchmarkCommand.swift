@@ -35,9 +35,7 @@ struct InspectionBenchmark: ParsableCommand {
         try checkWritable(out, option: "--out")
     }
 
-    func seedList() throws -> [UInt64] {
-        try splitList(seeds).map { guard let seed = UInt64($0) else { throw ValidationError("--seeds: '\($0)' is not a seed") }; return seed }
-    }
+    func seedList() throws -> [UInt64] { try parseSeeds(seeds) }
 
     func boundaryList() throws -> [MOCCAConfiguration.Boundary] {
         try splitList(boundaries).map {

@@ -218,6 +218,17 @@ func splitList(_ text: String) -> [String] {
     text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
+/// The seeds of a comma-separated `--seeds` list, checked: at least one, each a
+/// non-negative integer.
+func parseSeeds(_ text: String) throws -> [UInt64] {
+    let items = splitList(text)
+    guard !items.isEmpty else { throw ValidationError("--seeds is empty: name at least one seed") }
+    return try items.map { item in
+        guard let seed = UInt64(item) else { throw ValidationError("--seeds: '\(item)' is not a non-negative integer") }
+        return seed
+    }
+}
+
 func integers(_ text: String, _ option: String) throws -> [Int] {
     try splitList(text).map { item in
         guard let value = Int(item) else { throw ValidationError("\(option): '\(item)' is not an integer") }

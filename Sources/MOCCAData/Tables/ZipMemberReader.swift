@@ -90,41 +90,6 @@ enum ZipMemberReader {
         guard !input.isEmpty else {
             throw DataError.malformed(path: path, message: "truncated deflate stream: the member has no compressed bytes")
         }
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw DataError.unreadable(path: path, reason: "zlib could not start")
-        }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        output.reserveCapacity(min(expectedSize, 1 << 26))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        try input.withUnsafeBufferPointer { source in
-            guard let start = source.baseAddress else { return }
-            func position() -> Int { start.distance(to: UnsafePointer(stream.next_in)) }
-            stream.next_in = UnsafeMutablePointer(mutating: start)
-            while true {
-                if stream.avail_in == 0 { stream.avail_in = UInt32(min(source.count - position(), 1 << 30)) }
-                let (code, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
-                    stream.next_out = buffer.baseAddress
-                    stream.avail_out = UInt32(buffer.count)
-                    let code = inflate(&stream, Z_NO_FLUSH)
-                    return (code, buffer.count - Int(stream.avail_out))
-                }
-                guard produced <= expectedSize - output.count else {
-                    throw DataError.malformed(path: path, message: "the deflate stream inflates to more than the \(expectedSize) bytes declared")
-                }
-                output += chunk[0..<produced]
-                switch code {
-                case Z_OK: continue
-                case Z_STREAM_END: return
-                case Z_BUF_ERROR where position() == source.count:
-                    throw DataError.malformed(path: path, message: "truncated deflate stream: it ends after \(output.count) of \(expectedSize) bytes")
-                default:
-                    let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(code)"
-                    throw DataError.malformed(path: path, message: "corrupt deflate stream (\(reason))")
-                }
-            }
-        }
-        return output
+        return try Inflate.inflate(input, .raw(size: expectedSize), path: path)
     }
 }
