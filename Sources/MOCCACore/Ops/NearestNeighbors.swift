@@ -55,7 +55,9 @@ extension Tensor {
         withExtendedLifetime((q, r)) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(n), Int32(d),
                         1, q.floatPointer, Int32(d), r.floatPointer, Int32(d), 0, products.floatPointer, Int32(n))
-            let referenceNorms = (0..<n).map { Self.squaredNorm(r.floatPointer + $0 * d, count: d) }
+            let normStorage = Tensor(zeros: [n])
+            let referenceNorms = normStorage.floatPointer
+            for j in 0..<n { referenceNorms[j] = Self.squaredNorm(r.floatPointer + j * d, count: d) }
             // The m smallest expanded distances so far, ascending, with their rows; query
             // rows are independent.
             let m = min(k + Self.refinedCandidates, candidates)
@@ -68,15 +70,19 @@ extension Tensor {
                     let row = products.floatPointer + i * n
                     let skipped = skipping?[i] ?? -1
                     for slot in 0..<m { (smallest[slot], nearest[slot]) = (.infinity, -1) }
-                    for j in 0..<n where j != skipped {
-                        let distance = queryNorm + referenceNorms[j] - 2 * row[j]
-                        guard distance < smallest[m - 1] else { continue }
+                    // The bar to enter the m kept lives in a register; the scan reads
+                    // plain pointers (most references fail the first comparison).
+                    var worst = Float.infinity
+                    for l in 0..<n {
+                        let distance = queryNorm + referenceNorms[l] - 2 * row[l]
+                        guard distance < worst, l != skipped else { continue }
                         var slot = m - 1
                         while slot > 0, smallest[slot - 1] > distance {
                             (smallest[slot], nearest[slot]) = (smallest[slot - 1], nearest[slot - 1])
                             slot -= 1
                         }
-                        (smallest[slot], nearest[slot]) = (distance, j)
+                        (smallest[slot], nearest[slot]) = (distance, l)
+                        worst = smallest[m - 1]
                     }
                     for slot in 0..<m {
                         exact[slot] = nearest[slot] < 0 ? .infinity : Self.squaredDistance(query, r.floatPointer + nearest[slot] * d, count: d)
@@ -85,6 +91,8 @@ extension Tensor {
                     out.floatPointer[i] = exact[k - 1].squareRoot()
                 }
             }
+            // The norms are read through a pointer: keep their storage until the search ends.
+            withExtendedLifetime(normStorage) {}
         }
         return out
     }
