@@ -24,13 +24,15 @@ struct TableOptions: ParsableArguments {
     var arrays = "X,y"
     @Option(help: "Comma-separated hidden-layer widths of the mlp network (default: 64, then the code of --code-length, 32).")
     var hiddenSizes: String?
+    @Flag(help: "Put a (non-affine) BatchNorm after each hidden layer of the mlp network.")
+    var batchNorm = false
     @Option(help: "A labelled table to evaluate on after training (same columns as --data).")
     var test: String?
 
     /// Whether any option of the group was given (they apply to `--dataset table` only).
     var isSet: Bool {
         labelColumn != nil || features != nil || exclude != nil || impute != .reject || scaling != .standard || arrays != "X,y"
-            || hiddenSizes != nil || test != nil
+            || hiddenSizes != nil || batchNorm || test != nil
     }
 
     /// The reader's options.
@@ -49,6 +51,7 @@ struct TableOptions: ParsableArguments {
     /// The `mlp` fields the options and a table of `features` columns decide.
     func networkFields(features: Int) throws -> [String: JSONValue] {
         var fields: [String: JSONValue] = ["inputFeatures": .number(Double(features))]
+        if batchNorm { fields["batchNorm"] = .bool(true) }
         if let hiddenSizes {
             let widths = try integers(hiddenSizes, "--hidden-sizes")
             guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden-sizes \(hiddenSizes): give positive widths, e.g. 64,32") }

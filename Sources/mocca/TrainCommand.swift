@@ -42,7 +42,7 @@ struct Train: ParsableCommand {
             return
         }
         if table.isSet {
-            throw ValidationError("--label-column, --features, --exclude, --impute, --scaling, --arrays, --hidden-sizes and --test apply to --dataset table")
+            throw ValidationError("--label-column, --features, --exclude, --impute, --scaling, --arrays, --hidden-sizes, --batch-norm and --test apply to --dataset table")
         }
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection {

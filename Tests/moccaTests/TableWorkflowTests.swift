@@ -71,8 +71,14 @@ import Testing
         #expect(refused.stderr.contains("row 5") && refused.stderr.contains("f3") && refused.stderr.contains("--impute median"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out.path))
         let imputed = try Mocca.run(["train", "--dataset", "table", "--data", train.path, "--label-column", "label", "--exclude", "id",
-                                     "--impute", "median", "--out", out.path] + Mocca.quick)
+                                     "--impute", "median", "--batch-norm", "--hidden-sizes", "16,8", "--out", out.path] + Mocca.quick)
         #expect(imputed.status == 0, "\(imputed.stderr)")
+        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"batchNorm\" : true") && manifest.contains("fillValues"), "\(manifest.prefix(600))")
+        // The imputed detector fills the test file's gaps with its training medians.
+        let scored = try Mocca.run(["score", out.path, train.path])
+        #expect(scored.status == 0, "\(scored.stderr)")
+        #expect(scored.stdout.split(separator: "\n").count == 41)
 
         let ragged = folder.appendingPathComponent("ragged.csv")
         try "a,b\n1,2\n3\n".write(to: ragged, atomically: true, encoding: .utf8)
