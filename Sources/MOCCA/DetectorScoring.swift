@@ -77,10 +77,12 @@ extension MOCCADetector {
             network.train()
             Tensor.releaseCachedBuffers()
         }
-        try withoutGradients {
-            for loaded in BatchLoader(samples, consecutiveBatchesOf: Self.scoringBatch) {
-                let batch = try checkedBatch(loaded, samples)
-                try body(loaded.indices, batch, network.tapVectors(batch, taps: configuration.taps))
+        try ComputePrecision.run(in: scoringPrecision) {
+            try withoutGradients {
+                for loaded in BatchLoader(samples, consecutiveBatchesOf: Self.scoringBatch) {
+                    let batch = try checkedBatch(loaded, samples)
+                    try body(loaded.indices, batch, network.tapVectors(batch, taps: configuration.taps))
+                }
             }
         }
     }

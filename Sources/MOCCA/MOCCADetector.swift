@@ -45,6 +45,11 @@ public final class MOCCADetector {
     /// Whether a training phase whose loss runs away stops with ``MOCCAError/diverged(phase:epoch:loss:reference:)``
     /// (the default) or carries on.
     public var stopsOnDivergence = true
+
+    /// The precision scoring runs its matrix products in: float32 by default; bf16 on a CPU
+    /// with native bf16 (see ``MOCCACore/ComputePrecision``). A setting of this process, not
+    /// of the detector: it is not saved.
+    public var scoringPrecision: Precision = .fp32
     /// Phase 1's last epoch's mean loss, and its duration.
     var pretrainingLoss: Float = .nan
     var pretrainingSeconds: Double = 0

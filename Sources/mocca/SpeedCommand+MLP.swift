@@ -30,6 +30,7 @@ struct MLPSpeed: ParsableCommand {
     @Option(help: "Scoring batch size.") var scoreBatch = 1024
     @Option(help: "Hidden widths, comma-separated.") var hidden = "64"
     @Option(help: "Code length.") var code = 32
+    @Option(help: "Scoring precision: fp32, or bf16 where the CPU has it (AVX512-BF16, AMX).") var precision: Precision = .fp32
 
     var hiddenSizes: [Int] { hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -95,12 +96,12 @@ struct MLPSpeed: ParsableCommand {
         oneClass.eval()
         var checksum: Float = 0
         func scoreAll(_ batches: [Tensor]) throws {
-            try withoutGradients {
+            try ComputePrecision.run(in: precision) { try withoutGradients {
                 for x in batches {
                     let scores = try oneClass.encode(x, includingCode: true).code!.squaredDistance(to: centre)
                     checksum += scores.scalars[0]
                 }
-            }
+            } }
         }
         let score = try timer.measure { try scoreAll(scoring) }
         let scoreSmall = try timer.measure { try scoreAll(training) }
@@ -124,7 +125,7 @@ struct MLPSpeed: ParsableCommand {
         let steps = Double(training.count)
         try printJSON([
             "bench": "mocca_mlp", "threads": timing.threads, "rows": rows, "features": features,
-            "hidden": hiddenSizes, "code": code, "batch": batch, "score_batch": scoreBatch,
+            "hidden": hiddenSizes, "code": code, "precision": precision.rawValue, "batch": batch, "score_batch": scoreBatch,
             "samples": timing.samples, "epochs_per_sample": timing.steps, "warmup_epochs": timing.warmup,
             "encoder_params": oneClass.oneClassParameters.reduce(0) { $0 + $1.count },
             "params": autoencoder.parameters().reduce(0) { $0 + $1.count },

@@ -114,3 +114,4 @@ func labelledRows(_ path: String, detector: MOCCADetector, description: TableDat
     }
     return try TensorSource(description.scaling.apply(to: file.table, path: path), labels: labels.map { $0 == 0 ? 0 : 1 })
 }
+extension Precision: ExpressibleByArgument {}

@@ -16,12 +16,12 @@ struct MemoryDescriptor: Hashable, @unchecked Sendable {
         self.init(shape: shape, tag: MemoryDescriptor.plainTag(rank: shape.count))
     }
 
-    /// A float32 descriptor for `shape` with an explicit format tag
-    /// (`dnnl_format_tag_any` lets a primitive choose).
-    init(shape: [Int], tag: dnnl_format_tag_t) {
+    /// A descriptor for `shape` with an explicit format tag (`dnnl_format_tag_any` lets a
+    /// primitive choose), float32 unless told otherwise.
+    init(shape: [Int], tag: dnnl_format_tag_t, dataType: dnnl_data_type_t = dnnl_f32) {
         var md = dnnl_memory_desc_t()
         let dims = shape.map(Int64.init)
-        let status = dnnl_memory_desc_init_by_tag(&md, Int32(shape.count), dims, dnnl_f32, tag)
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(shape.count), dims, dataType, tag)
         precondition(status == dnnl_success, "dnnl_memory_desc_init_by_tag failed for \(shape)")
         self.raw = md
     }

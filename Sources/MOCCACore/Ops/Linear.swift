@@ -15,6 +15,10 @@ extension Tensor {
         if let bias, bias.shape != [outFeatures] {
             throw TensorError.shapeMismatch(op: op, message: "bias \(bias.shape), expected [\(outFeatures)]")
         }
+        // bf16 runs where nothing will differentiate the result (see ComputePrecision).
+        if ComputePrecision.current == .bf16, !GradientMode.isEnabled || !(x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true) {
+            return try bf16Linear(x, weight: weight, bias: bias)
+        }
         let xp = try x.plain(), wp = try weight.plain()
         Threads.applyToCurrentThread()
         let out = Tensor(zeros: [n, outFeatures])

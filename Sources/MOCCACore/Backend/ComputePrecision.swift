@@ -1,0 +1,102 @@
+import CDNNL
+
+/// The arithmetic precision of the heavy ops (matrix products) in a scope.
+public enum Precision: String, Codable, Sendable, CaseIterable {
+    /// float32 everywhere: the default, and what every figure without a note used.
+    case fp32
+    /// bfloat16 inputs with float32 accumulation and outputs, where the CPU has native
+    /// bf16 dot products (AVX512-BF16 or AMX): twice the multiply-adds per cycle, at the
+    /// cost of 8 significant bits per operand. Weights stay float32; they are rounded to
+    /// bf16 as each product runs.
+    case bf16
+}
+
+/// Which precision ops run in, scoped like ``withoutGradients(_:)``, and whether this CPU
+/// can run bf16 natively.
+///
+/// Only inference (no gradient recorded) is affected so far: ``Tensor/linear(_:weight:bias:)``
+/// runs its product in bf16 there. Every other op, and any op recording gradients, stays
+/// float32.
+public enum ComputePrecision {
+    /// The precision of the current task; float32 unless ``run(in:_:)`` says otherwise.
+    @TaskLocal static var current: Precision = .fp32
+
+    /// Whether oneDNN runs native bf16 kernels on this CPU (AVX512-BF16 or AMX), given
+    /// `ONEDNN_MAX_CPU_ISA`.
+    public static var bf16IsNative: Bool {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return [dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx].contains { isa & $0.rawValue == $0.rawValue }
+    }
+
+    /// oneDNN's name for the instruction set it runs on.
+    public static var isaName: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
+        case dnnl_cpu_isa_avx2: return "avx2"
+        case dnnl_cpu_isa_avx: return "avx"
+        case dnnl_cpu_isa_sse41: return "sse41"
+        case let other: return "isa 0x\(String(other.rawValue, radix: 16))"
+        }
+    }
+
+    /// Runs `body` with the heavy ops in `precision`.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` for bf16 on a CPU without
+    ///   native bf16, rather than running an emulated path many times slower.
+    public static func run<R>(in precision: Precision, _ body: () throws -> R) throws -> R {
+        if precision == .bf16, !bf16IsNative {
+            throw TensorError.invalidArgument(op: "precision", message: "bf16 needs a CPU with AVX512-BF16 or AMX; oneDNN runs \(isaName) here (or ONEDNN_MAX_CPU_ISA caps it): use fp32")
+        }
+        return try $current.withValue(precision) { try body() }
+    }
+}
+
+extension Tensor {
+    /// `x · Wᵀ + b` with bf16 operands and float32 accumulation, through oneDNN's matmul.
+    static func bf16Linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        let (n, k, m) = (x.shape[0], x.shape[1], weight.shape[0])
+        let xb = try x.plain().bf16Copy(), wb = try weight.plain().bf16Copy()
+        let source = MemoryDescriptor(shape: [n, k], tag: dnnl_ab, dataType: dnnl_bf16)
+        // The weight [out, in] read as its transpose [in, out]: the `ba` layout.
+        let weights = MemoryDescriptor(shape: [k, m], tag: dnnl_ba, dataType: dnnl_bf16)
+        let biasDescriptor = bias.map { _ in MemoryDescriptor(shape: [1, m], tag: dnnl_ab) }
+        let destination = MemoryDescriptor(shape: [n, m], tag: dnnl_ab)
+        let key = "matmul-bf16|\(n)|\(k)|\(m)|\(bias != nil)"
+        let primitive = try DNNL.primitive(key, op: "linear") {
+            var desc = dnnl_matmul_desc_t()
+            var (s, w, d) = (source.raw, weights.raw, destination.raw)
+            if var b = biasDescriptor?.raw {
+                try DNNL.check(dnnl_matmul_desc_init(&desc, &s, &w, &b, &d), "linear", "dnnl_matmul_desc_init")
+            } else {
+                try DNNL.check(dnnl_matmul_desc_init(&desc, &s, &w, nil, &d), "linear", "dnnl_matmul_desc_init")
+            }
+            return try DNNL.makeDescriptor(&desc, op: "linear")
+        }
+        let out = Tensor(zeros: [n, m])
+        var arguments = [(DNNL_ARG_SRC, xb, source), (DNNL_ARG_WEIGHTS, wb, weights), (DNNL_ARG_DST, out, destination)]
+        if let bias, let biasDescriptor { arguments.append((DNNL_ARG_BIAS, try bias.plain(), biasDescriptor)) }
+        try primitive.execute(arguments, op: "linear")
+        return out
+    }
+
+    /// The values rounded to bfloat16 (to nearest, ties to even), packed two bytes each in
+    /// a tensor's storage: only the backend reads them.
+    func bf16Copy() -> Tensor {
+        let count = self.count
+        let copy = Tensor(shape: [count], storage: TensorStorage(byteCount: count * 2, zeroed: false))
+        let source = UnsafeRawPointer(floatPointer).assumingMemoryBound(to: UInt32.self)
+        let target = copy.rawPointer.assumingMemoryBound(to: UInt16.self)
+        withExtendedLifetime(self) {
+            for i in 0..<count {
+                let bits = source[i]
+                // NaN stays NaN (a quiet one); the rest round to nearest even.
+                target[i] = (bits & 0x7FFF_FFFF) > 0x7F80_0000 ? UInt16(truncatingIfNeeded: (bits >> 16) | 0x40)
+                    : UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+            }
+        }
+        return copy
+    }
+}
