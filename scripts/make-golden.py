@@ -22,6 +22,7 @@ located from this script's own path):
                                         taps, reconstruction, loss, every gradient; train then eval
     mlp_ae_bn.safetensors               the same with batchNorm (non-affine BatchNorm1d, eps 1e-4)
     residual_ops.safetensors            1x1 stride-2 transposed conv (output padding 1), unpadded conv, residual sum
+    lstm.safetensors                    LSTM(4 -> 6), batch first, 5 steps: outputs and gradients
     optim.safetensors                   Adam / AdamW / SGD (+momentum) / MultiStepLR trajectories
     safetensors_interop.safetensors     tiny file for reader/writer byte compatibility
     safetensors_interop.header.txt      the raw header JSON of the file above (incl. padding)
@@ -32,7 +33,7 @@ How to run (from anywhere):
     /tmp/torch-ref/bin/python scripts/make-golden.py --only cifar_ae  # one group (repeatable)
 
 Groups for --only: convs, bns, activations, pooling, losses, cifar_ae, mvtec_ae, mlp, residual_ops,
-optim, interop.
+optim, interop, lstm.
 
 Conventions
 -----------
@@ -1151,11 +1152,38 @@ def make_interop():
     print("header bytes:", header)
 
 
+def make_lstm():
+    """One-layer LSTM, batch first: x [3, 5, 4] -> every output [3, 5, 6].
+
+    Weights and biases det_fill(shape, 1400 + i, 0.4) in PyTorch's parameter order
+    (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0); x = det_fill(seed 1410);
+    gy = det_fill(y.shape, 1411). Computed in float64 from the float32 values.
+    """
+    torch.manual_seed(0)
+    lstm = nn.LSTM(4, 6, num_layers=1, batch_first=True).to(REF)
+    params = {}
+    for i, (name, p) in enumerate(lstm.named_parameters()):
+        value = t32(p.shape, 1400 + i, 0.4)
+        with torch.no_grad():
+            p.copy_(value.to(REF))
+        params[name] = value
+    x32 = t32([3, 5, 4], 1410)
+    x = ref(x32, grad=True)
+    y, _ = lstm(x)
+    gy32 = t32(y.shape, 1411)
+    (y * gy32.to(REF)).sum().backward()
+    tensors = {"x": x32, "y": y, "gy": gy32, "gx": x.grad}
+    for name, p in lstm.named_parameters():
+        tensors[name] = params[name]
+        tensors["g" + name] = p.grad
+    save("lstm.safetensors", tensors, {"layer": "LSTM(4, 6, batch_first=True)", "compute_dtype": "float64"})
+
+
 FIXTURES = {
     "convs": make_convs, "bns": make_bns, "activations": make_activations,
     "pooling": make_pooling, "losses": make_losses, "cifar_ae": make_cifar_ae,
     "mvtec_ae": make_mvtec_ae, "mlp": make_mlp_ae, "residual_ops": make_residual_ops,
-    "optim": make_optim, "interop": make_interop,
+    "optim": make_optim, "interop": make_interop, "lstm": make_lstm,
 }
 
 
