@@ -73,7 +73,7 @@ struct Score: ParsableCommand {
         }
         var row = 0
         func lines(_ table: NumericTable) throws -> Data {
-            let scores = try detector.score(TensorSource(description.scaling.apply(to: table, path: path)))
+            let scores = try detector.score(TableRows(table, scaling: description.scaling, path: path, firstRow: row + 1))
             var text = ""
             for i in 0..<table.rowCount {
                 row += 1

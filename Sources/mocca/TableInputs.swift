@@ -99,19 +99,19 @@ func trainTableDetector(data: DataOptions, table: TableOptions, method: MethodOp
     printError(String(format: "read %d rows × %d features from %@ in %.1f s; training on %d normal rows", file.table.rowCount,
                       normal.columnCount, data.data, Date().timeIntervalSince(start), normal.rowCount)
                + (constant.isEmpty ? "" : "; constant in training, left unscaled: \(constant.joined(separator: ", "))"))
-    try fit(detector, on: TensorSource(scaling.apply(to: normal, path: data.data)), allowDivergence: allowDivergence)
+    try fit(detector, on: TableRows(normal, scaling: scaling, path: data.data), allowDivergence: allowDivergence)
     return detector
 }
 
 /// A labelled table file, read and scaled as `detector` was trained.
 /// - Throws: `CommandFailure` when the file has no labels.
-func labelledRows(_ path: String, detector: MOCCADetector, description: TableDataDescription, labelColumn: String?) throws -> TensorSource {
+func labelledRows(_ path: String, detector: MOCCADetector, description: TableDataDescription, labelColumn: String?) throws -> TableRows {
     var options = description.read
     options.labelColumn = labelColumn ?? description.read.labelColumn
     let file = try TableFile.read(path, options: options, trained: description)
     guard let labels = file.table.labels else {
         throw CommandFailure("\(path) has no labels to evaluate against: give --label-column (CSV) or an NPZ archive with a '\(options.labelArray)' array")
     }
-    return try TensorSource(description.scaling.apply(to: file.table, path: path), labels: labels.map { $0 == 0 ? 0 : 1 })
+    return try TableRows(file.table, scaling: description.scaling, path: path, labels: labels.map { $0 == 0 ? 0 : 1 })
 }
 extension Precision: ExpressibleByArgument {}

@@ -177,3 +177,34 @@ extension NumericTable {
                       labels: labelled == 0 ? nil : parts.flatMap { $0.labels ?? [] })
     }
 }
+
+/// Scaled table rows as samples, each named by its file and data row in errors and
+/// reports ("flows.csv, data row 1,234"), also when a file is scored a chunk at a time.
+public struct TableRows: SampleSource, @unchecked Sendable {
+    /// The rows, scaled, `[rows, features]`.
+    public let samples: Tensor
+    /// Each row's label where known (0 normal, 1 anomaly).
+    public let labels: [Int]?
+    /// The file the rows came from.
+    public let path: String
+    /// The data row (from 1) of the first row held: chunks of a streamed file start later.
+    public let firstRow: Int
+
+    /// Rows of `table` scaled by `scaling`, the first of them data row `firstRow` of `path`.
+    /// - Throws: as ``FeatureScaling/apply(to:path:)``.
+    public init(_ table: NumericTable, scaling: FeatureScaling, path: String, firstRow: Int = 1, labels: [Int]? = nil) throws {
+        samples = try scaling.apply(to: table, path: path)
+        self.labels = labels
+        self.path = path
+        self.firstRow = firstRow
+    }
+
+    /// The number of rows.
+    public var count: Int { samples.shape[0] }
+    /// `[features]`.
+    public var sampleShape: [Int] { [samples.shape[1]] }
+    /// The rows at `indices`, copied.
+    public func batch(_ indices: [Int]) throws -> Tensor { try samples.gatheringRows(indices) }
+    /// The file and data row.
+    public func origin(of index: Int) -> String { "\((path as NSString).lastPathComponent), data row \(firstRow + index)" }
+}
