@@ -175,3 +175,28 @@ struct CausalConvolution3DTests {
         }
     }
 }
+
+/// The 3-D ops reject what PyTorch rejects, before any oneDNN work.
+@Suite("3-D convolution errors")
+struct Convolution3DErrorTests {
+    @Test func wrongRankChannelsBiasAndOutputPaddingThrow() {
+        let x = Tensor(zeros: [1, 2, 3, 4, 4])
+        #expect(throws: TensorError.self) { _ = try Tensor.convolution3d(Tensor(zeros: [1, 2, 4, 4]), weight: Tensor(zeros: [3, 2, 3, 3, 3])) }
+        #expect(throws: TensorError.self) { _ = try Tensor.convolution3d(x, weight: Tensor(zeros: [3, 5, 3, 3, 3])) }
+        #expect(throws: TensorError.self) { _ = try Tensor.convolution3d(x, weight: Tensor(zeros: [3, 2, 3, 3, 3]), bias: Tensor(zeros: [2])) }
+        #expect(throws: TensorError.self) { _ = try Tensor.convolution3d(x, weight: Tensor(zeros: [3, 2, 5, 3, 3])) }
+        #expect(throws: TensorError.self) { _ = try Tensor.convolution3d(x, weight: Tensor(zeros: [3, 2, 3, 3, 3]), stride: [0, 1, 1]) }
+        // Output padding must stay below the stride on every axis (time stride 1 here).
+        #expect(throws: TensorError.self) {
+            _ = try Tensor.convolutionTranspose3d(x, weight: Tensor(zeros: [2, 3, 5, 5, 5]), stride: [1, 2, 2], padding: 2, outputPadding: 1)
+        }
+    }
+
+    @Test func outputSizesFollowPyTorch() throws {
+        let x = Tensor(zeros: [1, 2, 3, 4, 5])
+        #expect(try Tensor.convolution3d(x, weight: Tensor(zeros: [4, 2, 3, 3, 3]), stride: [1, 2, 2], padding: 1).shape == [1, 4, 3, 2, 3])
+        #expect(try Tensor.convolution3d(x, weight: Tensor(zeros: [4, 2, 3, 3, 3]), padding: [0, 1, 1], causal: true).shape == [1, 4, 3, 4, 5])
+        #expect(try Tensor.convolutionTranspose3d(x, weight: Tensor(zeros: [2, 4, 5, 5, 5]), stride: 2, padding: 2, outputPadding: 1).shape == [1, 4, 6, 8, 10])
+        #expect(try Tensor.convolutionTranspose3d(x, weight: Tensor(zeros: [2, 4, 1, 1, 1]), stride: 2, outputPadding: 1).shape == [1, 4, 6, 8, 10])
+    }
+}

@@ -73,4 +73,21 @@ extension GoldenLayerTests {
         let yEval = try withoutGradients { try layer(fixture.tensor("\(key).x")) }
         #expect(isClose(yEval, try fixture.tensor("\(key).y_eval")), "\(key): eval output")
     }
+
+    /// PyTorch's default initialisation: weights and biases within ±1/√fan_in, where a
+    /// transposed weight's fan-in comes from its dimension 1 (`out·kt·kh·kw`), as in PyTorch.
+    @Test func threeDLayersStartFromPyTorchsDefaultInitialisation() throws {
+        var generator = RandomGenerator(seed: 7)
+        let conv = Conv3d(inChannels: 3, outChannels: 8, kernelSize: [3, 5, 5], generator: &generator)
+        let up = ConvTranspose3d(inChannels: 8, outChannels: 4, kernelSize: 5, generator: &generator)
+        #expect(conv.weight.shape == [8, 3, 3, 5, 5] && conv.bias?.shape == [8])
+        #expect(up.weight.shape == [8, 4, 5, 5, 5] && up.bias?.shape == [4])
+        for (tensor, fanIn) in [(conv.weight, 225), (try #require(conv.bias), 225), (up.weight, 500), (try #require(up.bias), 500)] {
+            let bound = 1 / Float(fanIn).squareRoot()
+            #expect(tensor.scalars.allSatisfy { abs($0) <= bound })
+            // Hundreds of weights fill the range; a handful of biases need not.
+            if tensor.count > 100 { #expect(tensor.scalars.contains { abs($0) > 0.9 * bound }, "the weights should fill the range") }
+        }
+        #expect(throws: TensorError.self) { _ = try BatchNorm.threeD(channels: 3)(Tensor(zeros: [2, 3, 4, 4])) }
+    }
 }
