@@ -22,6 +22,8 @@ located from this script's own path):
                                         taps, reconstruction, loss, every gradient; train then eval
     mlp_ae_bn.safetensors               the same with batchNorm (non-affine BatchNorm1d, eps 1e-4)
     residual_ops.safetensors            1x1 stride-2 transposed conv (output padding 1), unpadded conv, residual sum
+    conv3d.safetensors                  the video model's 3-D ops: Conv3d, causal Conv3d, ConvTranspose3d,
+                                        BatchNorm3d (train step + eval), tanh on [N,C,T,H,W]
     lstm.safetensors                    LSTM(4 -> 6), batch first, 5 steps: outputs and gradients
     optim.safetensors                   Adam / AdamW / SGD (+momentum) / MultiStepLR trajectories
     safetensors_interop.safetensors     tiny file for reader/writer byte compatibility
@@ -33,7 +35,7 @@ How to run (from anywhere):
     /tmp/torch-ref/bin/python scripts/make-golden.py --only cifar_ae  # one group (repeatable)
 
 Groups for --only: convs, bns, activations, pooling, losses, cifar_ae, mvtec_ae, mlp, residual_ops,
-optim, interop, lstm.
+conv3d, lstm, optim, interop.
 
 Conventions
 -----------
@@ -924,6 +926,77 @@ def make_residual_ops():
     save("residual_ops.safetensors", out, meta)
 
 
+def make_conv3d():
+    """The 3-D ops of the video model on [N, C, T, H, W] tensors, each with its gradients for a
+    det_fill upstream gradient. The causal convolution pads the time axis with kt-1 zero frames
+    before the first frame and none after (as Swift's `causal: true`), so output frame t sees
+    input frames t-kt+1 ... t only."""
+    out, meta = {}, {"compute_dtype": "float64"}
+
+    def run(key, fn, inputs, gy_seed, desc):
+        leaves = [ref(v, grad=True) for v in inputs.values()]
+        y = fn(*leaves)
+        gy32 = t32(y.shape, gy_seed, 1.0)
+        (y * ref(gy32)).sum().backward()
+        for (name, v), leaf in zip(inputs.items(), leaves):
+            out[f"{key}.{name}"] = v
+            out[f"{key}.g{name}"] = leaf.grad
+        out[f"{key}.y"], out[f"{key}.gy"] = y, gy32
+        meta[key] = desc + f"; gy s{gy_seed}"
+
+    run("conv_s122", lambda x, w, b: F.conv3d(x, w, b, stride=(1, 2, 2), padding=1),
+        {"x": t32([2, 3, 4, 6, 6], 200), "weight": t32([4, 3, 3, 3, 3], 201, 0.2), "bias": t32([4], 202, 0.1)}, 203,
+        "conv3d(x[2,3,4,6,6] s200, weight[4,3,3,3,3] s201 x0.2, bias s202 x0.1, stride (1,2,2), padding 1)")
+    run("conv_s222", lambda x, w: F.conv3d(x, w, None, stride=2, padding=1),
+        {"x": t32([2, 3, 5, 6, 7], 204), "weight": t32([5, 3, 3, 3, 3], 205, 0.2)}, 206,
+        "conv3d(x[2,3,5,6,7] s204, weight[5,3,3,3,3] s205 x0.2, no bias, stride (2,2,2), padding 1)")
+    run("causal", lambda x, w, b: F.conv3d(F.pad(x, (0, 0, 0, 0, 2, 0)), w, b, stride=1, padding=(0, 1, 1)),
+        {"x": t32([2, 3, 5, 4, 4], 207), "weight": t32([4, 3, 3, 3, 3], 208, 0.2), "bias": t32([4], 209, 0.1)}, 210,
+        "causal conv3d: conv3d(F.pad(x, time: 2 zero frames before, 0 after), weight, bias, stride 1, "
+        "padding (0,1,1)); x[2,3,5,4,4] s207, weight[4,3,3,3,3] s208 x0.2, bias s209 x0.1")
+    run("tconv_s222", lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2, padding=2, output_padding=1),
+        {"x": t32([2, 4, 3, 3, 3], 211), "weight": t32([4, 3, 5, 5, 5], 212, 0.1), "bias": t32([3], 213, 0.1)}, 214,
+        "conv_transpose3d(x[2,4,3,3,3] s211, weight[4,3,5,5,5] (layout [in,out,kt,kh,kw]) s212 x0.1, bias s213 x0.1, "
+        "stride 2, padding 2, output_padding 1)")
+    run("tconv_s122", lambda x, w: F.conv_transpose3d(x, w, None, stride=(1, 2, 2), padding=2, output_padding=(0, 1, 1)),
+        {"x": t32([2, 4, 3, 3, 3], 215), "weight": t32([4, 3, 5, 5, 5], 216, 0.1)}, 217,
+        "conv_transpose3d(x[2,4,3,3,3] s215, weight[4,3,5,5,5] s216 x0.1, no bias, stride (1,2,2), padding 2, "
+        "output_padding (0,1,1))")
+    run("tconv1x1", lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2, padding=0, output_padding=1),
+        {"x": t32([2, 4, 2, 3, 3], 218), "weight": t32([4, 3, 1, 1, 1], 219, 0.5), "bias": t32([3], 220, 0.1)}, 221,
+        "conv_transpose3d(x[2,4,2,3,3] s218, weight[4,3,1,1,1] s219 x0.5, bias s220 x0.1, stride 2, padding 0, "
+        "output_padding 1)")
+    run("tanh", torch.tanh, {"x": t32([2, 3, 2, 3, 4], 222, 3.0)}, 223, "tanh(x[2,3,2,3,4] s222 x3)")
+
+    # BatchNorm3d: one train step (batch statistics, running stats updated with momentum 0.1 and
+    # the unbiased batch variance from mean 0 / var 1), then eval on the same x.
+    for key, affine, eps, seed in (("bn", True, 1e-5, 224), ("bn_noaffine", False, 1e-4, 228)):
+        m = nn.BatchNorm3d(3, eps=eps, momentum=0.1, affine=affine).to(REF)
+        m.train()
+        x32 = t32([2, 3, 3, 4, 4], seed, 2.0) + 0.5
+        out[f"{key}.x"] = x32
+        desc = f"BatchNorm3d(3, eps {eps:g}, momentum 0.1, affine {str(affine).lower()}); x = det_fill([2,3,3,4,4],{seed},2)+0.5"
+        if affine:
+            w32, b32 = t32([3], seed + 1, 1.0) + 1.0, t32([3], seed + 2, 0.5)
+            set_param(m.weight, w32)
+            set_param(m.bias, b32)
+            out[f"{key}.weight"], out[f"{key}.bias"] = w32, b32
+            desc += f", weight det_fill([3],{seed + 1},1)+1, bias det_fill([3],{seed + 2},0.5)"
+        x = ref(x32, grad=True)
+        y = m(x)
+        gy32 = t32(y.shape, seed + 3, 1.0)
+        (y * ref(gy32)).sum().backward()
+        out[f"{key}.y"], out[f"{key}.gy"], out[f"{key}.gx"] = y, gy32, x.grad
+        if affine:
+            out[f"{key}.gweight"], out[f"{key}.gbias"] = m.weight.grad, m.bias.grad
+        out[f"{key}.running_mean"], out[f"{key}.running_var"] = m.running_mean.clone(), m.running_var.clone()
+        m.eval()
+        with torch.no_grad():
+            out[f"{key}.y_eval"] = m(ref(x32))
+        meta[key] = desc + f"; gy s{seed + 3}; running stats after the train step; y_eval in eval mode with them"
+    save("conv3d.safetensors", out, meta)
+
+
 # --------------------------------------------------------------------------- MLP autoencoder
 # A twin of Sources/MOCCAModels/MLPAutoencoder.swift (`mlp`): attribute names are the Swift
 # ones, so state_dict keys are the Swift weight-file keys.
@@ -1183,7 +1256,8 @@ FIXTURES = {
     "convs": make_convs, "bns": make_bns, "activations": make_activations,
     "pooling": make_pooling, "losses": make_losses, "cifar_ae": make_cifar_ae,
     "mvtec_ae": make_mvtec_ae, "mlp": make_mlp_ae, "residual_ops": make_residual_ops,
-    "optim": make_optim, "interop": make_interop, "lstm": make_lstm,
+    "conv3d": make_conv3d, "lstm": make_lstm,
+    "optim": make_optim, "interop": make_interop,
 }
 
 

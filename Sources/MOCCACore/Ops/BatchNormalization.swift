@@ -2,7 +2,8 @@ import CDNNL
 
 /// Batch normalisation on oneDNN, in whatever layout its input arrives.
 extension Tensor {
-    /// Batch normalisation of `x` `[N, C]` or `[N, C, H, W]` over every axis but the channel axis.
+    /// Batch normalisation of `x` `[N, C, ...]` (rank 2 to 5: PyTorch's `BatchNorm1d`, `2d` and
+    /// `3d`, the last for video `[N, C, T, H, W]`) over every axis but the channel axis.
     ///
     /// In training mode it normalises with the batch statistics and updates the running
     /// statistics in place, PyTorch-style: `running = (1 - momentum)·running + momentum·batch`,
@@ -15,8 +16,8 @@ extension Tensor {
         training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
     ) throws -> Tensor {
         let op = "batch_norm"
-        guard x.rank == 2 || x.rank == 4 else {
-            throw TensorError.rankMismatch(op: op, expected: "input [N, C] or [N, C, H, W]", got: x.shape)
+        guard (2...5).contains(x.rank) else {
+            throw TensorError.rankMismatch(op: op, expected: "input [N, C, ...] of rank 2 to 5", got: x.shape)
         }
         try Validate.nonEmptyBatch(x, op)
         let channels = x.shape[1]

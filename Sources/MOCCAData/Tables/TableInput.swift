@@ -1,4 +1,5 @@
 import Foundation
+import MOCCACore
 
 /// The file formats a table is read from, known by the file's extension.
 public enum TableFormat: String, Codable, Sendable, CaseIterable {

@@ -1,7 +1,8 @@
 import MOCCACore
 
-/// Batch normalisation over `[N, C]` (PyTorch's `BatchNorm1d`) or `[N, C, H, W]`
-/// (`BatchNorm2d`), with running statistics for evaluation mode.
+/// Batch normalisation over `[N, C]` (PyTorch's `BatchNorm1d`), `[N, C, H, W]`
+/// (`BatchNorm2d`) or `[N, C, T, H, W]` (`BatchNorm3d`), with running statistics for
+/// evaluation mode.
 public final class BatchNorm: Module, Layer {
     /// γ, or nil when not affine.
     public let weight: Tensor?
@@ -15,7 +16,7 @@ public final class BatchNorm: Module, Layer {
     public let momentum: Float
     /// Added to the variance before the square root.
     public let epsilon: Float
-    /// The input rank this layer accepts: 2 (1-D) or 4 (2-D).
+    /// The input rank this layer accepts: 2 (1-D), 4 (2-D) or 5 (3-D).
     public let inputRank: Int
 
     /// Weight-file keys for the running statistics: PyTorch's `running_mean` and `running_var`.
@@ -43,6 +44,11 @@ public final class BatchNorm: Module, Layer {
     /// PyTorch's `BatchNorm2d`: input `[N, C, H, W]`.
     public static func twoD(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> BatchNorm {
         BatchNorm(features: channels, inputRank: 4, epsilon: epsilon, momentum: momentum, affine: affine)
+    }
+
+    /// PyTorch's `BatchNorm3d`: input `[N, C, T, H, W]` (video), normalised per channel over N, T, H and W.
+    public static func threeD(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) -> BatchNorm {
+        BatchNorm(features: channels, inputRank: 5, epsilon: epsilon, momentum: momentum, affine: affine)
     }
 
     /// Normalises `input` with the batch statistics in training mode (updating the running

@@ -1,0 +1,327 @@
+import CDNNL
+
+/// One size per axis of a video volume: time (frames), height and width.
+///
+/// Video layers stride and pad the time axis differently from the spatial ones (a stride
+/// of (1, 2, 2) halves a frame without dropping frames), so the 3-D ops take a size per
+/// axis. An integer literal means the same size on all three axes, as PyTorch's `int`
+/// arguments do; an array literal `[t, h, w]` spells out each.
+public struct Size3D: Hashable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, CustomStringConvertible {
+    /// The size along the time (frame) axis.
+    public var time: Int
+    /// The size along the height axis.
+    public var height: Int
+    /// The size along the width axis.
+    public var width: Int
+
+    /// Sizes given per axis, in PyTorch's `(t, h, w)` order.
+    public init(_ time: Int, _ height: Int, _ width: Int) {
+        (self.time, self.height, self.width) = (time, height, width)
+    }
+
+    /// The same size on all three axes.
+    public init(integerLiteral value: Int) { self.init(value, value, value) }
+
+    /// `[t, h, w]`; any other number of elements is a programming error.
+    public init(arrayLiteral elements: Int...) {
+        precondition(elements.count == 3, "Size3D takes three sizes [t, h, w], got \(elements)")
+        self.init(elements[0], elements[1], elements[2])
+    }
+
+    /// `[t, h, w]`, for loops over the axes.
+    public var values: [Int] { [time, height, width] }
+
+    /// `(t, h, w)`, as PyTorch prints a size triple.
+    public var description: String { "(\(time), \(height), \(width))" }
+}
+
+/// 3-D convolution and transposed convolution on oneDNN, for video volumes `[N, C, T, H, W]`.
+///
+/// Like the 2-D ops, every primitive is created with `format_tag_any`, so oneDNN picks its
+/// fastest (blocked, `nCdhw16c`-like) layouts; activations stay in those layouts between
+/// oneDNN ops and are reordered only at the boundaries. Weights stay in PyTorch's layout
+/// (`[out, in, kt, kh, kw]`, or `[in, out, kt, kh, kw]` for transposed convolutions) so
+/// that optimisers and weight files see it. The code lives apart from the 2-D op so that
+/// the two can change independently; the geometry is written for any number of spatial
+/// axes and could replace the 2-D one later.
+extension Tensor {
+    /// Cross-correlation of `x` `[N, C, T, H, W]` with `weight` `[K, C, kt, kh, kw]`, plus `bias` `[K]`.
+    ///
+    /// - Parameters:
+    ///   - stride: the step between kernel positions, per axis.
+    ///   - padding: zeros added to both sides of each axis.
+    ///   - causal: pad the time axis with `kt − 1` zero frames before the first frame and none
+    ///     after, so that output frame `t` depends on input frames `t − kt + 1 … t` only (with
+    ///     a time stride `s`, output frame `t` ends at input frame `s·t`). It is done by
+    ///     oneDNN's asymmetric padding, at no cost. `padding.time` must then be 0.
+    ///
+    ///     Why padding rather than masking the kernel's future slice: all `kt` weights stay
+    ///     live (a mask leaves weights that still take weight decay and must be re-masked
+    ///     after every optimiser step), and nothing is copied. The padded form covers the
+    ///     masked one: a masked 3-tap kernel `[w₀, w₁, 0]` with symmetric time padding 1
+    ///     equals the causal kernel `[0, w₀, w₁]` here, so masked weights load by a shift.
+    /// - Throws: ``TensorError`` for ranks, channel counts, sizes or paddings that do not fit.
+    public static func convolution3d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+        stride: Size3D = 1, padding: Size3D = 0, causal: Bool = false
+    ) throws -> Tensor {
+        let op = causal ? "causal_conv3d" : "conv3d"
+        if causal, padding.time != 0 {
+            throw TensorError.invalidArgument(op: op, message: "a causal convolution pads the time axis itself (kt − 1 frames before, none after); time padding must be 0, got \(padding.time)")
+        }
+        let kernelTime = weight.rank == 5 ? weight.shape[2] : 1
+        var left = padding.values, right = padding.values
+        if causal { (left[0], right[0]) = (kernelTime - 1, 0) }
+        return try spatialConvolution(x, weight: weight, bias: bias, geometry: SpatialConvolutionGeometry(
+            op: op, input: x, weight: weight, bias: bias, transposed: false,
+            stride: stride.values, paddingLeft: left, paddingRight: right, outputPadding: [0, 0, 0]))
+    }
+
+    /// Transposed 3-D convolution (the gradient of a convolution with respect to its input),
+    /// with PyTorch's `ConvTranspose3d` weight layout `[C_in, C_out, kt, kh, kw]`.
+    ///
+    /// The output size per axis is `(in − 1)·stride − 2·padding + kernel + outputPadding`, as
+    /// in PyTorch; `outputPadding` must be below the stride on each axis, and may exceed the
+    /// padding (a 1×1×1 stride-2 shortcut has padding 0 and output padding 1).
+    /// - Throws: ``TensorError`` for ranks, channel counts, sizes or paddings that do not fit.
+    public static func convolutionTranspose3d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+        stride: Size3D = 1, padding: Size3D = 0, outputPadding: Size3D = 0
+    ) throws -> Tensor {
+        try spatialConvolution(x, weight: weight, bias: bias, geometry: SpatialConvolutionGeometry(
+            op: "conv_transpose3d", input: x, weight: weight, bias: bias, transposed: true,
+            stride: stride.values, paddingLeft: padding.values, paddingRight: padding.values,
+            outputPadding: outputPadding.values))
+    }
+
+    private static func spatialConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?,
+                                           geometry g: SpatialConvolutionGeometry) throws -> Tensor {
+        let forward = try g.forwardPrimitive()
+        let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
+        let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
+        let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
+        return record(out, name: g.op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
+            try g.backward(gradient, input: x, source: src, weight: weight, weights: weights, forward: forward)
+        }
+    }
+}
+
+/// The sizes of one convolution call over any number of spatial axes (3 for video),
+/// validated, with oneDNN's padding convention, and the oneDNN work for it.
+private struct SpatialConvolutionGeometry {
+    let op: String
+    let transposed: Bool
+    let batch, inChannels, outChannels: Int
+    /// Per spatial axis.
+    let input, kernel, stride, output: [Int]
+    /// oneDNN's paddings: zeros before and after each axis of the (forward) convolution's
+    /// input. A transposed convolution's right padding is `padding − outputPadding`, which
+    /// may be negative.
+    let paddingLeft, paddingRight: [Int]
+    let hasBias: Bool
+
+    var axes: Int { input.count }
+
+    init(op: String, input x: Tensor, weight: Tensor, bias: Tensor?, transposed: Bool,
+         stride: [Int], paddingLeft: [Int], paddingRight: [Int], outputPadding: [Int]) throws {
+        let axes = stride.count
+        try Validate.rank(x, axes + 2, op, "input [N, C, T, H, W]")
+        try Validate.rank(weight, axes + 2, op, "weight")
+        try Validate.nonEmptyBatch(x, op)
+        for s in stride { try Validate.positive(s, "stride", op) }
+        guard (paddingLeft + paddingRight + outputPadding).allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(op: op, message: "padding \(paddingLeft)/\(paddingRight) and output padding \(outputPadding) must be non-negative")
+        }
+        self.op = op
+        self.transposed = transposed
+        batch = x.shape[0]
+        inChannels = x.shape[1]
+        input = Array(x.shape.dropFirst(2))
+        kernel = Array(weight.shape.dropFirst(2))
+        let weightIn = transposed ? weight.shape[0] : weight.shape[1]
+        outChannels = transposed ? weight.shape[1] : weight.shape[0]
+        guard weightIn == inChannels else {
+            throw TensorError.shapeMismatch(op: op, message: "input has \(inChannels) channels, weight \(weight.shape) expects \(weightIn)")
+        }
+        if let bias, bias.shape != [outChannels] {
+            throw TensorError.shapeMismatch(op: op, message: "bias \(bias.shape), expected [\(outChannels)]")
+        }
+        self.stride = stride
+        var output: [Int] = []
+        var right = paddingRight
+        for a in 0..<axes {
+            if transposed {
+                // PyTorch's rule (without dilation): output padding only picks among the sizes
+                // a stride leaves open, whatever the padding.
+                guard outputPadding[a] < stride[a] else {
+                    throw TensorError.invalidArgument(op: op, message: "output padding \(outputPadding) must be below the stride \(stride) on each axis")
+                }
+                right[a] = paddingRight[a] - outputPadding[a]
+                output.append((input[a] - 1) * stride[a] - paddingLeft[a] - paddingRight[a] + kernel[a] + outputPadding[a])
+            } else {
+                let padded = input[a] + paddingLeft[a] + paddingRight[a]
+                guard padded >= kernel[a] else {
+                    throw TensorError.shapeMismatch(op: op, message: "kernel \(kernel) is larger than the padded input \(input) (padding \(paddingLeft) before, \(paddingRight) after)")
+                }
+                output.append((padded - kernel[a]) / stride[a] + 1)
+            }
+        }
+        guard output.allSatisfy({ $0 > 0 }) else {
+            throw TensorError.shapeMismatch(op: op, message: "the output would be \(output)")
+        }
+        self.output = output
+        self.paddingLeft = paddingLeft
+        self.paddingRight = right
+        hasBias = bias != nil
+    }
+
+    var key: String {
+        "\(op)|\(batch),\(inChannels),\(input)|\(outChannels),\(kernel)|s\(stride)l\(paddingLeft)r\(paddingRight)|b\(hasBias)"
+    }
+    var sourceShape: [Int] { [batch, inChannels] + input }
+    var destinationShape: [Int] { [batch, outChannels] + output }
+    /// oneDNN's logical weight dimensions: `[out, in, k...]` for both kinds.
+    var weightShape: [Int] { [outChannels, inChannels] + kernel }
+    var strides: [Int64] { stride.map(Int64.init) }
+    var left: [Int64] { paddingLeft.map(Int64.init) }
+    var right: [Int64] { paddingRight.map(Int64.init) }
+
+    /// PyTorch's transposed-convolution weight `[in, out, k...]` as a oneDNN tag over the
+    /// logical `[out, in, k...]` dimensions.
+    private var inOutTag: dnnl_format_tag_t {
+        switch axes {
+        case 1: return dnnl_bac
+        case 2: return dnnl_iohw
+        default: return dnnl_iodhw
+        }
+    }
+
+    /// The user's weight viewed with oneDNN's logical dimensions.
+    func weightView(_ weight: Tensor) throws -> Tensor {
+        let plain = try weight.plain()
+        guard transposed else { return plain }
+        return Tensor(shape: weightShape, storage: plain.storage, offset: plain.offset,
+                      descriptor: MemoryDescriptor(shape: weightShape, tag: inOutTag))
+    }
+
+    private func any(_ shape: [Int]) -> dnnl_memory_desc_t { MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw }
+
+    func forwardPrimitive() throws -> Primitive {
+        try DNNL.primitive("\(key)|fwd", op: op) {
+            var src = any(sourceShape), wei = any(weightShape), dst = any(destinationShape)
+            let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
+            return try withOptionalPointer(to: bias) { biasPointer in
+                if transposed {
+                    var desc = dnnl_deconvolution_desc_t()
+                    try DNNL.check(dnnl_deconvolution_forward_desc_init(
+                        &desc, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst,
+                        strides, left, right), op, "deconvolution forward descriptor")
+                    return try DNNL.makeDescriptor(&desc, op: op)
+                }
+                var desc = dnnl_convolution_desc_t()
+                try DNNL.check(dnnl_convolution_forward_desc_init(
+                    &desc, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, biasPointer, &dst,
+                    strides, left, right), op, "convolution forward descriptor")
+                return try DNNL.makeDescriptor(&desc, op: op)
+            }
+        }
+    }
+
+    func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
+        let dstMD = forward.descriptor(dnnl_query_dst_md)
+        let out = Tensor(uninitializedShape: destinationShape, descriptor: dstMD)
+        var args: [(Int32, Tensor, MemoryDescriptor)] = [
+            (DNNL_ARG_SRC, source, source.memoryDescriptor),
+            (DNNL_ARG_WEIGHTS, weights, weights.memoryDescriptor),
+            (DNNL_ARG_DST, out, dstMD),
+        ]
+        if let bias {
+            let b = try bias.plain()
+            args.append((DNNL_ARG_BIAS, b, b.memoryDescriptor))
+        }
+        try forward.execute(args, op: op)
+        return out
+    }
+
+    func backward(_ gradient: Tensor, input: Tensor, source: Tensor, weight: Tensor, weights: Tensor,
+                  forward: Primitive) throws -> [Tensor?] {
+        var result: [Tensor?] = [nil, nil]
+        if input.requiresGrad {
+            let primitive = try backwardDataPrimitive(forward)
+            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
+            let w = try DNNL.reorder(weights, to: primitive.descriptor(dnnl_query_weights_md))
+            let diffSrcMD = primitive.descriptor(dnnl_query_diff_src_md)
+            let diffSrc = Tensor(uninitializedShape: sourceShape, descriptor: diffSrcMD)
+            try primitive.execute([
+                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
+                (DNNL_ARG_WEIGHTS, w, w.memoryDescriptor),
+                (DNNL_ARG_DIFF_SRC, diffSrc, diffSrcMD),
+            ], op: op)
+            result[0] = diffSrc
+        }
+        if weight.requiresGrad || hasBias {
+            let primitive = try backwardWeightsPrimitive(forward)
+            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
+            let src = try DNNL.reorder(source, to: primitive.descriptor(dnnl_query_src_md))
+            let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
+            let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
+            var args: [(Int32, Tensor, MemoryDescriptor)] = [
+                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
+                (DNNL_ARG_SRC, src, src.memoryDescriptor),
+                (DNNL_ARG_DIFF_WEIGHTS, diffWeights, diffWeightsMD),
+            ]
+            let diffBias = Tensor(zeros: [outChannels])
+            if hasBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias, diffBias.memoryDescriptor)) }
+            try primitive.execute(args, op: op)
+            result[1] = try plainWeightGradient(diffWeights, like: weight)
+            if hasBias { result.append(diffBias) }
+        }
+        return result
+    }
+
+    /// Reorders a weight gradient into the user's weight layout.
+    private func plainWeightGradient(_ gradient: Tensor, like weight: Tensor) throws -> Tensor {
+        guard transposed else { return try gradient.plain() }
+        let inOut = try DNNL.reorder(gradient, to: MemoryDescriptor(shape: weightShape, tag: inOutTag))
+        return Tensor(shape: weight.shape, storage: inOut.storage)
+    }
+
+    private func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
+        try DNNL.primitive("\(key)|bwd_data", op: op) {
+            var diffSrc = any(sourceShape), wei = any(weightShape), diffDst = any(destinationShape)
+            if transposed {
+                var desc = dnnl_deconvolution_desc_t()
+                try DNNL.check(dnnl_deconvolution_backward_data_desc_init(
+                    &desc, dnnl_deconvolution_direct, &diffSrc, &wei, &diffDst, strides, left, right),
+                    op, "deconvolution backward-data descriptor")
+                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            }
+            var desc = dnnl_convolution_desc_t()
+            try DNNL.check(dnnl_convolution_backward_data_desc_init(
+                &desc, dnnl_convolution_direct, &diffSrc, &wei, &diffDst, strides, left, right),
+                op, "convolution backward-data descriptor")
+            return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+        }
+    }
+
+    private func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
+        try DNNL.primitive("\(key)|bwd_weights", op: op) {
+            var src = any(sourceShape), diffWei = any(weightShape), diffDst = any(destinationShape)
+            let diffBias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
+            return try withOptionalPointer(to: diffBias) { biasPointer in
+                if transposed {
+                    var desc = dnnl_deconvolution_desc_t()
+                    try DNNL.check(dnnl_deconvolution_backward_weights_desc_init(
+                        &desc, dnnl_deconvolution_direct, &src, &diffWei, biasPointer, &diffDst,
+                        strides, left, right), op, "deconvolution backward-weights descriptor")
+                    return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+                }
+                var desc = dnnl_convolution_desc_t()
+                try DNNL.check(dnnl_convolution_backward_weights_desc_init(
+                    &desc, dnnl_convolution_direct, &src, &diffWei, biasPointer, &diffDst,
+                    strides, left, right), op, "convolution backward-weights descriptor")
+                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            }
+        }
+    }
+}
