@@ -93,6 +93,11 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// Whether each phase ends with the network of its lowest epoch mean loss rather than
     /// its last epoch's (the official MVTec AD code keeps its best epoch).
     public var keepsLowestLossEpoch = false
+    /// Whether the one-class phase also minimises the reconstruction loss and trains every
+    /// parameter, decoder included (the paper's video schedule), rather than the encoder
+    /// and its heads alone. Phase 1 still runs first for ``autoencoderEpochs`` (0 skips it:
+    /// the centroids then come from the initial network).
+    public var trainsEndToEnd = false
 
     /// The network of a configuration made without one.
     public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
@@ -177,6 +182,7 @@ extension MOCCAConfiguration {
         neighbors = try c.decodeIfPresent(Int.self, forKey: .neighbors) ?? 1
         referenceLimit = try c.decodeIfPresent(Int.self, forKey: .referenceLimit)
         keepsLowestLossEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLowestLossEpoch) ?? false
+        trainsEndToEnd = try c.decodeIfPresent(Bool.self, forKey: .trainsEndToEnd) ?? false
         // Detectors written before fusion was checked fused these channels standardised
         // whatever their stored fusion said; say so now.
         if tapScore == .nearestNeighbor || reconstructionChannel { fusion = .standardized }
@@ -187,7 +193,7 @@ extension MOCCAConfiguration {
     private enum CodingKeys: String, CodingKey {
         case network, taps, boundary, nu, warmUpEpochs, autoencoderEpochs, autoencoderLearningRate, autoencoderMilestones
         case oneClassEpochs, oneClassLearningRate, oneClassMilestones, weightDecay, batchSize, seed, fusion
-        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch
+        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch, trainsEndToEnd
     }
 
     /// Encodes every option, ``referenceLimit`` as `null` when there is none, so that a
@@ -214,5 +220,6 @@ extension MOCCAConfiguration {
         try c.encode(neighbors, forKey: .neighbors)
         try c.encode(referenceLimit, forKey: .referenceLimit)
         try c.encode(keepsLowestLossEpoch, forKey: .keepsLowestLossEpoch)
+        try c.encode(trainsEndToEnd, forKey: .trainsEndToEnd)
     }
 }

@@ -141,8 +141,12 @@ public final class MOCCADetector {
         var distances: [Tensor] = []
         // The radii at the end of each epoch, to go back to with the lowest-loss epoch.
         var radiiAtEpochEnd: [Int: [Float]] = [:]
+        // End to end, the decoder trains too (each parameter once: heads may also be the network's own).
+        var seen = Set<ObjectIdentifier>()
+        let parameters = (configuration.trainsEndToEnd ? network.parameters() + network.oneClassParameters : network.oneClassParameters)
+            .filter { seen.insert(ObjectIdentifier($0)).inserted }
         let oneClassLoss = try trainPhase(
-            "one-class", epochs: configuration.oneClassEpochs, parameters: network.oneClassParameters,
+            configuration.trainsEndToEnd ? "end-to-end" : "one-class", epochs: configuration.oneClassEpochs, parameters: parameters,
             learningRate: configuration.oneClassLearningRate, milestones: configuration.oneClassMilestones,
             samples: samples, sampler: &sampler, progress: progress,
             objective: { batch, _ in
@@ -153,7 +157,8 @@ public final class MOCCADetector {
                     let term = try OneClassObjective.loss(distances: d, boundary: self.configuration.boundary, radius: self.taps[l].radius, nu: nu)
                     total = try total.map { try $0 + term } ?? term
                 }
-                return total ?? Tensor(0)
+                let oneClass = total ?? Tensor(0)
+                return self.configuration.trainsEndToEnd ? try oneClass + self.network.reconstructionLoss(batch) : oneClass
             },
             afterStep: { epoch in
                 // Deep SVDD: radii move after each step once the warm-up epochs are over.
@@ -167,6 +172,8 @@ public final class MOCCADetector {
                 for l in self.taps.indices { self.taps[l].radius = radii[l] }
             })
 
+        // End to end, the reconstruction error is the jointly trained network's.
+        if configuration.trainsEndToEnd && configuration.reconstructionChannel { autoencoder = try snapshot(of: network) }
         try fitScorers(on: samples)
         summary = TrainingSummary(normalCount: samples.count, autoencoderFinalLoss: pretrainingLoss,
                                   oneClassFinalLoss: oneClassLoss,

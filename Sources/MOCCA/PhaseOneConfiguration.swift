@@ -12,7 +12,7 @@ extension MOCCAConfiguration {
     /// autoencoder trained differently. Reset here (read by ``MOCCADetector/fitOneClass(normal:progress:)``
     /// and scoring only): taps, boundary, ν, warm-up epochs, the one-class epochs,
     /// learning rate and milestones, fusion, the reconstruction channel, the tap score and
-    /// its neighbours and reference limit. Kept: the network, the autoencoder's epochs, learning rate and
+    /// its neighbours and reference limit, and the end-to-end schedule. Kept: the network, the autoencoder's epochs, learning rate and
     /// milestones, weight decay, batch size, seed, and anything added after them.
     public var phaseOneConfiguration: MOCCAConfiguration {
         let fixed = MOCCAConfiguration()
@@ -29,6 +29,7 @@ extension MOCCAConfiguration {
         c.tapScore = fixed.tapScore
         c.neighbors = fixed.neighbors
         c.referenceLimit = fixed.referenceLimit
+        c.trainsEndToEnd = fixed.trainsEndToEnd
         // A network that does not resolve stays as given: it cannot be pretrained anyway,
         // and its key must still differ from every valid one.
         if let normalised = try? network.resolved().specification { c.network = normalised }

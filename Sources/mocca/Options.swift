@@ -154,6 +154,8 @@ struct MethodOptions: ParsableArguments {
     var references: Int?
     @Flag(help: "End each phase with the network of its lowest-loss epoch, as the official MVTec AD code does (default: its last epoch).")
     var keepBestEpoch = false
+    @Flag(help: "Train end to end in phase 2, as the paper's video model does: the one-class loss plus the reconstruction loss, every parameter (default: the encoder alone, towards the centroids).")
+    var endToEnd = false
 
     /// The configuration these options describe, for a data set whose default network is
     /// `defaultNetwork`, checked.
@@ -185,6 +187,7 @@ struct MethodOptions: ParsableArguments {
         c.neighbors = neighbors
         c.referenceLimit = references
         c.keepsLowestLossEpoch = keepBestEpoch
+        c.trainsEndToEnd = endToEnd
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
