@@ -57,8 +57,9 @@ extension MOCCADetector {
             // BatchNorm cannot train on a single sample: drop a last batch of one.
             let batches = sampler.nextEpoch().filter { $0.count >= 2 }
             var total: Double = 0
-            for (index, loaded) in BatchLoader(samples, batches: batches).enumerated() {
-                let batch = try checkedBatch(loaded, samples)
+            let drawn = (samples as? EpochDrawnSource)?.drawn(forEpoch: epoch) ?? samples
+            for (index, loaded) in BatchLoader(drawn, batches: batches).enumerated() {
+                let batch = try checkedBatch(loaded, drawn)
                 optimizer.zeroGradients()
                 let loss = try objective(batch, epoch)
                 let value = loss.item

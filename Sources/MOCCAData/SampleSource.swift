@@ -34,6 +34,13 @@ extension SampleSource {
     public func origin(of index: Int) -> String { "sample \(index)" }
 }
 
+/// A source that draws new samples for every training epoch (random clips of videos, say)
+/// rather than showing the same ones each time: training asks it for each epoch's draws.
+public protocol EpochDrawnSource: SampleSource {
+    /// The samples of training epoch `epoch` (from 0): as many, of the same shape.
+    func drawn(forEpoch epoch: Int) -> any SampleSource
+}
+
 /// Samples held in memory as one tensor `[N, ...]`.
 public struct TensorSource: SampleSource, @unchecked Sendable {
     /// All samples.
