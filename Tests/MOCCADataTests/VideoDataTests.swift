@@ -316,3 +316,53 @@ struct VideoBadInputTests {
         #expect { try VideoFrameCache(videos: [], options: VideoFrameOptions(channels: 2)) } throws: { "\($0)".contains("channels") }
     }
 }
+
+@Suite("TIFF decoding")
+struct TIFFDecodingTests {
+    @Test func greyAndColourTIFFsDecodeInEitherByteOrder() throws {
+        let grey: [UInt8] = (0..<12).map { UInt8($0 * 20) }
+        for order in [false, true] {
+            let image = try ImageDecoder.decode(bytes: makeTIFF(width: 4, height: 3, channels: 1, pixels: grey, bigEndianOrder: order),
+                                                path: "grey.tif", channels: 1)
+            #expect(image == ImageDecoder.Image(width: 4, height: 3, channels: 1, pixels: grey))
+        }
+        // Interleaved RGB in the file, planar out; to grey by BT.601 luma as for PNG.
+        let rgb: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]
+        let tiff = makeTIFF(width: 2, height: 2, channels: 3, pixels: rgb)
+        let colour = try ImageDecoder.decode(bytes: tiff, path: "rgb.tif", channels: 3)
+        #expect(colour.pixels == [255, 0, 0, 10, 0, 255, 0, 20, 0, 0, 255, 30])
+        let png = try ImageDecoder.decode(bytes: makePNG(width: 2, height: 2, channels: 3, pixels: rgb), path: "rgb.png", channels: 1)
+        #expect(try ImageDecoder.decode(bytes: tiff, path: "rgb.tif", channels: 1) == png)
+        // Resized on request, as every format.
+        #expect(try ImageDecoder.decode(bytes: makeTIFF(width: 4, height: 3, channels: 1, pixels: grey), path: "g.tif", channels: 1,
+                                        size: (1, 2)).pixels.count == 2)
+    }
+
+    @Test func corruptTIFFsAreMalformedNotPrinted() throws {
+        let tiff = makeTIFF(width: 4, height: 3, channels: 1, pixels: [UInt8](repeating: 7, count: 12))
+        // Cut inside the directory; and a header pointing past the end.
+        #expect { try ImageDecoder.decode(bytes: Array(tiff.prefix(30)), path: "cut.tif", channels: 1) } throws: { error in
+            guard case let DataError.malformed(path, message)? = error as? DataError else { return false }
+            return path == "cut.tif" && message.contains("TIFF")
+        }
+        #expect { try ImageDecoder.decode(bytes: [0x49, 0x49, 0x2A, 0, 0xFF, 0xFF, 0, 0], path: "bad.tif", channels: 1) } throws: { error in
+            "\(error)".contains("bad.tif") && "\(error)".contains("corrupt TIFF")
+        }
+    }
+
+    @Test func ucsdTIFFFramesAreCached() throws {
+        let root = try makeTemporaryDirectory("video-ucsd-tiff")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (folder, count) in [("Train/Train001", 4), ("Test/Test001", 3)] {
+            for f in 1...count {
+                try writeBytes(makeTIFF(width: 6, height: 4, channels: 1, pixels: [UInt8](repeating: UInt8(10 * f), count: 24)),
+                               to: root.appendingPathComponent("\(folder)/\(String(format: "%03d", f)).tif"))
+            }
+        }
+        let split = try VideoLayout.readUCSD(root: root, groundTruth: [[2...3]])
+        let cache = try VideoFrameCache(videos: split.test, options: VideoFrameOptions(channels: 1, height: 2, width: 3))
+        #expect(try cache.frame(video: 0, frame: 2) == [UInt8](repeating: 30, count: 6))
+        let clips = try VideoClips(cache, length: 2)
+        #expect(clips.count == 2 && clips.labels == [1, 1] && clips.origin(of: 1) == "video Test001, frames 1–2")
+    }
+}

@@ -44,8 +44,8 @@ public struct VideoSplit: Sendable, Equatable {
 ///   `testing/test_frame_mask/<video>.npy` (one uint8 or bool per frame, 1 = anomalous).
 /// - UCSD's own (``readUCSD(root:groundTruth:)``): `Train/TrainNNN/NNN.tif` and
 ///   `Test/TestNNN/NNN.tif`, the frame labels coming from the ranges of the data set's
-///   `UCSDped2.m` (see ``parseUCSDGroundTruth(_:path:)``). Listing works for any frame
-///   format; decoding TIFF frames is not supported yet (``ImageDecoder`` reads JPEG and PNG).
+///   `UCSDped2.m` (see ``parseUCSDGroundTruth(_:path:)``). Its TIFF frames decode through
+///   libtiff (``ImageDecoder``).
 ///
 /// Every error names the video it concerns.
 public enum VideoLayout {
