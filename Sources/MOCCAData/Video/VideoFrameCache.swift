@@ -77,6 +77,9 @@ public struct VideoFrameOptions: Codable, Sendable, Equatable {
 /// 360×240 JPEG decodes and resizes in well under a millisecond, about what reading the
 /// same bytes back from a cold disk costs, without a file to place, size and remove.
 ///
+/// With background removal, each video's background (one frame) is kept as well,
+/// outside the budget.
+///
 /// Every frame of a video must have the size of its first frame; the first frame is
 /// decoded first to learn it. Safe to use from the batch-loading thread and the caller's
 /// at once.
