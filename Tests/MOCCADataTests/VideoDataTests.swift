@@ -338,6 +338,30 @@ struct TIFFDecodingTests {
                                         size: (1, 2)).pixels.count == 2)
     }
 
+    /// The fuzz seeds (scripts/make-fuzz-corpus.py) cover layouts the tests' writer does not.
+    @Test func compressedPlanarAndPaletteTIFFsDecode() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus/fuzz-tiff")
+        func decode(_ name: String, channels: Int) throws -> ImageDecoder.Image {
+            try ImageDecoder.decode(path: corpus.appendingPathComponent(name).path, channels: channels)
+        }
+        // PackBits: runs and literals.
+        let flat: [UInt8] = [UInt8](repeating: 9, count: 10) + [200, 3, 4] + [UInt8](repeating: 7, count: 3)
+        #expect(try decode("grey8-4x4-packbits.tif", channels: 1).pixels == flat)
+        // Separate planes in three strips come out as the same planes.
+        let planar = try decode("rgb8-3x2-planar.tif", channels: 3)
+        func pattern(_ count: Int, seed: Int) -> [UInt8] { (0..<count).map { (i: Int) -> UInt8 in UInt8((i * 37 + seed * 11 + (i * i) % 7) % 256) } }
+        #expect(planar.width == 3 && planar.height == 2 && planar.pixels == pattern(18, seed: 3))
+        // Two strips of grey, in order.
+        #expect(try decode("grey8-6x4-two-strips.tif", channels: 1).pixels == pattern(24, seed: 1))
+        // A 2-bit palette: indices 0 1 2 3 3 2 1 0 through the colour map (16-bit entries, high byte kept).
+        let palette = try decode("palette2-4x2.tif", channels: 3)
+        let red: [UInt8] = [0, 60, 120, 180], green: [UInt8] = [255, 195, 135, 75], blue: [UInt8] = [0, 78, 156, 234]
+        let indices = [0, 1, 2, 3, 3, 2, 1, 0]
+        let planes: [UInt8] = indices.map { red[$0] } + indices.map { green[$0] } + indices.map { blue[$0] }
+        #expect(palette.pixels == planes)
+    }
+
     @Test func corruptTIFFsAreMalformedNotPrinted() throws {
         let tiff = makeTIFF(width: 4, height: 3, channels: 1, pixels: [UInt8](repeating: 7, count: 12))
         // Cut inside the directory; and a header pointing past the end.
