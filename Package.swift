@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
 
         // The tensor/autograd core: knows nothing of layers or of MOCCA.
         .target(name: "MOCCACore", dependencies: ["CDNNL", "COpenBLAS"]),
@@ -32,8 +33,8 @@ let package = Package(
         .target(name: "MOCCANN", dependencies: ["MOCCACore"]),
         // Network architectures built from MOCCANN layers.
         .target(name: "MOCCAModels", dependencies: ["MOCCANN"]),
-        // Data sets: readers for CIFAR-10, IDX (MNIST) and image folders, preprocessing, batching.
-        .target(name: "MOCCAData", dependencies: ["MOCCACore", "CTurboJPEG", "CPNG", "CZlib"]),
+        // Data sets: readers for CIFAR-10, IDX (MNIST), image folders and videos, preprocessing, batching.
+        .target(name: "MOCCAData", dependencies: ["MOCCACore", "CTurboJPEG", "CPNG", "CZlib", "CTIFF"]),
         // The MOCCA method: taps, centroids, one-class objectives, scores, detectors, metrics.
         .target(name: "MOCCA", dependencies: ["MOCCAModels", "MOCCAData"]),
         // The paper's one-class protocol over classes, seeds and boundaries: plan, runner,

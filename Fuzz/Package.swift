@@ -12,6 +12,7 @@ let targets: [(name: String, library: String)] = [
     ("fuzz-manifest", "MOCCA"),
     ("fuzz-png", "MOCCAData"),
     ("fuzz-jpeg", "MOCCAData"),
+    ("fuzz-tiff", "MOCCAData"),
 ]
 
 let package = Package(

@@ -25,8 +25,9 @@ declare -A max_len=(
   [fuzz-manifest]=16384
   [fuzz-png]=16384
   [fuzz-jpeg]=16384
+  [fuzz-tiff]=16384
 )
-all=(fuzz-idx fuzz-cifar10 fuzz-safetensors fuzz-manifest fuzz-png fuzz-jpeg)
+all=(fuzz-idx fuzz-cifar10 fuzz-safetensors fuzz-manifest fuzz-png fuzz-jpeg fuzz-tiff)
 
 target=${1:-all}
 runs=${2:-1000000}

@@ -13,6 +13,8 @@ takes a separate path for:
                     transparency, an interlaced image, a gAMA chunk
   fuzz-jpeg         grey, 4:4:4, 4:2:0, progressive and CMYK JPEGs, written by the
                     system's TurboJPEG (libturbojpeg0-dev, through ctypes)
+  fuzz-tiff         8-bit grey in two strips (UCSD's frames), RGB big-endian, planar RGB,
+                    PackBits grey, 16-bit grey, a palette image
 
 Only the standard library is needed. Output is deterministic; run it again after
 changing it and commit the result:
@@ -238,6 +240,70 @@ def make_jpeg():
         write("fuzz-jpeg", "pillow-cmyk.jpg", file.read())
 
 
+def packbits(data):
+    """PackBits: literal runs of up to 128 bytes, and repeats of 3 or more as runs."""
+    out, i = bytearray(), 0
+    while i < len(data):
+        run = 1
+        while i + run < len(data) and run < 128 and data[i + run] == data[i]:
+            run += 1
+        if run >= 3:
+            out += bytes([257 - run, data[i]])
+            i += run
+            continue
+        start = i
+        while i < len(data) and i - start < 128 and not (i + 2 < len(data) and data[i] == data[i + 1] == data[i + 2]):
+            i += 1
+        out += bytes([i - start - 1]) + data[start:i]
+    return bytes(out)
+
+
+def tiff(width, height, bits, photometric, strips, samples=1, compression=1, planar=1, big_endian=False, colormap=None):
+    """A baseline TIFF: header, strips, out-of-line values, then the IFD (tags ascending)."""
+    order = ">" if big_endian else "<"
+    body = bytearray((b"MM" if big_endian else b"II") + struct.pack(order + "HI", 42, 0))
+    offsets = []
+    for strip in strips:
+        offsets.append(len(body))
+        body += strip
+    def values(kind, items):
+        # Returns (count, value field): inline when 4 bytes hold them, else an offset.
+        code = "H" if kind == 3 else "I"
+        packed = struct.pack(order + code * len(items), *items)
+        if len(packed) <= 4:
+            return len(items), packed.ljust(4, b"\0")
+        offset = len(body)
+        body.extend(packed)
+        return len(items), struct.pack(order + "I", offset)
+    rows = height // len(strips) if planar == 1 else height
+    entries = [(256, 4, [width]), (257, 4, [height]), (258, 3, [bits] * samples), (259, 3, [compression]),
+               (262, 3, [photometric]), (273, 4, offsets), (277, 3, [samples]), (278, 4, [rows]),
+               (279, 4, [len(strip) for strip in strips]), (284, 3, [planar])]
+    if colormap is not None:
+        entries.append((320, 3, colormap))
+    fields = [(tag, kind) + values(kind, items) for tag, kind, items in entries]
+    if len(body) % 2:
+        body += b"\0"
+    struct.pack_into(order + "I", body, 4, len(body))
+    body += struct.pack(order + "H", len(fields))
+    for tag, kind, count, field in fields:
+        body += struct.pack(order + "HHI", tag, kind, count) + field
+    return bytes(body + struct.pack(order + "I", 0))
+
+
+def make_tiff():
+    grey = pattern(6 * 4, 1)
+    write("fuzz-tiff", "grey8-6x4-two-strips.tif", tiff(6, 4, 8, 1, [grey[:12], grey[12:]]))
+    write("fuzz-tiff", "rgb8-4x3-big-endian.tif", tiff(4, 3, 8, 2, [pattern(4 * 3 * 3, 2)], samples=3, big_endian=True))
+    planes = pattern(3 * 3 * 2, 3)
+    write("fuzz-tiff", "rgb8-3x2-planar.tif", tiff(3, 2, 8, 2, [planes[:6], planes[6:12], planes[12:]], samples=3, planar=2))
+    flat = bytes([9] * 10 + [200, 3, 4] + [7] * 3)
+    write("fuzz-tiff", "grey8-4x4-packbits.tif", tiff(4, 4, 8, 1, [packbits(flat)], compression=32773))
+    write("fuzz-tiff", "grey16-3x3.tif", tiff(3, 3, 16, 1, [pattern(3 * 3 * 2, 4)]))
+    colormap = [i * 257 * 60 for i in range(4)] + [65535 - i * 257 * 60 for i in range(4)] + [i * 20000 for i in range(4)]
+    write("fuzz-tiff", "palette2-4x2.tif", tiff(4, 2, 2, 3, [bytes([0b00011011, 0b11100100])], colormap=colormap))
+
+
 if __name__ == "__main__":
     make_idx()
     make_cifar()
@@ -245,6 +311,7 @@ if __name__ == "__main__":
     make_manifests()
     make_png()
     make_jpeg()
+    make_tiff()
     for target in sorted(os.listdir(CORPUS)):
         files = os.listdir(os.path.join(CORPUS, target))
         sizes = [os.path.getsize(os.path.join(CORPUS, target, f)) for f in files]

@@ -5,7 +5,7 @@
 #   in one process, so it is made the system's choice when both are installed.
 set -euo pipefail
 
-packages=(libdnnl-dev libopenblas-openmp-dev libturbojpeg0-dev libpng-dev zlib1g-dev pkg-config)
+packages=(libdnnl-dev libopenblas-openmp-dev libturbojpeg0-dev libpng-dev zlib1g-dev libtiff-dev pkg-config)
 
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 

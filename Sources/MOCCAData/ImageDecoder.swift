@@ -1,6 +1,7 @@
 import Foundation
 
-/// Decodes JPEG (libjpeg-turbo) and PNG (libpng) files to 8-bit pixels, resized on request.
+/// Decodes JPEG (libjpeg-turbo), PNG (libpng) and TIFF (libtiff) files to 8-bit pixels,
+/// resized on request.
 ///
 /// Samples come out as the file stores them, without colour management, as Pillow and
 /// OpenCV read them:
@@ -63,7 +64,7 @@ public enum ImageDecoder {
                           maximumPixels: maximumPixels)
     }
 
-    /// Decodes the bytes of a JPEG or PNG file, as ``decode(path:channels:size:filter:maximumPixels:)``
+    /// Decodes the bytes of a JPEG, PNG or TIFF file, as ``decode(path:channels:size:filter:maximumPixels:)``
     /// does once it has read the file: by its signature, to `channels` channels, resized
     /// to `size` when one is given.
     /// - Parameter path: names the image in errors; nothing is read from it.
@@ -78,10 +79,12 @@ public enum ImageDecoder {
             image = try decodeJPEG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
         } else if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
             image = try decodePNG(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
+        } else if isTIFF(bytes) {
+            image = try decodeTIFF(bytes, path: path, channels: channels, maximumPixels: maximumPixels)
         } else if let format = otherFormat(bytes) {
-            throw DataError.unsupported(path: path, message: "a \(format) image; only JPEG and PNG files are decoded")
+            throw DataError.unsupported(path: path, message: "a \(format) image; only JPEG, PNG and TIFF files are decoded")
         } else {
-            throw DataError.malformed(path: path, message: "not a JPEG or PNG file (neither signature found)")
+            throw DataError.malformed(path: path, message: "not a JPEG, PNG or TIFF file (no signature found)")
         }
         guard let size else { return image }
         return try ImageResizer.resize(image, height: size.height, width: size.width, filter: filter, source: path)
@@ -97,8 +100,7 @@ public enum ImageDecoder {
     /// The name of another common image format whose signature `bytes` start with.
     private static func otherFormat(_ bytes: [UInt8]) -> String? {
         let signatures: [(String, [UInt8])] = [
-            ("GIF", Array("GIF87a".utf8)), ("GIF", Array("GIF89a".utf8)), ("TIFF", [0x49, 0x49, 0x2A, 0x00]),
-            ("TIFF", [0x4D, 0x4D, 0x00, 0x2A]), ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
+            ("GIF", Array("GIF87a".utf8)), ("GIF", Array("GIF89a".utf8)), ("JPEG 2000", [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
         ]
         if let match = signatures.first(where: { bytes.starts(with: $0.1) }) { return match.0 }
         if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) { return "WebP" }

@@ -51,7 +51,7 @@ struct ByteLevelReaderTests {
             #expect(throws: Never.self, "\(name)") { try MOCCADetector.checkManifest(data, path: name).validate() }
             count += 1
         }
-        for (name, data) in try Self.seeds("fuzz-png") + Self.seeds("fuzz-jpeg") {
+        for (name, data) in try Self.seeds("fuzz-png") + Self.seeds("fuzz-jpeg") + Self.seeds("fuzz-tiff") {
             for channels in [1, 3] {
                 #expect(throws: Never.self, "\(name)") { try ImageDecoder.decode(bytes: [UInt8](data), path: name, channels: channels) }
             }

@@ -73,6 +73,29 @@ public func makePNG(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> 
     return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
 }
 
+/// A valid uncompressed baseline TIFF (8-bit grey for 1 channel, RGB for 3) of interleaved
+/// `pixels` in one strip, little-endian (`II`) or big-endian (`MM`), as UCSD's frames are stored.
+public func makeTIFF(width: Int, height: Int, channels: Int, pixels: [UInt8], bigEndianOrder: Bool = false) -> [UInt8] {
+    precondition((channels == 1 || channels == 3) && pixels.count == width * height * channels)
+    func u16(_ v: Int) -> [UInt8] { bigEndianOrder ? [UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
+    func u32(_ v: Int) -> [UInt8] { bigEndianOrder ? bigEndian(UInt32(v)) : littleEndian(UInt32(v)) }
+    // Header, then the pixels, then the three BitsPerSample values of RGB, then the IFD.
+    let pixelStart = 8, bitsStart = pixelStart + pixels.count, ifdStart = bitsStart + 6
+    // (tag, type (3 short, 4 long), count, value or offset): in ascending tag order.
+    let entries: [(Int, Int, Int, Int)] = [
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, channels, channels == 1 ? 8 : bitsStart), (259, 3, 1, 1),
+        (262, 3, 1, channels == 1 ? 1 : 2), (273, 4, 1, pixelStart), (277, 3, 1, channels), (278, 4, 1, height),
+        (279, 4, 1, pixels.count), (284, 3, 1, 1),
+    ]
+    var out: [UInt8] = (bigEndianOrder ? [0x4D, 0x4D] : [0x49, 0x49]) + u16(42) + u32(ifdStart) + pixels + u16(8) + u16(8) + u16(8)
+    out += u16(entries.count)
+    for (tag, type, count, value) in entries {
+        // A short that fits sits in the first two bytes of the value field.
+        out += u16(tag) + u16(type) + u32(count) + (type == 3 && count == 1 ? u16(value) + [0, 0] : u32(value))
+    }
+    return out + u32(0)
+}
+
 /// Whether two doubles agree to `tolerance`.
 public func isNear(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool {
     abs(a - b) <= tolerance

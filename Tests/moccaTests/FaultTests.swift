@@ -23,7 +23,7 @@ import Testing
         let rows = run.stdout.split(separator: "\n").dropFirst()
         #expect(rows.count == 1)
         #expect(rows.first?.hasPrefix(good.path + ",") == true)
-        #expect(run.stderr.contains("skipped \(garbage.path): not a JPEG or PNG file"), "\(run.stderr)")
+        #expect(run.stderr.contains("skipped \(garbage.path): not a JPEG, PNG or TIFF file"), "\(run.stderr)")
         #expect(run.stderr.contains("skipped \(small.path): the image is 2x2; the detector expects 32x32"), "\(run.stderr)")
         #expect(run.stderr.contains("2 of 3 images could not be scored"))
 
