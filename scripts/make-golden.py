@@ -25,6 +25,7 @@ located from this script's own path):
     conv3d.safetensors                  the video model's 3-D ops: Conv3d, causal Conv3d, ConvTranspose3d,
                                         BatchNorm3d (train step + eval), tanh on [N,C,T,H,W]
     lstm.safetensors                    LSTM(4 -> 6), batch first, 5 steps: outputs and gradients
+    video_ae.safetensors                the video AE `video-c3d` (1x16x32x32, code 8, LSTM heads of 5), batch 3
     optim.safetensors                   Adam / AdamW / SGD (+momentum) / MultiStepLR trajectories
     safetensors_interop.safetensors     tiny file for reader/writer byte compatibility
     safetensors_interop.header.txt      the raw header JSON of the file above (incl. padding)
@@ -35,7 +36,7 @@ How to run (from anywhere):
     /tmp/torch-ref/bin/python scripts/make-golden.py --only cifar_ae  # one group (repeatable)
 
 Groups for --only: convs, bns, activations, pooling, losses, cifar_ae, mvtec_ae, mlp, residual_ops,
-conv3d, lstm, optim, interop.
+conv3d, lstm, video_ae, optim, interop.
 
 Conventions
 -----------
@@ -997,6 +998,242 @@ def make_conv3d():
     save("conv3d.safetensors", out, meta)
 
 
+# --------------------------------------------------------------------------- video AE (video-c3d)
+# A twin of Sources/MOCCAModels/VideoAutoencoder.swift, written from the MOCCA paper's
+# ShanghaiTech model (fvmassoli/mocca, models/shanghaitech_model.py, from LSA): the attribute
+# names are the Swift ones, so state_dict keys are the Swift weight-file keys.
+VID_STRIDES = [(1, 2, 2), (1, 2, 2), (2, 2, 2), (1, 2, 2), (2, 2, 2)]
+VID_WIDTHS = [8, 16, 32, 64, 64]
+VID_TAPS = ["c1", "c2", "c3", "c4", "c5", "fc1", "code"]
+
+
+class CausalConv3d(nn.Conv3d):
+    """Conv3d whose time axis is padded with kt-1 zero frames before and none after (Swift's
+    `causal: true`): output frame t sees input frames t-kt+1 ... t. `padding` is (h, w)."""
+
+    def __init__(self, i, o, k, stride, padding_hw):
+        super().__init__(i, o, k, stride=stride, padding=(0,) + tuple(padding_hw), bias=False)
+
+    def forward(self, x):
+        return super().forward(F.pad(x, (0, 0, 0, 0, self.kernel_size[0] - 1, 0)))
+
+
+class VidDown(nn.Module):
+    def __init__(self, i, o, stride):
+        super().__init__()
+        self.conv1a = CausalConv3d(i, o, 3, stride, (1, 1))
+        self.conv1b = CausalConv3d(o, o, 3, 1, (1, 1))
+        self.conv2a = nn.Conv3d(i, o, 1, stride=stride, bias=False)
+        self.bn1a, self.bn1b, self.bn2a = nn.BatchNorm3d(o), nn.BatchNorm3d(o), nn.BatchNorm3d(o)
+
+    def forward(self, x):
+        a = self.bn1b(self.conv1b(F.leaky_relu(self.bn1a(self.conv1a(x)), LEAKY_SLOPE)))
+        return F.leaky_relu(a + self.bn2a(self.conv2a(x)), LEAKY_SLOPE)
+
+
+class VidUp(nn.Module):
+    def __init__(self, i, o, stride):
+        super().__init__()
+        op = tuple(s - 1 for s in stride)
+        self.conv1a = nn.ConvTranspose3d(i, o, 5, stride=stride, padding=2, output_padding=op, bias=False)
+        self.conv1b = nn.Conv3d(o, o, 3, padding=1, bias=False)
+        self.conv2a = nn.ConvTranspose3d(i, o, 1, stride=stride, output_padding=op, bias=False)
+        self.bn1a, self.bn1b, self.bn2a = nn.BatchNorm3d(o), nn.BatchNorm3d(o), nn.BatchNorm3d(o)
+
+    def forward(self, x):
+        a = self.bn1b(self.conv1b(F.leaky_relu(self.bn1a(self.conv1a(x)), LEAKY_SLOPE)))
+        return F.leaky_relu(a + self.bn2a(self.conv2a(x)), LEAKY_SLOPE)
+
+
+class VidEncoder(nn.Module):
+    def __init__(self, c, h, w, code):
+        super().__init__()
+        widths = [c] + VID_WIDTHS
+        for k in range(5):
+            setattr(self, f"dwn{k + 1}", VidDown(widths[k], widths[k + 1], VID_STRIDES[k]))
+        self.fc1 = nn.Linear(64 * (h // 32) * (w // 32), 512)
+        self.fc2 = nn.Linear(512, code)
+
+
+class VidDecoder(nn.Module):
+    def __init__(self, c, h, w, code):
+        super().__init__()
+        self.fc1 = nn.Linear(code, 512)
+        self.fc2 = nn.Linear(512, 64 * (h // 32) * (w // 32))
+        widths = [64, 64, 32, 16, 8, 8]
+        for k, stride in enumerate(VID_STRIDES[::-1]):
+            setattr(self, f"up{k + 1}", VidUp(widths[k], widths[k + 1], stride))
+        self.conv = nn.Conv3d(8, c, 1)
+
+
+class VidLSTMHead(nn.Module):
+    """Swift's TemporalLSTMHead: [N,C,T,H,W] averaged over H,W per step, or [N,T,D]; an LSTM
+    over the steps (batch first); its last output."""
+
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+
+    def forward(self, x):
+        if x.dim() == 5:
+            x = x.mean(dim=(3, 4)).transpose(1, 2)
+        return self.lstm(x)[0][:, -1]
+
+
+class VidAE(nn.Module):
+    def __init__(self, c, h, w, code, hidden):
+        super().__init__()
+        self.h, self.w = h, w
+        self.encoderLayers = VidEncoder(c, h, w, code)
+        self.decoderLayers = VidDecoder(c, h, w, code)
+        self.heads = nn.ModuleList([VidLSTMHead(f, hidden) for f in VID_WIDTHS + [512, code]])
+
+    def encode(self, x):
+        e = self.encoderLayers
+        taps, h = [], x
+        for k in range(5):
+            h = getattr(e, f"dwn{k + 1}")(h)
+            taps.append(h)
+        n, _, t = h.shape[:3]
+        rows = h.permute(0, 2, 1, 3, 4).reshape(n, t, -1)       # per step: the flattened map
+        fc1 = torch.tanh(e.fc1(rows))
+        return taps + [fc1, torch.sigmoid(e.fc2(fc1))]
+
+    def decode(self, z):
+        d = self.decoderLayers
+        n, t = z.shape[:2]
+        h = F.leaky_relu(d.fc2(torch.tanh(d.fc1(z))), LEAKY_SLOPE)   # [N, T', 64*h*w]
+        h = h.reshape(n, t, 64, self.h // 32, self.w // 32).permute(0, 2, 1, 3, 4)
+        for k in range(5):
+            h = getattr(d, f"up{k + 1}")(h)
+        return d.conv(h)
+
+
+def vid_fill_parameters(model):
+    """Parameter i of the sorted state_dict keys (buffers excluded) gets seed 1000 + i:
+    BatchNorm weight det_fill(.., 0.2) + 1, BatchNorm bias det_fill(.., 0.1), any other bias
+    (LSTM biases included) det_fill(.., 0.1), LSTM weights det_fill(.., 1/sqrt(hidden)), any
+    other weight det_fill(.., 1/sqrt(fan_in)) with fan_in = shape[1]*prod(shape[2:]).  A
+    BatchNorm is a module whose name starts with 'bn', an LSTM one named 'lstm'."""
+    params = dict(model.named_parameters())
+    for i, key in enumerate(sorted(params)):
+        p = params[key]
+        module, kind = key.split(".")[-2:]
+        seed = 1000 + i
+        if module.startswith("bn"):
+            v = t32(p.shape, seed, 0.2) + 1.0 if kind == "weight" else t32(p.shape, seed, 0.1)
+        elif kind.startswith("bias"):
+            v = t32(p.shape, seed, 0.1)
+        elif module == "lstm":
+            v = t32(p.shape, seed, 1.0 / np.sqrt(float(p.shape[1] if kind.startswith("weight_hh") else p.shape[0] // 4)))
+        else:
+            v = t32(p.shape, seed, 1.0 / np.sqrt(float(fan_in(p))))
+        set_param(p, v)
+
+
+VID_C, VID_T, VID_H, VID_W, VID_CODE, VID_HIDDEN, VID_BATCH = 1, 16, 32, 32, 8, 5, 3
+VID_SEED_TRIES = 6
+VID_GRADS = ["encoderLayers.dwn1.conv1a.weight", "encoderLayers.dwn3.bn1b.weight", "encoderLayers.dwn5.conv2a.weight",
+             "encoderLayers.fc1.weight", "encoderLayers.fc2.bias", "decoderLayers.fc2.weight",
+             "decoderLayers.up1.bn1a.weight", "decoderLayers.up4.conv1a.weight", "decoderLayers.up5.conv2a.weight", "decoderLayers.up5.bn1b.bias",
+             "decoderLayers.conv.weight", "decoderLayers.conv.bias",
+             "heads.0.lstm.weight_ih_l0", "heads.4.lstm.weight_hh_l0", "heads.5.lstm.bias_ih_l0",
+             "heads.6.lstm.weight_ih_l0"]
+VID_STATS = ["encoderLayers.dwn1.bn1a", "encoderLayers.dwn5.bn2a", "decoderLayers.up1.bn1b", "decoderLayers.up5.bn2a"]
+
+
+def run_video_ae(x_seed, dtype=REF, channels_last=False):
+    c, t, h, w, b = VID_C, VID_T, VID_H, VID_W, VID_BATCH
+    torch.manual_seed(0)
+    model = VidAE(c, h, w, VID_CODE, VID_HIDDEN)
+    vid_fill_parameters(model)
+    model = model.to(dtype)
+    x32 = t32([b, c, t, h, w], x_seed, 0.5) + 0.5
+    x = x32.to(dtype)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    x.requires_grad_(True)
+    model.train()
+    taps = model.encode(x)
+    heads = [hd(tp) for hd, tp in zip(model.heads, taps)]
+    recon = model.decode(taps[-1])
+    loss = torch.mean(torch.sum((recon - x) ** 2, dim=(1, 2, 3, 4)))
+    total = loss + sum((hv * t32(hv.shape, 2000 + i, 1.0).to(dtype)).sum() for i, hv in enumerate(heads))
+    total.backward()
+    out = {"x": x32, "recon": recon, "loss": loss.reshape(1), "grad.x": x.grad}
+    for name, tp in zip(VID_TAPS, taps):
+        out[f"tap.{name}"] = tp[:1] if name == "c1" else tp
+    for name, hv in zip(VID_TAPS, heads):
+        out[f"head.{name}"] = hv
+    params = dict(model.named_parameters())
+    for key in VID_GRADS:
+        out[f"grad.{key}"] = params[key].grad
+    modules = dict(model.named_modules())
+    for name in VID_STATS:
+        out[f"{name}.running_mean"] = modules[name].running_mean.clone()
+        out[f"{name}.running_var"] = modules[name].running_var.clone()
+    model.eval()
+    with torch.no_grad():
+        taps = model.encode(x)
+        out["recon_eval"] = model.decode(taps[-1])
+        out["head_eval.c3"] = model.heads[2](taps[2])
+        out["head_eval.code"] = model.heads[6](taps[6])
+        out["tap_eval.code"] = taps[6]
+    meta = {"compute_dtype": str(dtype).replace("torch.", ""), "channels": c, "clip_length": t, "height": h,
+            "width": w, "code_length": VID_CODE, "lstm_hidden": VID_HIDDEN, "batch": b,
+            "x": f"det_fill([{b},{c},{t},{h},{w}],{x_seed},0.5)+0.5 (float32 add)",
+            "weights": vid_fill_parameters.__doc__.replace("\n", " "),
+            "total": "loss + sum_i (head_i * det_fill(head_i.shape, 2000+i, 1)).sum(); i in tap order",
+            "loss": "mean over batch of per-clip sum of squared error (recon - x)",
+            "tap.c1": "first sample only", "mode": "one train forward+backward, then eval",
+            "causal": "encoder convolutions pad time with kt-1=2 zero frames before, none after",
+            "leaky_relu.negative_slope": LEAKY_SLOPE, "bn.eps": 1e-5, "bn.momentum": 0.1,
+            "parameters": ",".join(sorted(params))}
+    return {k: v.detach() for k, v in out.items()}, meta
+
+
+def vid_f32_deviation(seed, out):
+    """PyTorch's float32 spread: contiguous and channels_last_3d runs against the float64
+    reference, the worse of the two per key, as (max-abs relative, relative L2)."""
+    runs = [run_video_ae(seed, dtype=torch.float32, channels_last=cl)[0] for cl in (False, True)]
+    result = {}
+    for k, v in out.items():
+        if k == "x":
+            continue
+        r = v.to(torch.float64)
+        ds = [o[k].to(torch.float64) - r for o in runs]
+        result[k] = (max(float(d.abs().max() / r.abs().max().clamp_min(1e-30)) for d in ds),
+                     max(float(d.norm() / r.norm().clamp_min(1e-30)) for d in ds))
+    return result
+
+
+def make_video_ae():
+    # As mvtec_ae: the gradients are ill-conditioned (BatchNorm over few values behind many
+    # LeakyReLUs), so of VID_SEED_TRIES input seeds keep the one where PyTorch's own float32
+    # gradients are closest to the float64 reference, and record that spread per key.
+    first_seed, best = 120, None
+    for seed in range(first_seed, first_seed + VID_SEED_TRIES):
+        out, meta = run_video_ae(seed)
+        dev = vid_f32_deviation(seed, out)
+        spread = max(l2 for k, (_, l2) in dev.items() if k.startswith("grad."))
+        print(f"    video_ae: seed {seed}, worst float32 gradient spread {spread:.2e}")
+        if best is None or spread < best[0]:
+            best = (spread, seed, out, meta, dev)
+    spread, seed, out, meta, dev = best
+    meta["x.seed"] = seed
+    meta["x.seed_choice"] = (f"of seeds {first_seed} ..< {first_seed + VID_SEED_TRIES}, the one with the smallest "
+                             f"worst torch_f32_deviation L2 of a gradient")
+    meta["torch_f32_deviation"] = ("per key: maxabs(f32-ref)/maxabs(ref) ; norm2(f32-ref)/norm2(ref), the worse "
+                                   "of PyTorch CPU float32 contiguous and channels_last_3d vs this float64 reference")
+    for k, (mx, l2) in dev.items():
+        meta[f"torch_f32_deviation.{k}"] = f"{mx:.3e} ; {l2:.3e}"
+    save("video_ae.safetensors", out, meta)
+    for k in out:
+        if k != "x":
+            print(f"    torch f32 deviation {k:44s} {meta['torch_f32_deviation.' + k]}")
+
+
 # --------------------------------------------------------------------------- MLP autoencoder
 # A twin of Sources/MOCCAModels/MLPAutoencoder.swift (`mlp`): attribute names are the Swift
 # ones, so state_dict keys are the Swift weight-file keys.
@@ -1256,7 +1493,7 @@ FIXTURES = {
     "convs": make_convs, "bns": make_bns, "activations": make_activations,
     "pooling": make_pooling, "losses": make_losses, "cifar_ae": make_cifar_ae,
     "mvtec_ae": make_mvtec_ae, "mlp": make_mlp_ae, "residual_ops": make_residual_ops,
-    "conv3d": make_conv3d, "lstm": make_lstm,
+    "conv3d": make_conv3d, "lstm": make_lstm, "video_ae": make_video_ae,
     "optim": make_optim, "interop": make_interop,
 }
 

@@ -102,7 +102,7 @@ public enum NetworkRegistry {
     private static var builtIn: [String: Entry] {
         var entries: [String: Entry] = [:]
         for type in [CIFAR10LeNetConfiguration.self, MNISTLeNetConfiguration.self, MLPAutoencoderConfiguration.self,
-                     ResidualInspectionConfiguration.self] as [any NetworkConfiguration.Type] {
+                     ResidualInspectionConfiguration.self, VideoAutoencoderConfiguration.self] as [any NetworkConfiguration.Type] {
             entries[type.networkName] = entry(for: type)
         }
         return entries
