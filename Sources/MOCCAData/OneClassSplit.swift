@@ -21,6 +21,9 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
     /// A table of numbers (`.csv`, `.npy`, `.npz`): every row a sample, normal unless a
     /// label column says otherwise.
     case table
+    /// Videos as frame folders in ShanghaiTech's layout (`training/frames/<video>/*.jpg`,
+    /// `testing/frames/<video>/*.jpg`, `testing/test_frame_mask/<video>.npy`), as UCSD Ped2 ships.
+    case video
 
     /// The registered network that fits the data set's images.
     public var defaultNetwork: String {
@@ -29,6 +32,7 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
         case .mnist, .fashionMNIST: return "mnist-lenet"
         case .mvtec, .mtd, .folder: return "mvtec-resnet"
         case .table: return "mlp"
+        case .video: return "video-c3d"
         }
     }
 
@@ -43,7 +47,7 @@ public enum DatasetKind: String, Codable, Sendable, CaseIterable {
         case .mnist: return (0...9).map(String.init)
         case .fashionMNIST:
             return ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-        case .imageFolder, .mvtec, .mtd, .folder, .table: return nil
+        case .imageFolder, .mvtec, .mtd, .folder, .table, .video: return nil
         }
     }
 }
@@ -120,8 +124,8 @@ public struct OneClassSplit {
             return try loadFolder(path, channels: channels, classNames: nil, keep: names.isEmpty ? { _ in true } : keepTraining(among: names))
         case .mvtec, .mtd, .folder:
             throw DataError.wrongLayout(path: path, expected: "a classification data set; \(kind.rawValue) is industrial inspection, read by InspectionLayout")
-        case .table:
-            throw DataError.wrongLayout(path: path, expected: "a classification data set of images; tables are read by TableFile")
+        case .table, .video:
+            throw DataError.wrongLayout(path: path, expected: "a classification data set of images; tables are read by TableFile, videos by VideoLayout")
         }
     }
 
@@ -208,10 +212,15 @@ public struct TrainingDataDescription: Codable, Sendable, Equatable {
     /// For tables: how rows were read and scaled (nil for image data sets).
     public var table: TableDataDescription?
 
+    /// For videos: where the videos are and how frames became clips (nil otherwise).
+    public var video: VideoDataDescription?
+
     /// A description from its fields.
     public init(dataset: String, path: String, normalClass: String, classNames: [String], imageShape: [Int], resize: ImageResize? = nil,
-                inspection: InspectionDataDescription? = nil, table: TableDataDescription? = nil) {
+                inspection: InspectionDataDescription? = nil, table: TableDataDescription? = nil,
+                video: VideoDataDescription? = nil) {
         self.table = table
+        self.video = video
         self.resize = resize
         self.inspection = inspection
         self.dataset = dataset

@@ -44,6 +44,18 @@ struct Evaluate: ParsableCommand {
             if let json { try writeAtomically(encodeJSON(ReportFile(report, detector: detector)), to: json) }
             return
         }
+        if let video = trained?.video {
+            guard dataset == nil || dataset == .video, normalClass == nil else {
+                throw CommandFailure("the detector \(model) was trained on videos; evaluate it on videos in ShanghaiTech's layout with --data ROOT")
+            }
+            let root = data ?? video.root
+            let test = try VideoLayout.readShanghaiTech(root: URL(fileURLWithPath: root)).test
+            guard !test.isEmpty else { throw CommandFailure("\(root) has no test videos (testing/frames/<video>) to evaluate on") }
+            let evaluation = try detector.evaluate(video: video.clips(of: test)).0
+            print(renderVideo(evaluation, title: "test videos of \(root):"))
+            if let json { try writeAtomically(encodeJSON(evaluation), to: json) }
+            return
+        }
         if labelColumn != nil { throw CommandFailure("--label-column applies to detectors trained on tables") }
         if let inspection = trained?.inspection {
             guard dataset == nil, data == nil, normalClass == nil else {

@@ -81,6 +81,15 @@ struct DataOptions: ParsableArguments {
             do { _ = try TableFormat(path: data) } catch { throw ValidationError("--data \(error)") }
             return
         }
+        if dataset == .video {
+            if normalClass != nil { throw ValidationError("--normal-class does not apply to videos: the training videos are normal") }
+            if imageSize != nil { throw ValidationError("--image-size does not apply to videos; use --frame-size HxW") }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--data \(data): no such folder (expected videos in ShanghaiTech's layout: training/frames/<video>/*.jpg)")
+            }
+            return
+        }
         if dataset.isInspection {
             if normalClass != nil { throw ValidationError("--normal-class does not apply to \(dataset.rawValue): its training images are the defect-free ones") }
             if let imageSize, Int(imageSize) == nil { throw ValidationError("--image-size \(imageSize): inspection images are square; give one side in pixels") }

@@ -40,6 +40,7 @@ struct Score: ParsableCommand {
         let detector = try MOCCADetector.load(from: URL(fileURLWithPath: model))
         detector.scoringPrecision = precision
         if let table = detector.trainingData?.table { return try scoreTable(with: detector, description: table) }
+        if let video = detector.trainingData?.video { return try scoreVideos(with: detector, description: video) }
         let files = try imageFiles(inputs)
         var csv = "", failures = 0
         // Standard output gets the header and each batch as it is scored; a file is written
@@ -97,6 +98,30 @@ struct Score: ParsableCommand {
             try produce { FileHandle.standardOutput.write($0) }
         }
         printError("scored \(row) rows of \(path)")
+    }
+
+    /// Scores every frame of each video folder given (its frames sorted by name), from the
+    /// clips that contain it. Columns: video, frame (from 0), file, score (the detector's),
+    /// one_class, reconstruction and combined (the last three normalised within the video).
+    private func scoreVideos(with detector: MOCCADetector, description: VideoDataDescription) throws {
+        let videos = try inputs.map { path -> Video in
+            let url = URL(fileURLWithPath: path)
+            return Video(name: url.lastPathComponent, frames: try VideoLayout.sortedFrames(in: url, video: url.lastPathComponent))
+        }
+        let clips = try description.clips(of: videos)
+        let scores = try detector.frameScores(clips)
+        var text = "video,frame,file,score,one_class,reconstruction,combined\n"
+        let oneClass = VideoFrameScores.normalized(scores.oneClass)
+        let reconstruction = scores.reconstruction.map(VideoFrameScores.normalized)
+        for (v, video) in videos.enumerated() {
+            for f in 0..<video.frameCount {
+                let fields = [csvField(video.name), "\(f)", csvField(video.frames[f]), "\(scores.overall[v][f])", "\(oneClass[v][f])",
+                              reconstruction.map { "\($0[v][f])" } ?? "", scores.combined.map { "\($0[v][f])" } ?? ""]
+                text += fields.joined(separator: ",") + "\n"
+            }
+        }
+        if let output { try writeAtomically(Data(text.utf8), to: output) } else { print(text, terminator: "") }
+        printError("scored \(scores.videos.count) videos, \(videos.map(\.frameCount).reduce(0, +)) frames")
     }
 
     private func csvField(_ text: String) -> String {

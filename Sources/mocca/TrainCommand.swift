@@ -17,6 +17,7 @@ struct Train: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup(title: "Industrial inspection (--dataset mvtec, mtd, folder)") var inspection: InspectionOptions
     @OptionGroup(title: "Tables (--dataset table)") var table: TableOptions
+    @OptionGroup(title: "Videos (--dataset video)") var video: VideoOptions
     @OptionGroup var method: MethodOptions
     @OptionGroup var threads: ThreadOptions
     @Option(help: "The folder to write the detector to (manifest.json + weights.safetensors).")
@@ -40,6 +41,15 @@ struct Train: ParsableCommand {
                 try checkWritable(report, option: "--report")
             }
             return
+        }
+        if data.dataset == .video {
+            _ = try method.configuration(defaultNetwork: data.dataset.defaultNetwork, networkFields: video.networkFields(channels: data.channelCount ?? 1))
+            try checkOutput(out, overwrite: overwrite)
+            if let report { try checkWritable(report, option: "--report") }
+            return
+        }
+        if video.isSet {
+            throw ValidationError("--frame-size, --clip-length, --clips-per-epoch, --train-stride and --remove-background apply to --dataset video")
         }
         if table.isSet {
             throw ValidationError("--label-column, --features, --exclude, --impute, --scaling, --arrays, --hidden-sizes, --batch-norm and --test apply to --dataset table")
@@ -68,6 +78,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try threads.apply()
         if data.dataset == .table { return try runTable() }
+        if data.dataset == .video { return try runVideo() }
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection { return try runInspection(configuration) }
         let (detector, test) = try trainDetector(data: data, configuration: configuration, evaluate: evaluate,
@@ -82,6 +93,18 @@ struct Train: ParsableCommand {
 }
 
 extension Train {
+    /// Trains on the training videos' clips; evaluates frame by frame on the test videos.
+    func runVideo() throws {
+        let (detector, test) = try trainVideoDetector(data: data, video: video, method: method, allowDivergence: allowDivergence)
+        try saveDetector(detector, to: out)
+        print("saved the detector to \(out) (threshold \(detector.threshold))")
+        guard evaluate, let description = detector.trainingData?.video else { return }
+        guard !test.isEmpty else { return printError("no test videos (testing/frames): not evaluated") }
+        let evaluation = try detector.evaluate(video: description.clips(of: test)).0
+        print(renderVideo(evaluation, title: "test videos of \(data.data):"))
+        if let report { try writeAtomically(encodeJSON(evaluation), to: report) }
+    }
+
     /// Trains on a table's normal rows; evaluates on `--test` where given.
     func runTable() throws {
         let detector = try trainTableDetector(data: data, table: table, method: method, allowDivergence: allowDivergence)

@@ -54,3 +54,8 @@ public struct VideoTrainingClips: SampleSource {
     /// The drawn clips at `indices`.
     public func batch(_ indices: [Int]) throws -> Tensor { try pool.batch(indices.map(poolIndex(of:))) }
 }
+
+extension VideoTrainingClips: EpochDrawnSource {
+    /// Each training epoch draws its own clips (``forEpoch(_:)``).
+    public func drawn(forEpoch epoch: Int) -> any SampleSource { forEpoch(epoch) }
+}
