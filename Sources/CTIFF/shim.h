@@ -82,3 +82,11 @@ static inline TIFF *mocca_tiff_open(mocca_tiff_memory *memory, tmsize_t max_allo
 static inline int mocca_tiff_dimensions(TIFF *tiff, uint32_t *width, uint32_t *height) {
     return TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, width) == 1 && TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, height) == 1;
 }
+
+/// The first image's compression scheme, samples per pixel and bits per sample (libtiff's
+/// defaults where a tag is absent).
+static inline void mocca_tiff_format(TIFF *tiff, uint16_t *compression, uint16_t *samples, uint16_t *bits) {
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_COMPRESSION, compression);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, samples);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, bits);
+}

@@ -38,12 +38,26 @@ extension ImageDecoder {
                 throw DataError.malformed(path: path, message: "corrupt TIFF: no image width and height")
             }
             try checkSize(width: Int(width), height: Int(height), path: path, maximumPixels: maximumPixels)
+            // A compression scheme libtiff lacks is refused, and uncompressed pixels must all
+            // be in the file, before the raster is allocated (found by fuzzing: flipped bits
+            // made a 3×2 image 33,554,435×2 of scheme 1537, read blank for seconds).
+            var compression: UInt16 = 0, perPixel: UInt16 = 0, bits: UInt16 = 0
+            mocca_tiff_format(tiff, &compression, &perPixel, &bits)
+            // In Double: the tags can declare up to 2³² × 2¹⁶ × 2¹⁶ bits.
+            let declared = (Double(width) * Double(perPixel) * Double(bits) / 8).rounded(.down) * Double(height)
+            guard TIFFIsCODECConfigured(compression) != 0 else {
+                throw DataError.unsupported(path: path, message: "TIFF compression scheme \(compression), which libtiff does not decode")
+            }
+            if compression == UInt16(COMPRESSION_NONE), declared > Double(file.count) {
+                throw DataError.malformed(path: path, message: "truncated or corrupt TIFF: \(width)x\(height) pixels of \(perPixel) \(bits)-bit samples need \(Int(declared)) bytes, the file has \(file.count)")
+            }
             var reason = [CChar](repeating: 0, count: 1024)
             guard TIFFRGBAImageOK(tiff, &reason) != 0 else {
                 throw DataError.unsupported(path: path, message: "TIFF decoding: \(String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
             }
             var raster = [UInt32](repeating: 0, count: Int(width) * Int(height))
-            guard TIFFReadRGBAImageOriented(tiff, width, height, &raster, Int32(ORIENTATION_TOPLEFT), 0) != 0 else {
+            // Stop at the first bad strip or tile, rather than leave it blank and go on.
+            guard TIFFReadRGBAImageOriented(tiff, width, height, &raster, Int32(ORIENTATION_TOPLEFT), 1) != 0 else {
                 throw DataError.malformed(path: path, message: "corrupt or truncated TIFF data: \(message())")
             }
             // Each pixel packs R, G, B and A from the low byte up (libtiff's TIFFGetR...).

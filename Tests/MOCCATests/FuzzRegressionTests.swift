@@ -37,6 +37,32 @@ struct FuzzRegressionTests {
         }
     }
 
+    /// fuzz-tiff, timeout: a 182-byte TIFF declaring 33,554,435×2 pixels (within the pixel
+    /// limit) in compression scheme 1537 was given a 268 MB raster and read strip by strip,
+    /// the undecodable ones left blank, for over 10 s under AddressSanitizer. A scheme
+    /// libtiff lacks is now refused before anything is allocated, and so are uncompressed
+    /// pixels that cannot be in the file (the same input with its scheme set to none).
+    @Test func tiffDeclaringMorePixelsThanItHoldsIsRefusedAtOnce() throws {
+        let bytes = try Self.fixture("tiff-width-33554435x2.tif")
+        // The compression entry (tag 259, a short): its value set to 1, no compression.
+        let entry = try #require(stride(from: 0x3A, to: bytes.count - 12, by: 12).first { bytes[$0] == 0x03 && bytes[$0 + 1] == 0x01 })
+        var uncompressed = bytes
+        uncompressed[entry + 8] = 1
+        uncompressed[entry + 9] = 0
+        let start = Date()
+        for channels in [1, 3] {
+            #expect { try ImageDecoder.decode(bytes: bytes, path: "t.tif", channels: channels) } throws: { error in
+                guard case let DataError.unsupported(_, message)? = error as? DataError else { return false }
+                return message.contains("compression scheme 1537")
+            }
+            #expect { try ImageDecoder.decode(bytes: uncompressed, path: "t.tif", channels: channels) } throws: { error in
+                guard case let DataError.malformed(_, message)? = error as? DataError else { return false }
+                return message.contains("33554435x2") && message.contains("the file has 182")
+            }
+        }
+        #expect(Date().timeIntervalSince(start) < 0.5)
+    }
+
     /// fuzz-png, out of memory: an 89-byte PNG whose `tEXt` chunk declares 285,212,689
     /// bytes made libpng allocate that much before finding the data missing, and the
     /// fuzzer's memory grew past 2 GB. The chunk lengths are now checked against the file
