@@ -10,7 +10,7 @@ struct Speed: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure throughput (images/s) and print JSON; compare with the PyTorch twins in scripts/bench.",
         discussion: "This measures speed on synthetic batches. For detection quality (AUROC over classes, seeds and boundaries) see `mocca benchmark`.",
-        subcommands: [Core.self, OneClass.self, Scoring.self, ResidualAutoencoder.self, MLPSpeed.self])
+        subcommands: [Core.self, OneClass.self, Scoring.self, ResidualAutoencoder.self, VideoAutoencoderSpeed.self, MLPSpeed.self])
 
     /// The compute core: per-layer timings and the CIFAR-10 LeNet autoencoder's training step.
     struct Core: ParsableCommand {
@@ -264,6 +264,55 @@ struct ResidualAutoencoder: ParsableCommand {
                        "channels": channels, "params": model.parameters().reduce(0) { $0 + $1.count },
                        "train_img_per_s_best": round1(Double(batch) / result.best),
                        "train_img_per_s_median": round1(Double(batch) / result.median),
+                       "train_step_ms_min": round1(1e3 * result.best), "train_step_ms_median": round1(1e3 * result.median),
+                       "final_loss": Double(loss)])
+    }
+}
+
+/// Pre-training (phase 1) of the video autoencoder (`video-c3d`): forward, reconstruction
+/// loss, backward and Adam on synthetic clips, as `scripts/bench/torch_video_ae.py` measures it
+/// in PyTorch. The default is the network's default clip, 1×16×64×96, at batch 8.
+struct VideoAutoencoderSpeed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "video-ae",
+        abstract: "Training throughput of phase 1 (reconstruction) on the video autoencoder (video-c3d).")
+
+    @OptionGroup var timing: TimingOptions
+    @Option(help: "Batch size (at least 2).") var batch = 8
+    @Option(help: "Frames per clip (a multiple of 4).") var clipLength = 16
+    @Option(help: "Frame height (a multiple of 32).") var height = 64
+    @Option(help: "Frame width (a multiple of 32).") var width = 96
+    @Option(help: "Frame channels (1 or 3).") var channels = 1
+
+    func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
+
+    func run() throws {
+        Threads.count = timing.threads
+        var configuration = VideoAutoencoderConfiguration()
+        (configuration.channels, configuration.clipLength) = (channels, clipLength)
+        (configuration.height, configuration.width) = (height, width)
+        var generator = RandomGenerator(seed: 0)
+        let model = try VideoAutoencoder(configuration, generator: &generator)
+        // Phase 1 trains the autoencoder; the LSTM tap heads wait for the one-class phase.
+        let parameters = model.encoderLayers.parameters() + model.decoderLayers.parameters()
+        let optimizer = Adam(parameters: parameters, learningRate: 1e-4, weightDecay: 0.5e-6)
+        let pool = (0..<2).map { _ in Tensor.uniform(shape: [batch, channels, clipLength, height, width], using: &generator) }
+        var index = 0
+        var loss: Float = 0
+        model.train()
+        let result = try timing.timer.measure {
+            optimizer.zeroGradients()
+            let objective = try model.reconstructionLoss(pool[index % pool.count])
+            index += 1
+            try objective.backward()
+            try optimizer.step()
+            loss = objective.item
+        }
+        try printJSON(["bench": "mocca_video_ae", "threads": timing.threads, "batch": batch, "clip_length": clipLength,
+                       "height": height, "width": width, "channels": channels,
+                       "params": parameters.reduce(0) { $0 + $1.count },
+                       "train_clip_per_s_best": round1(Double(batch) / result.best),
+                       "train_clip_per_s_median": round1(Double(batch) / result.median),
                        "train_step_ms_min": round1(1e3 * result.best), "train_step_ms_median": round1(1e3 * result.median),
                        "final_loss": Double(loss)])
     }
