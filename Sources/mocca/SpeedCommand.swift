@@ -318,7 +318,11 @@ struct VideoAutoencoderSpeed: ParsableCommand {
     }
 }
 
+/// Prints a measurement as one line of JSON, with the host it ran on under `host` (CPU
+/// model, oneDNN's effective ISA, bfloat16), so that every figure names its machine.
 func printJSON(_ object: [String: Any]) throws {
+    var object = object
+    object["host"] = ComputeHost.record
     let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 }

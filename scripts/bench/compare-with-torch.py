@@ -15,6 +15,11 @@ Install PyTorch's CPU build outside the repository first:
     python3 -m venv /tmp/torch-ref && /tmp/torch-ref/bin/pip install 'torch==2.13.0+cpu' numpy
 Rounds interleave all runs because these machines are shared and noisy; each figure is
 the best over rounds.
+
+The table names the host: CPU model, the instruction set oneDNN runs in mocca (after
+ONEDNN_MAX_CPU_ISA) and whether it has bfloat16, as `mocca speed` records them under
+"host", and PyTorch's CPU capability. Under ONEDNN_MAX_CPU_ISA=AVX2 PyTorch is capped to
+match (ATEN_CPU_CAPABILITY=avx2, unless set), as it would be on an AVX2 host.
 """
 import argparse
 import json
@@ -47,6 +52,11 @@ def main():
     phases = os.path.join(ROOT, "scripts", "bench", "torch_mocca_phases.py")
     # PyTorch is measured as shipped: the OpenBLAS core-type overrides of these machines slow it down.
     torch_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper().startswith("AVX2") and "ATEN_CPU_CAPABILITY" not in torch_env:
+        torch_env["ATEN_CPU_CAPABILITY"] = "avx2"
+    torch_host = subprocess.run(
+        [args.torch_python, "-c", "import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())"],
+        check=True, capture_output=True, text=True, env=torch_env).stdout.split()
     mocca = {
         "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing,
         "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing,
@@ -58,8 +68,11 @@ def main():
         "score": [args.torch_python, phases, "--phase", "score", "--batch", "256"] + threads + timing,
     }
     best = {}
+    hosts = []
 
     def keep(name, result):
+        if name[0] == "mocca" and "host" in result:
+            hosts.append(result["host"])
         for key in ("train_img_per_s_best", "infer_img_per_s_best"):
             if key in result:
                 best[(name, key)] = max(best.get((name, key), 0.0), result[key])
@@ -77,10 +90,19 @@ def main():
             ("autoencoder inference, batch 128", "core", "infer_img_per_s_best"),
             ("one-class training, batch 128", "one-class", "train_img_per_s_best"),
             ("scoring, batch 256", "score", "infer_img_per_s_best")]
+    host = hosts[0] if hosts else {}
+    if any(h != host for h in hosts):
+        print("warning: the mocca runs reported different hosts", file=sys.stderr)
+    yes = lambda flag: "yes" if flag else "no"
+    host_line = (f"host: {host.get('cpu_model', 'unknown')}; mocca: oneDNN {host.get('onednn_version', '?')} "
+                 f"ISA {host.get('onednn_isa', 'unknown')} (bf16 {yes(host.get('onednn_bf16'))}; "
+                 f"CPU bf16 {yes(host.get('cpu_bf16'))}), OpenBLAS {host.get('openblas_core', '?')}; "
+                 f"PyTorch {torch_host[0]} capability {torch_host[1]}")
     print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s, best of {args.rounds} rounds")
+    print(host_line)
     print(f"| measure | mocca | torch NCHW | torch channels-last | ratio |")
     print(f"|---|---|---|---|---|")
-    table = {}
+    table = {"host": dict(host, torch_version=torch_host[0], torch_cpu_capability=torch_host[1])}
     for label, phase, key in rows:
         m, a, b = best[(("mocca", phase), key)], best[(("torch", phase), key)], best[(("torch-cl", phase), key)]
         ratio = m / max(a, b)

@@ -22,26 +22,11 @@ public enum ComputePrecision {
     @TaskLocal static var current: Precision = .fp32
 
     /// Whether oneDNN runs native bf16 kernels on this CPU (AVX512-BF16 or AMX), given
-    /// `ONEDNN_MAX_CPU_ISA`.
-    public static var bf16IsNative: Bool {
-        let isa = dnnl_get_effective_cpu_isa().rawValue
-        return [dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx].contains { isa & $0.rawValue == $0.rawValue }
-    }
+    /// `ONEDNN_MAX_CPU_ISA` (``ComputeHost/oneDNNBF16``).
+    public static var bf16IsNative: Bool { ComputeHost.oneDNNBF16 }
 
-    /// oneDNN's name for the instruction set it runs on.
-    public static var isaName: String {
-        switch dnnl_get_effective_cpu_isa() {
-        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
-        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
-        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
-        case dnnl_cpu_isa_avx512_core: return "avx512_core"
-        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
-        case dnnl_cpu_isa_avx2: return "avx2"
-        case dnnl_cpu_isa_avx: return "avx"
-        case dnnl_cpu_isa_sse41: return "sse41"
-        case let other: return "isa 0x\(String(other.rawValue, radix: 16))"
-        }
-    }
+    /// oneDNN's name for the instruction set it runs on (``ComputeHost/oneDNNISA``).
+    public static var isaName: String { ComputeHost.oneDNNISA }
 
     /// Runs `body` with the heavy ops in `precision`.
     /// - Throws: ``TensorError/invalidArgument(op:message:)`` for bf16 on a CPU without

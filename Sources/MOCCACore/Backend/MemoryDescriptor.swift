@@ -52,6 +52,17 @@ struct MemoryDescriptor: Hashable, @unchecked Sendable {
         }
     }
 
+    /// Whether a blocked layout pads a dimension smaller than `limit` up to its block
+    /// size: 3 channels stored as 16 (`aBcd16b`), a weight's 3 output channels as 16.
+    func padsDimension(below limit: Int) -> Bool {
+        withUnsafeBytes(of: raw.dims) { dims in
+            withUnsafeBytes(of: raw.padded_dims) { padded in
+                let d = dims.bindMemory(to: Int64.self), p = padded.bindMemory(to: Int64.self)
+                return (0..<Int(raw.ndims)).contains { d[$0] < limit && d[$0] != p[$0] }
+            }
+        }
+    }
+
     var shape: [Int] {
         withUnsafeBytes(of: raw.dims) { buffer in
             let dims = buffer.bindMemory(to: Int64.self)

@@ -4,7 +4,8 @@ import CDNNL
 ///
 /// Every primitive is created with `format_tag_any`, so oneDNN picks its fastest
 /// (blocked) layouts; activations stay in those layouts between oneDNN ops and are
-/// reordered only when a consumer wants another one. Weights stay plain (`OIHW`, or
+/// reordered only when a consumer wants another one. Channel-poor convolutions (fewer
+/// than 8 channels on a side) are the exception: see ``ConvolutionLayoutChoice``. Weights stay plain (`OIHW`, or
 /// PyTorch's `[in, out, kh, kw]` for transposed convolutions) so that optimisers and
 /// weight files see PyTorch's layout.
 extension Tensor {
@@ -40,7 +41,7 @@ extension Tensor {
 }
 
 /// The sizes of one convolution call, validated, and the oneDNN work for it.
-private struct ConvolutionGeometry {
+struct ConvolutionGeometry {
     let op: String
     let transposed: Bool
     let batch, inChannels, height, width, outChannels, kernelHeight, kernelWidth: Int
@@ -93,7 +94,7 @@ private struct ConvolutionGeometry {
     }
 
     var key: String {
-        "\(op)|\(batch),\(inChannels),\(height),\(width)|\(outChannels),\(kernelHeight),\(kernelWidth)|s\(stride)p\(padding)o\(outputPadding)|b\(hasBias)"
+        "\(op)|\(batch),\(inChannels),\(height),\(width)|\(outChannels),\(kernelHeight),\(kernelWidth)|s\(stride)p\(padding)o\(outputPadding)|b\(hasBias)|l\(ConvolutionLayoutChoice.enabled)"
     }
     var sourceShape: [Int] { [batch, inChannels, height, width] }
     var destinationShape: [Int] { [batch, outChannels, outHeight, outWidth] }
@@ -115,8 +116,8 @@ private struct ConvolutionGeometry {
     private func any(_ shape: [Int]) -> dnnl_memory_desc_t { MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw }
 
     func forwardPrimitive() throws -> Primitive {
-        try DNNL.primitive("\(key)|fwd", op: op) {
-            var src = any(sourceShape), wei = any(weightShape), dst = any(destinationShape)
+        try DNNL.primitive("\(key)|fwd", op: op) { try chooseLayouts { layouts in
+            var src = layouts.source, wei = any(weightShape), dst = layouts.destination
             let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
             return try withOptionalPointer(to: bias) { biasPointer in
                 if transposed {
@@ -132,7 +133,7 @@ private struct ConvolutionGeometry {
                     strides, paddingLeft, paddingRight), op, "convolution forward descriptor")
                 return try DNNL.makeDescriptor(&desc, op: op)
             }
-        }
+        } }
     }
 
     func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
@@ -170,7 +171,10 @@ private struct ConvolutionGeometry {
         if weight.requiresGrad || hasBias {
             let primitive = try backwardWeightsPrimitive(forward)
             let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
-            let src = try DNNL.reorder(source, to: primitive.descriptor(dnnl_query_src_md))
+            // The forward pass may have reordered the input (to a plain layout, for a
+            // channel-poor end); take whichever copy already has the layout wanted here.
+            let wanted = primitive.descriptor(dnnl_query_src_md)
+            let src = try DNNL.reorder(input.memoryDescriptor == wanted ? input : source, to: wanted)
             let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
             let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
             var args: [(Int32, Tensor, MemoryDescriptor)] = [
@@ -195,8 +199,8 @@ private struct ConvolutionGeometry {
     }
 
     private func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_data", op: op) {
-            var diffSrc = any(sourceShape), wei = any(weightShape), diffDst = any(destinationShape)
+        try DNNL.primitive("\(key)|bwd_data", op: op) { try chooseLayouts { layouts in
+            var diffSrc = layouts.source, wei = any(weightShape), diffDst = layouts.destination
             if transposed {
                 var desc = dnnl_deconvolution_desc_t()
                 try DNNL.check(dnnl_deconvolution_backward_data_desc_init(
@@ -209,12 +213,12 @@ private struct ConvolutionGeometry {
                 &desc, dnnl_convolution_direct, &diffSrc, &wei, &diffDst, strides, paddingLeft, paddingRight),
                 op, "convolution backward-data descriptor")
             return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-        }
+        } }
     }
 
     private func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_weights", op: op) {
-            var src = any(sourceShape), diffWei = any(weightShape), diffDst = any(destinationShape)
+        try DNNL.primitive("\(key)|bwd_weights", op: op) { try chooseLayouts { layouts in
+            var src = layouts.source, diffWei = any(weightShape), diffDst = layouts.destination
             let diffBias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
             return try withOptionalPointer(to: diffBias) { biasPointer in
                 if transposed {
@@ -230,7 +234,128 @@ private struct ConvolutionGeometry {
                     strides, paddingLeft, paddingRight), op, "convolution backward-weights descriptor")
                 return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
             }
+        } }
+    }
+}
+
+/// The layouts a convolution pass asks oneDNN for, on its source and destination side.
+///
+/// oneDNN's own choice (`format_tag_any`) blocks channels by 16 (AVX-512) or 8 (AVX2);
+/// on a side with 1–7 channels that pads the tensor, and the work, up to the block: the
+/// CIFAR-10 decoder's last transposed convolution (32 → 3 channels at 32×32) writes
+/// `aBcd16b` and ran 1.7× slower than with a plain output. So when oneDNN's choice pads a
+/// tensor of fewer than ``ConvolutionLayoutChoice/poorChannels`` channels, the pass is
+/// created again with one of these requests, in the order ``candidates(inChannels:outChannels:kernelArea:)``
+/// gives, and the first whose kernel pads nothing small (and is not a `ref:` kernel) wins.
+///
+/// The order is a fixed rule, measured per pass on both ISAs (AVX-512 and
+/// `ONEDNN_MAX_CPU_ISA=AVX2` on an AMD EPYC Zen 5, one and two threads; README,
+/// *Performance*), not a timing taken at run time: a timed choice would depend on the
+/// machine's load and change the kernels, and so the rounding, from one run to the next.
+/// - An image end (1–3 channels) against 8 or more, with a spatial kernel: the narrow side
+///   plain (`abcd`), the other side `any`; oneDNN then runs its im2col + GEMM kernel, which
+///   vectorises over pixels (CIFAR's 32 → 3 5×5 transposed forward, batch 128, one thread:
+///   8.2 ms against 14.3 padded on AVX-512, 15.1 against 16.5 on AVX2; 3 → 32
+///   backward-data: 8.1 against 14.7, 15.0 against 16.4; MNIST's 8 → 1 transposed forward:
+///   0.69 against 2.32 and 0.76 against 1.40). Channels-last JIT kernels vectorise over
+///   channels, and with 1–3 of them were no faster than the padded ones (15.9 ms there).
+/// - Otherwise (4–7 channels, or both sides narrow: MNIST's 8 → 4, 2 → 4, 4 → 8):
+///   channels-last (`acdb`) on both sides, which the JIT kernels take without padding
+///   (4 → 8 transposed forward 0.16 ms against 0.62 padded and 1.47 plain).
+/// - A 1×1 kernel with a wide side keeps oneDNN's padded choice: its blocked 1×1 kernels
+///   are memory-bound, the padding costs less than reordering the wide side, and the
+///   alternatives were slower on AVX-512 (`mvtec-resnet`'s 32 → 3 forward 3.4 ms plain, 5.1
+///   channels-last, against 2.8 padded; backward-data 3.5 plain against 2.5).
+/// Plain layouts on the wide side are never requested: a channels-last or plain request
+/// there with `any` on the other side made oneDNN 2.6 fall back to its reference kernels
+/// (50–300× slower).
+enum ConvolutionLayoutChoice: CaseIterable {
+    /// oneDNN's choice (`format_tag_any`) on both sides.
+    case automatic
+    /// The sides with fewer than ``poorChannels`` channels plain (`abcd`), the others `any`.
+    case plainNarrowSide
+    /// Channels-last (`acdb`) on both sides.
+    case channelsLast
+
+    /// Sides with fewer channels than this are channel-poor: oneDNN's smallest block is 8.
+    static let poorChannels = 8
+    /// A side with at least this many channels fills oneDNN's AVX-512 block.
+    static let wideChannels = 16
+    /// Image ends: grey (1) or colour (3) channels, or a few more.
+    static let imageChannels = 3
+
+    /// Whether channel-poor passes may ask for other layouts than oneDNN's choice; tests
+    /// turn it off (for their own task only) to compare with the padded path. Part of the
+    /// primitive-cache key.
+    @TaskLocal static var enabled = true
+
+    /// The requests to try, in order, for a convolution's channel counts and kernel area.
+    static func candidates(inChannels: Int, outChannels: Int, kernelArea: Int) -> [ConvolutionLayoutChoice] {
+        guard enabled, min(inChannels, outChannels) < poorChannels else { return [.automatic] }
+        let (narrow, wide) = (min(inChannels, outChannels), max(inChannels, outChannels))
+        if wide >= wideChannels && kernelArea == 1 { return [.automatic] }
+        if narrow <= imageChannels && wide >= poorChannels { return [.automatic, .plainNarrowSide, .channelsLast] }
+        return [.automatic, .channelsLast, .plainNarrowSide]
+    }
+
+    /// The memory descriptors this request gives a side of `shape` (`[N, C, H, W]`).
+    func descriptor(_ shape: [Int]) -> dnnl_memory_desc_t {
+        switch self {
+        case .automatic: return MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw
+        case .plainNarrowSide:
+            return MemoryDescriptor(shape: shape, tag: shape[1] < Self.poorChannels ? dnnl_abcd : dnnl_format_tag_any).raw
+        case .channelsLast: return MemoryDescriptor(shape: shape, tag: dnnl_acdb).raw
         }
+    }
+
+    /// Whether a created primitive descriptor is acceptable for a channel-poor pass: no
+    /// activation (source, destination or their gradients) of fewer than ``poorChannels``
+    /// channels is padded, and the kernel is not one of oneDNN's reference kernels. Weights
+    /// may be padded: they are small, and the channels-last JIT kernels that block a
+    /// narrow weight were still the fastest for narrow layers (MNIST's 4 → 8 transposed
+    /// convolution: 0.16 ms forward, against 0.62 padded and 1.47 plain).
+    static func isAcceptable(_ pd: dnnl_primitive_desc_t) -> Bool {
+        var info: UnsafePointer<CChar>?
+        if dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info,
+           String(cString: info).hasPrefix("ref") {
+            return false
+        }
+        let queries = [dnnl_query_src_md, dnnl_query_diff_src_md, dnnl_query_dst_md, dnnl_query_diff_dst_md]
+        return !queries.contains { query in
+            guard let md = dnnl_primitive_desc_query_md(pd, query, 0)?.pointee, md.ndims > 0 else { return false }
+            return MemoryDescriptor(raw: md).padsDimension(below: poorChannels)
+        }
+    }
+}
+
+extension ConvolutionGeometry {
+    /// Creates a pass's primitive descriptor with oneDNN's layouts, or, for a channel-poor
+    /// convolution where those pad a small tensor, with the first acceptable request of
+    /// ``ConvolutionLayoutChoice/candidates(inChannels:outChannels:kernelArea:)``. Falls back
+    /// to oneDNN's own choice when no request is acceptable.
+    func chooseLayouts(
+        _ make: (_ layouts: (source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t)) throws -> dnnl_primitive_desc_t
+    ) throws -> dnnl_primitive_desc_t {
+        let candidates = ConvolutionLayoutChoice.candidates(
+            inChannels: inChannels, outChannels: outChannels, kernelArea: kernelHeight * kernelWidth)
+        var fallback: dnnl_primitive_desc_t?
+        for choice in candidates {
+            let pd: dnnl_primitive_desc_t
+            if choice == .automatic {
+                // oneDNN's own choice must exist: its errors are the op's errors.
+                pd = try make((choice.descriptor(sourceShape), choice.descriptor(destinationShape)))
+            } else {
+                guard let made = try? make((choice.descriptor(sourceShape), choice.descriptor(destinationShape))) else { continue }
+                pd = made
+            }
+            if candidates.count == 1 || ConvolutionLayoutChoice.isAcceptable(pd) {
+                if let fallback { dnnl_primitive_desc_destroy(fallback) }
+                return pd
+            }
+            if fallback == nil { fallback = pd } else { dnnl_primitive_desc_destroy(pd) }
+        }
+        guard let fallback else { throw TensorError.backend(op: op, message: "no convolution primitive descriptor") }
+        return fallback
     }
 }
 
