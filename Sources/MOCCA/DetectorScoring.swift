@@ -6,6 +6,16 @@ extension MOCCADetector {
     /// grows with it.
     static let scoringBatch = 128
 
+    /// Input values per scoring batch at most: a batch of 128 video clips (16×64×64 each)
+    /// made activations of 268 MB per tensor and a 3 GB peak; 2^20 values keep 128 images
+    /// of CIFAR-10 or MNIST per batch, 21 of 3×128×128 and 16 clips of 16×64×64.
+    static let scoringBatchValues = 1 << 20
+
+    /// The scoring batch for samples of `sampleCount` values.
+    static func scoringBatch(sampleCount: Int) -> Int {
+        min(scoringBatch, max(1, scoringBatchValues / max(sampleCount, 1)))
+    }
+
     /// Scores preprocessed samples, overall and per channel, a batch at a time.
     /// - Throws: ``MOCCAError/notFitted``, ``MOCCAError/invalidData(_:)`` for samples of
     ///   the wrong shape, and ``MOCCAError/nonFiniteScore(sample:channel:)`` naming the
@@ -79,7 +89,8 @@ extension MOCCADetector {
         }
         try ComputePrecision.run(in: scoringPrecision) {
             try withoutGradients {
-                for loaded in BatchLoader(samples, consecutiveBatchesOf: Self.scoringBatch) {
+                let size = Self.scoringBatch(sampleCount: samples.sampleShape.reduce(1, *))
+                for loaded in BatchLoader(samples, consecutiveBatchesOf: size) {
                     let batch = try checkedBatch(loaded, samples)
                     try body(loaded.indices, batch, network.tapVectors(batch, taps: configuration.taps))
                 }
