@@ -77,25 +77,12 @@ struct ResidualAutoencoderGoldenTests {
         return model
     }
 
-    /// Compares `actual` with the fixture's `key` in max-abs relative and relative L2 error,
-    /// each within `max(floor, 10 ×` PyTorch's own float32 deviation`)`.
+    /// Compares `actual` with the fixture's `key` (``TorchComparison``, bounded by
+    /// ``spreadFactor`` × PyTorch's own float32 deviation, at least `floor`).
     func expectClose(_ actual: Tensor, _ fixture: SafeTensors.Contents, _ key: String, floor: Float = 1e-4,
                      sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let expected = try fixture.tensor(key)
-        #expect(actual.shape == expected.shape, "\(key): shape \(actual.shape) vs \(expected.shape)", sourceLocation: sourceLocation)
-        guard actual.shape == expected.shape else { return }
-        let torch = try #require(fixture.metadata["torch_f32_deviation.\(key)"], "torch_f32_deviation.\(key)")
-            .split(separator: ";").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-        try #require(torch.count == 2)
-        let (a, b) = (actual.scalars, expected.scalars)
-        let scale = b.map(abs).max() ?? 0
-        let maxRelative = (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / max(scale, .leastNormalMagnitude)
-        let l2 = relativeL2Error(actual, expected)
-        let (maxBound, l2Bound) = (max(floor, Self.spreadFactor * torch[0]), max(floor, Self.spreadFactor * torch[1]))
-        #expect(maxRelative <= maxBound && l2 <= l2Bound, """
-            \(key): max-abs relative \(maxRelative) (bound \(maxBound)), relative L2 \(l2) (bound \(l2Bound))
-            """, sourceLocation: sourceLocation)
-        #expect(!a.allSatisfy { $0 == 0 } || b.allSatisfy { $0 == 0 }, "\(key) is all zero", sourceLocation: sourceLocation)
+        let comparison = try TorchComparison(actual, fixture, key, spreadFactor: Self.spreadFactor, floor: floor)
+        #expect(comparison.passes, "\(comparison)", sourceLocation: sourceLocation)
     }
 
     func check(_ file: String, channels: Int, selectors: Bool, mapsStored: Bool, gradients: [String]) throws {

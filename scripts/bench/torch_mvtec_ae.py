@@ -9,33 +9,21 @@ check against Sources/MOCCAModels/ResidualInspectionAutoencoder.swift.
     /tmp/torch-ref/bin/python scripts/bench/torch_mvtec_ae.py --batch 128 --samples 2 --steps 1 --warmup 1
 """
 import argparse
-import importlib.util
 import json
 import os
-import time
+import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchkit  # noqa: E402
+
 
 def load_twin():
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "make-golden.py")
-    spec = importlib.util.spec_from_file_location("make_golden", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MvAE
+    return benchkit.golden_twin("MvAE")
 
 
-def measure(step, samples, steps, warmup):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    times.sort()
-    return times[0], times[len(times) // 2]
+measure = benchkit.measure
 
 
 def main():

@@ -10,33 +10,21 @@ phase 1, so neither side runs them.
     /tmp/torch-ref/bin/python scripts/bench/torch_video_ae.py --threads 2 --batch 8
 """
 import argparse
-import importlib.util
 import json
 import os
-import time
+import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchkit  # noqa: E402
+
 
 def load_twin():
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "make-golden.py")
-    spec = importlib.util.spec_from_file_location("make_golden", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.VidAE
+    return benchkit.golden_twin("VidAE")
 
 
-def measure(step, samples, steps, warmup):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - start) / steps)
-    times.sort()
-    return times[0], times[len(times) // 2]
+measure = benchkit.measure
 
 
 def main():
