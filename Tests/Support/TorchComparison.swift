@@ -24,10 +24,10 @@ public struct TorchComparison: CustomStringConvertible {
     public init(_ actual: Tensor, _ fixture: SafeTensors.Contents, _ key: String, spreadFactor: Float, floor: Float) throws {
         let expected = try fixture.tensor(key)
         guard let deviation = fixture.metadata["torch_f32_deviation.\(key)"] else {
-            throw FixtureError("the fixture has no torch_f32_deviation.\(key)")
+            throw FixtureError.missing("torch_f32_deviation.\(key)")
         }
         let torch = deviation.split(separator: ";").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard torch.count == 2 else { throw FixtureError("torch_f32_deviation.\(key) is not 'max; l2': \(deviation)") }
+        guard torch.count == 2 else { throw FixtureError.missing("torch_f32_deviation.\(key) as 'max; l2' (got \(deviation))") }
         self.key = key
         shapes = (actual.shape, expected.shape)
         (maxBound, l2Bound) = (max(floor, spreadFactor * torch[0]), max(floor, spreadFactor * torch[1]))
@@ -50,12 +50,4 @@ public struct TorchComparison: CustomStringConvertible {
         shapes.0 != shapes.1 ? "\(key): shape \(shapes.0) vs \(shapes.1)"
             : "\(key): max-abs relative \(maxRelative) (bound \(maxBound)), relative L2 \(l2) (bound \(l2Bound))" + (vanished ? ", all zero" : "")
     }
-}
-
-/// A golden file that lacks what a test needs.
-public struct FixtureError: Error, CustomStringConvertible {
-    /// What is missing.
-    public let description: String
-    /// An error saying what is missing.
-    public init(_ description: String) { self.description = description }
 }
