@@ -43,7 +43,9 @@ extension Tensor {
     /// `x · Wᵀ + b` with bf16 operands and float32 accumulation, through oneDNN's matmul.
     static func bf16Linear(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
         let (n, k, m) = (x.shape[0], x.shape[1], weight.shape[0])
-        let xb = try x.plain().bf16Copy(), wb = try weight.plain().bf16Copy()
+        // oneDNN's reorder rounds to nearest even with the CPU's own conversion instruction.
+        let xb = try DNNL.reorder(x.plain(), to: MemoryDescriptor(shape: [n, k], tag: dnnl_ab, dataType: dnnl_bf16))
+        let wb = try DNNL.reorder(weight.plain(), to: MemoryDescriptor(shape: [m, k], tag: dnnl_ab, dataType: dnnl_bf16))
         let source = MemoryDescriptor(shape: [n, k], tag: dnnl_ab, dataType: dnnl_bf16)
         // The weight [out, in] read as its transpose [in, out]: the `ba` layout.
         let weights = MemoryDescriptor(shape: [k, m], tag: dnnl_ba, dataType: dnnl_bf16)
@@ -65,23 +67,5 @@ extension Tensor {
         if let bias, let biasDescriptor { arguments.append((DNNL_ARG_BIAS, try bias.plain(), biasDescriptor)) }
         try primitive.execute(arguments, op: "linear")
         return out
-    }
-
-    /// The values rounded to bfloat16 (to nearest, ties to even), packed two bytes each in
-    /// a tensor's storage: only the backend reads them.
-    func bf16Copy() -> Tensor {
-        let count = self.count
-        let copy = Tensor(shape: [count], storage: TensorStorage(byteCount: count * 2, zeroed: false))
-        let source = UnsafeRawPointer(floatPointer).assumingMemoryBound(to: UInt32.self)
-        let target = copy.rawPointer.assumingMemoryBound(to: UInt16.self)
-        withExtendedLifetime(self) {
-            for i in 0..<count {
-                let bits = source[i]
-                // NaN stays NaN (a quiet one); the rest round to nearest even.
-                target[i] = (bits & 0x7FFF_FFFF) > 0x7F80_0000 ? UInt16(truncatingIfNeeded: (bits >> 16) | 0x40)
-                    : UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-            }
-        }
-        return copy
     }
 }
