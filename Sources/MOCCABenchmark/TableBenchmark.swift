@@ -78,7 +78,8 @@ public struct TableBenchmark {
     }
 
     /// Writes every split, then (unless `splitsOnly`) runs MOCCA on each (set, seed) not yet
-    /// in ``store``, calling `events` with each finished record and with warnings.
+    /// in ``store``, calling `events` with each finished record and with warnings. A set
+    /// whose seeds are all in ``store``, with their split files, is not read again.
     public func run(splitsOnly: Bool = false, events: (String) -> Void) throws {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("splits"), withIntermediateDirectories: true)
         let loaded = try store.load()
@@ -87,6 +88,12 @@ public struct TableBenchmark {
         let producer = BenchmarkProvenance.current()
         for url in datasets {
             let name = url.deletingPathExtension().lastPathComponent
+            // A set whose seeds are all finished and written needs no reading on a resume.
+            let finished = seeds.allSatisfy { seed in
+                Self.methods.allSatisfy { done.contains("\(name) \(seed) \($0)") }
+                    && FileManager.default.fileExists(atPath: splitURL(dataset: name, seed: seed).path)
+            }
+            if finished && !splitsOnly { continue }
             let file = try TableFile.read(url.path, options: TableReadOptions())
             guard let labels = file.table.labels else {
                 throw DataError.missing(path: url.path, expected: "a label array 'y' (1 = anomaly)")

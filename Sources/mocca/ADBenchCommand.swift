@@ -62,13 +62,8 @@ struct ADBench: ParsableCommand {
     }
 
     func configuration() throws -> MOCCAConfiguration {
-        var fields: [String: JSONValue] = ["inputFeatures": .number(1)]
-        if let hiddenSizes {
-            let widths = try integers(hiddenSizes, "--hidden-sizes")
-            guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden-sizes \(hiddenSizes): give positive widths") }
-            fields["hiddenSizes"] = .array(widths.map { .number(Double($0)) })
-        }
-        return try method.configuration(defaultNetwork: "mlp", networkFields: fields)
+        // Each set's width is set per run; any width checks the rest.
+        try method.configuration(defaultNetwork: "mlp", networkFields: mlpFields(features: 1, hiddenSizes: hiddenSizes, batchNorm: false))
     }
 
     func run() throws {

@@ -50,14 +50,7 @@ struct TableOptions: ParsableArguments {
 
     /// The `mlp` fields the options and a table of `features` columns decide.
     func networkFields(features: Int) throws -> [String: JSONValue] {
-        var fields: [String: JSONValue] = ["inputFeatures": .number(Double(features))]
-        if batchNorm { fields["batchNorm"] = .bool(true) }
-        if let hiddenSizes {
-            let widths = try integers(hiddenSizes, "--hidden-sizes")
-            guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden-sizes \(hiddenSizes): give positive widths, e.g. 64,32") }
-            fields["hiddenSizes"] = .array(widths.map { .number(Double($0)) })
-        }
-        return fields
+        try mlpFields(features: features, hiddenSizes: hiddenSizes, batchNorm: batchNorm)
     }
 
     func validate() throws {
@@ -68,6 +61,19 @@ struct TableOptions: ParsableArguments {
             do { _ = try TableFormat(path: test) } catch { throw ValidationError("--test \(error)") }
         }
     }
+}
+
+/// The `mlp` network's fields for `features` inputs, `--hidden-sizes` (comma-separated,
+/// checked) and `--batch-norm`.
+func mlpFields(features: Int, hiddenSizes: String?, batchNorm: Bool) throws -> [String: JSONValue] {
+    var fields: [String: JSONValue] = ["inputFeatures": .number(Double(features))]
+    if batchNorm { fields["batchNorm"] = .bool(true) }
+    if let hiddenSizes {
+        let widths = try integers(hiddenSizes, "--hidden-sizes")
+        guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden-sizes \(hiddenSizes): give positive widths, e.g. 64,32") }
+        fields["hiddenSizes"] = .array(widths.map { .number(Double($0)) })
+    }
+    return fields
 }
 
 /// The training rows of a table file: the rows labelled 0 where there are labels, else all.

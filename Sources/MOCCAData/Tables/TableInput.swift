@@ -115,11 +115,9 @@ public struct TableFile: Sendable {
         let (n, d) = (features.shape[0], features.shape[1])
         var values = features.scalars.map { Float($0) }
         var fill = given
+        let columnNames = (0..<d).map { "x\($0)" }
         if fill == nil, options.missingValues == .median {
-            fill = (0..<d).map { j in
-                let present = (0..<n).map { values[$0 * d + j] }.filter { !$0.isNaN }.sorted()
-                return present.isEmpty ? 0 : FeatureScaling.quantile(present, 0.5)
-            }
+            fill = try CSVTable.columnMedians(values, columnNames: columnNames, path: path)
         }
         for i in 0..<n {
             for j in 0..<d where !values[i * d + j].isFinite {
@@ -140,7 +138,7 @@ public struct TableFile: Sendable {
             }
             labelValues = try labels.asIntegers(path: "\(path):\(options.labelArray)")
         }
-        let table = try NumericTable(columnNames: (0..<d).map { "x\($0)" }, values: values, labels: labelValues)
+        let table = try NumericTable(columnNames: columnNames, values: values, labels: labelValues)
         return TableFile(table: table, format: format, fillValues: options.missingValues == .median ? fill : nil)
     }
 }
