@@ -29,8 +29,8 @@ public final class TemporalLSTMHead: TapHead {
         case 3:
             return input
         case 5:
-            let (n, c, length, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3], input.shape[4])
-            let pooled = try input.plain().sum(alongAxes: [3, 4]) * (1 / Float(h * w))   // [N, C, T]
+            let (n, c, length) = (input.shape[0], input.shape[1], input.shape[2])
+            let pooled = try input.mean(alongAxes: [3, 4])   // [N, C, T]
             // [N, C, T] to [N, T, C], one time step at a time (T is small: 16 frames or fewer).
             let steps = try (0..<length).map { t in try pooled.slice(alongAxis: 2, t..<(t + 1)).reshaped(to: [n, 1, c]) }
             return try Tensor.concatenate(steps, alongAxis: 1)

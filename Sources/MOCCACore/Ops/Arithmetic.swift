@@ -5,10 +5,27 @@ extension Tensor {
         _ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Float
     ) throws -> Tensor {
         try Validate.sameShape(a, b, op)
+        if let layout = a.descriptor, layout == b.descriptor, !layout.isPadded {
+            return zipStorage(a, b, layout, f)
+        }
         let a = try a.plain(), b = try b.plain()
         let result = Tensor(zeros: a.shape)
         withExtendedLifetime((a, b)) {
             let pa = a.floatPointer, pb = b.floatPointer, pr = result.floatPointer
+            for i in 0..<a.count { pr[i] = f(pa[i], pb[i]) }
+        }
+        return result
+    }
+
+    /// `f` over the raw storage of two tensors in the same dense (unpadded) oneDNN layout:
+    /// element `i` of one storage pairs with element `i` of the other, so no reorder is
+    /// needed, and the result keeps the layout for the next oneDNN op (a residual sum
+    /// between channels-last 3-D convolutions stays channels-last).
+    private static func zipStorage(_ a: Tensor, _ b: Tensor, _ layout: MemoryDescriptor,
+                                   _ f: (Float, Float) -> Float) -> Tensor {
+        let result = Tensor(uninitializedShape: a.shape, descriptor: layout)
+        withExtendedLifetime((a, b)) {
+            let pa = a.storage.floats, pb = b.storage.floats, pr = result.storage.floats
             for i in 0..<a.count { pr[i] = f(pa[i], pb[i]) }
         }
         return result

@@ -105,6 +105,10 @@ public final class Tensor {
     }
 
     /// This tensor in plain row-major layout (itself when it already is).
+    ///
+    /// A reordered copy is not part of the autograd graph: gradients stop there. Ops take
+    /// any layout and record their own inputs, so differentiable code never needs this;
+    /// it is for reading values out.
     public func plain() throws -> Tensor {
         guard let descriptor, rank > 0 else { return self }
         let target = MemoryDescriptor(plain: shape)
