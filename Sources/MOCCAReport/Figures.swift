@@ -182,3 +182,45 @@ struct Axes {
         return String(format: "%.\(min(decimals, 6))f", abs(value) < step * 1e-9 ? 0 : value)
     }
 }
+
+extension Figures {
+    /// A video's per-frame score curves over its frames, the anomalous frames of the ground
+    /// truth shaded, the first curve drawn thickest (the headline score).
+    public static func frameScores(title: String, labels: [Int], curves: [(name: String, scores: [Float])]) -> ImageDecoder.Image {
+        let frames = labels.count
+        let values = curves.flatMap(\.scores).map(Double.init).filter(\.isFinite)
+        var low = min(values.min() ?? 0, 0), high = values.max() ?? 1
+        if high - low < 1e-9 { high = low + 1 }
+        high += (high - low) * 0.05
+        var canvas = Canvas(width: 900, height: 380)
+        let axes = Axes(left: 80, top: 50, right: 880, bottom: 290, x: 0...Double(max(frames - 1, 1)), y: low...high)
+        // The shading first, so that grid lines and curves stay on top of it.
+        // One rectangle per run of anomalous frames: translucent fills must not overlap.
+        let step = Double(axes.right - axes.left) / Double(max(frames - 1, 1))
+        var frame = 0
+        while frame < frames {
+            guard labels[frame] == 1 else { frame += 1; continue }
+            var end = frame
+            while end + 1 < frames, labels[end + 1] == 1 { end += 1 }
+            let x0 = max(axes.point(Double(frame), 0).x - step / 2, Double(axes.left))
+            let x1 = min(axes.point(Double(end), 0).x + step / 2, Double(axes.right))
+            canvas.fill(x: Int(x0.rounded()), y: axes.top, width: max(Int((x1 - x0).rounded()), 1), height: axes.bottom - axes.top,
+                        colour: .anomalous, opacity: 0.18)
+            frame = end + 1
+        }
+        axes.draw(on: &canvas, title: title, xLabel: "frame", yLabel: "score")
+        let colours: [RGB] = [.black, .normal, RGB(44, 160, 44), .grey]
+        for (index, curve) in curves.enumerated() {
+            let colour = colours[index % colours.count]
+            let points = curve.scores.enumerated().map { axes.point(Double($0.offset), Double($0.element)) }
+            for (a, b) in zip(points, points.dropFirst()) {
+                canvas.line(from: a, to: b, colour: colour, thickness: index == 0 ? 3 : 1)
+            }
+            // The legend, below the axis label.
+            let x = axes.left + index * 200, y = axes.bottom + 62
+            canvas.fill(x: x, y: y + 5, width: 24, height: index == 0 ? 4 : 2, colour: colour)
+            canvas.text(curve.name, x: x + 30, y: y, scale: textScale)
+        }
+        return canvas.image
+    }
+}

@@ -24,7 +24,19 @@ public enum ReportWriter {
     @discardableResult
     public static func write(_ report: InspectionReport, to destination: URL) throws -> [String] {
         try report.validate()
-        let files = try render(report)
+        return try write(files: try render(report), to: destination)
+    }
+
+    /// Writes a video report into the folder `destination`, as
+    /// ``write(_:to:)-(InspectionReport,_)`` does, and returns the names of the files written.
+    @discardableResult
+    public static func write(_ report: VideoReport, to destination: URL) throws -> [String] {
+        try report.validate()
+        return try write(files: render(report), to: destination)
+    }
+
+    /// Stages `files` and swaps them in at `destination` (see the type's discussion).
+    private static func write(files: [(name: String, contents: Contents)], to destination: URL) throws -> [String] {
         let folder = destination.standardizedFileURL
         let fileManager = FileManager.default
         let previousFiles = try reportFiles(at: folder)
@@ -151,6 +163,35 @@ public enum ReportWriter {
         if !report.examples.isEmpty {
             page.add("<h2>The \(report.examples.count) most anomalous test images</h2>")
             page.add(try examples(report, files: &files))
+        }
+        files.insert(("index.html", .text(page.html)), at: 0)
+        return files
+    }
+
+    /// Every file of a video report, `index.html` first, by name: the results table, the
+    /// per-tap bars, and one curve per video.
+    static func render(_ report: VideoReport) -> [(name: String, contents: Contents)] {
+        var files: [(name: String, contents: Contents)] = []
+        var page = HTMLPage(title: report.title)
+        page.add("<h1>\(escape(report.title))</h1>")
+        if !report.detectorDescription.isEmpty {
+            page.add("<ul class=\"description\">" + report.detectorDescription.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
+        }
+        let frames = report.videos.reduce(0) { $0 + $1.labels.count }
+        let anomalous = report.videos.reduce(0) { $0 + $1.labels.filter { $0 == 1 }.count }
+        page.add("<h2>Frame-level results</h2>")
+        page.add("<p>\(frames) frames of \(report.videos.count) videos, \(anomalous) anomalous; every score is min-max normalised within its video before the frames of all videos are ranked together.</p>")
+        page.add(table(header: ["score", "AUROC", "AUPR"], rows: report.rows.map { [$0.name, format($0.auroc), format($0.aupr)] }, className: "types"))
+        if !report.taps.isEmpty {
+            files.append(("taps.png", .image(Figures.aurocBars(names: report.taps.map(\.name), values: report.taps.map(\.auroc), title: "Frame AUROC per tap"))))
+            page.add("<div class=\"figures\">" + figure("taps.png", caption: "The frame-level AUROC of each tap's score on its own") + "</div>")
+        }
+        page.add("<h2>Per-video scores</h2>")
+        page.add("<p>Each video's scores over its frames; the shaded frames are anomalous in the ground truth.</p>")
+        for (index, video) in report.videos.enumerated() {
+            let file = String(format: "video-%03d.png", index + 1)
+            files.append((file, .image(Figures.frameScores(title: video.name, labels: video.labels, curves: video.curves))))
+            page.add(figure(file, caption: "\(video.name): \(video.labels.count) frames, \(video.labels.filter { $0 == 1 }.count) anomalous"))
         }
         files.insert(("index.html", .text(page.html)), at: 0)
         return files

@@ -3,10 +3,11 @@ import Foundation
 import MOCCA
 import MOCCAReport
 
-/// `mocca report`: a self-contained HTML page with PNG figures about an inspection detector.
+/// `mocca report`: a self-contained HTML page with PNG figures about an inspection or a
+/// video detector.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write an HTML report (ROC, histograms, per-tap AUROC, the most anomalous images with anomaly maps) for an inspection detector.",
+        abstract: "Write an HTML report for an inspection detector (ROC, histograms, per-tap AUROC, the most anomalous images with anomaly maps) or a video detector (frame-level AUROC, per-tap AUROC, each test video's score curve against its ground truth).",
         discussion: """
             Scores the test split of the data the detector was trained on (or its validation
             split with --split validation), as `mocca evaluate` does, and writes OUT/index.html
@@ -28,6 +29,10 @@ struct Report: ParsableCommand {
     func run() throws {
         try threads.apply()
         let detector = try MOCCADetector.load(from: URL(fileURLWithPath: model))
+        if let video = detector.trainingData?.video {
+            guard split == "test" else { throw CommandFailure("a video detector is reported on its test videos; --split validation applies to inspection detectors") }
+            return try reportVideos(detector, video)
+        }
         guard let inspection = detector.trainingData?.inspection else {
             throw CommandFailure("the detector \(model) was not trained on an inspection data set (--dataset mvtec, mtd or folder); mocca report describes those")
         }
@@ -60,6 +65,38 @@ struct Report: ParsableCommand {
             title: "MOCCA inspection report: \(data.name)", detectorDescription: description, scores: scores.images,
             labels: images.map(\.label), defectTypes: images.map(\.defectName), channelNames: scores.channels,
             channelScores: scores.imagesPerChannel, threshold: detector.threshold, examples: shown, pixelMetrics: evaluation.pixelMetrics)
+        let written = try ReportWriter.write(report, to: URL(fileURLWithPath: out))
+        print("wrote \((out as NSString).appendingPathComponent("index.html")) with \(written.count) files")
+    }
+
+    /// The video report: the test videos of the detector's data root, scored frame by frame.
+    private func reportVideos(_ detector: MOCCADetector, _ video: VideoDataDescription) throws {
+        let test = try VideoLayout.readShanghaiTech(root: URL(fileURLWithPath: video.root)).test
+        guard !test.isEmpty else { throw CommandFailure("\(video.root) has no test videos (testing/frames/<video>) to report on") }
+        let (evaluation, scores) = try detector.evaluate(video: video.clips(of: test))
+        let labels = test.map { ($0.labels ?? []).map { $0 == 0 ? 0 : 1 } }
+        let normalized = (oneClass: VideoFrameScores.normalized(scores.oneClass), reconstruction: scores.reconstruction.map(VideoFrameScores.normalized))
+        let videos = test.indices.map { v in
+            var curves: [(name: String, scores: [Float])] = []
+            if let combined = scores.combined { curves.append(("combined", combined[v])) }
+            curves.append(("one-class", normalized.oneClass[v]))
+            if let reconstruction = normalized.reconstruction { curves.append(("reconstruction", reconstruction[v])) }
+            return VideoReport.Video(name: test[v].name, labels: labels[v], curves: curves)
+        }
+        func row(_ name: String, _ m: DetectionMetrics?) -> VideoReport.Row? { m.map { VideoReport.Row(name: name, auroc: $0.auroc, aupr: $0.aupr) } }
+        let rows = [row("combined (one-class + reconstruction)", evaluation.combined), row("one-class (the paper's centroid score)", evaluation.oneClass),
+                    row("reconstruction error", evaluation.reconstruction), row("taps (the detector's own score)", evaluation.taps),
+                    row("taps + reconstruction", evaluation.combinedTaps)].compactMap { $0 }
+        let taps = detector.configuration.taps.compactMap { row($0, evaluation.perChannel[$0]) }
+        let c = detector.configuration, f = video.frames
+        let description = [
+            "data: \(test.count) test videos of \(video.root), \(evaluation.frameCount) frames, \(evaluation.anomalousFrames) anomalous",
+            "frames: \(f.height)x\(f.width), \(video.clipLength)-frame clips of stride 1; a frame scores the mean of the clips that contain it",
+            "network: \(c.network.name), taps \(c.taps.joined(separator: ", ")); \(c.boundary.rawValue) boundary, ν \(c.nu); tap score \(c.tapScore.rawValue); "
+                + (c.trainsEndToEnd ? "trained end to end" : "trained in two phases"),
+        ]
+        let report = VideoReport(title: "MOCCA video report: \((video.root as NSString).lastPathComponent)", detectorDescription: description,
+                                 rows: rows, taps: taps, videos: videos)
         let written = try ReportWriter.write(report, to: URL(fileURLWithPath: out))
         print("wrote \((out as NSString).appendingPathComponent("index.html")) with \(written.count) files")
     }

@@ -56,6 +56,13 @@ import Testing
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
         #expect(evaluation.stdout.contains("frame-level score"))
 
+        let reportFolder = root.appendingPathComponent("html")
+        let reported = try Mocca.run(["report", detector.path, "--out", reportFolder.path])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let page = try String(contentsOf: reportFolder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(page.contains("12 frames of 1 videos, 6 anomalous") && page.contains("video-001.png"), "\(page)")
+        #expect(FileManager.default.fileExists(atPath: reportFolder.appendingPathComponent("video-001.png").path))
+
         let scores = try Mocca.run(["score", detector.path, data.appendingPathComponent("testing/frames/01").path])
         #expect(scores.status == 0, "\(scores.stderr)")
         let lines = scores.stdout.split(separator: "\n")
