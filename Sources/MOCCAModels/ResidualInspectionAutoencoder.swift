@@ -246,8 +246,11 @@ public final class SpatialSelectorHead: TapHead {
         conv = Conv2d(inChannels: channels, outChannels: 1, kernelSize: 1, generator: &generator)
         fc1 = Linear(inFeatures: 64, outFeatures: 256, generator: &generator)
         bn = .oneD(features: 256)
-        fc2 = Linear(inFeatures: 256, outFeatures: 128, generator: &generator)
+        fc2 = Linear(inFeatures: 256, outFeatures: Self.outputFeatures, generator: &generator)
     }
+
+    /// The features a selector gives each sample: 128, as the reference's.
+    public static let outputFeatures = 128
 
     /// `[N, C, H, W]` to `[N, 128]`.
     public override func callAsFunction(_ input: Tensor) throws -> Tensor {
@@ -268,7 +271,7 @@ public final class VectorSelectorHead: TapHead {
     public init(features: Int, generator: inout RandomGenerator) {
         fc1 = Linear(inFeatures: features, outFeatures: 256, generator: &generator)
         bn = .oneD(features: 256)
-        fc2 = Linear(inFeatures: 256, outFeatures: 128, generator: &generator)
+        fc2 = Linear(inFeatures: 256, outFeatures: SpatialSelectorHead.outputFeatures, generator: &generator)
     }
 
     /// `[N, features]` to `[N, 128]`.

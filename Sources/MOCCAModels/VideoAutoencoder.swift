@@ -164,8 +164,10 @@ public final class VideoAutoencoder: Module, TappedAutoencoder {
         encoderLayers = Encoder(configuration, generator: &generator)
         decoderLayers = Decoder(configuration, generator: &generator)
         var heads: [TapHead] = []
-        for width in Self.tapWidths(codeLength: configuration.codeLength) {
-            heads.append(TemporalLSTMHead(features: width, hiddenSize: configuration.lstmHidden, generator: &generator))
+        for (index, width) in Self.tapWidths(codeLength: configuration.codeLength).enumerated() {
+            heads.append(configuration.selectors
+                ? TemporalLSTMHead(selectingFrom: width, spatial: index < Self.encoderWidths.count, hiddenSize: configuration.lstmHidden, generator: &generator)
+                : TemporalLSTMHead(features: width, hiddenSize: configuration.lstmHidden, generator: &generator))
         }
         self.heads = heads
     }
@@ -213,6 +215,15 @@ public final class VideoAutoencoder: Module, TappedAutoencoder {
             try features.slice(alongAxis: 0, (t * n)..<((t + 1) * n)).reshaped(to: [n, Self.deepestChannels, 1, h, w])
         }, alongAxis: 2)                                              // [N, 64, T', h, w]
         return try d.conv(d.up5(d.up4(d.up3(d.up2(d.up1(map))))))
+    }
+
+    /// `[N, C, T, H, W]` as the step-major batch of feature maps `[T·N, C, H, W]`: item
+    /// `t·N + n` is sample `n`'s map at step `t`.
+    static func stepMaps(_ map: Tensor) throws -> Tensor {
+        let (n, c, steps, h, w) = (map.shape[0], map.shape[1], map.shape[2], map.shape[3], map.shape[4])
+        return try Tensor.concatenate((0..<steps).map { t in
+            try map.slice(alongAxis: 2, t..<(t + 1)).reshaped(to: [n, c, h, w])
+        }, alongAxis: 0)
     }
 
     /// `[N, C, T, h, w]` as the rows `[T·N, C·h·w]`, step-major: row `t·N + n` is sample `n`'s

@@ -27,6 +27,11 @@ public struct VideoAutoencoderConfiguration: NetworkConfiguration {
     public var codeLength = 64
     /// The hidden size of each tap's ``TemporalLSTMHead``; the paper uses 100.
     public var lstmHidden = 100
+    /// Whether each tap's head first passes every time step through the industrial
+    /// network's selector (``SpatialSelectorHead`` for the five convolutional taps,
+    /// ``VectorSelectorHead`` for `fc1` and `code`), trained in the one-class phase; off by
+    /// default, as the reference's video model has none.
+    public var selectors = false
 
     /// 16 grey frames of 64×96, a code of 64, LSTM heads of 100 (see the type's documentation).
     public init() {}
@@ -40,6 +45,7 @@ public struct VideoAutoencoderConfiguration: NetworkConfiguration {
         width = try c.decodeIfPresent(Int.self, forKey: .width) ?? defaults.width
         codeLength = try c.decodeIfPresent(Int.self, forKey: .codeLength) ?? defaults.codeLength
         lstmHidden = try c.decodeIfPresent(Int.self, forKey: .lstmHidden) ?? defaults.lstmHidden
+        selectors = try c.decodeIfPresent(Bool.self, forKey: .selectors) ?? defaults.selectors
     }
 
     /// `[channels, clipLength, height, width]`.

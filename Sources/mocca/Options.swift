@@ -165,6 +165,8 @@ struct MethodOptions: ParsableArguments {
     var keepBestEpoch = false
     @Flag(help: "Train end to end in phase 2, as the paper's video model does: the one-class loss plus the reconstruction loss, every parameter (default: the encoder alone, towards the centroids).")
     var endToEnd = false
+    @Flag(help: "Give each tap a trainable selector head (the reference's MVTec AD selectors; per time step before the LSTM for video-c3d). Networks: mvtec-resnet, video-c3d.")
+    var selectors = false
 
     /// The configuration these options describe, for a data set whose default network is
     /// `defaultNetwork`, checked.
@@ -176,6 +178,12 @@ struct MethodOptions: ParsableArguments {
         c.network = try NetworkRegistry.defaults(for: network ?? defaultNetwork)
         for (key, value) in networkFields.sorted(by: { $0.key < $1.key }) { c.network.configuration = c.network.configuration.setting(key, to: value) }
         if let codeLength { c.network.configuration = c.network.configuration.setting("codeLength", to: .number(Double(codeLength))) }
+        if selectors {
+            guard c.network.configuration["selectors"] != nil else {
+                throw ValidationError("--selectors applies to networks with selector heads (mvtec-resnet, video-c3d), not \(c.network.name)")
+            }
+            c.network.configuration = c.network.configuration.setting("selectors", to: .bool(true))
+        }
         c.taps = try taps.map(splitList) ?? c.network.resolved().tapNames
         c.boundary = boundary
         c.nu = nu

@@ -139,6 +139,25 @@ struct VideoAutoencoderTests {
         #expect(abs(loss.item - expected.reduce(0, +) / 3) <= 1e-4 * max(1, loss.item))
     }
 
+    /// `selectors` gives every head a per-step selector: spatial on the five convolutional
+    /// taps, vector on `fc1` and `code`; the representations keep their shape.
+    @Test func selectorsPutASelectorInEveryHead() throws {
+        var generator = RandomGenerator(seed: 5)
+        var configuration = small(channels: 1, clipLength: 8)
+        configuration.selectors = true
+        let network = try VideoAutoencoder(configuration, generator: &generator)
+        #expect(network.heads.prefix(5).allSatisfy { ($0 as? TemporalLSTMHead)?.selector is SpatialSelectorHead })
+        #expect(network.heads.suffix(2).allSatisfy { ($0 as? TemporalLSTMHead)?.selector is VectorSelectorHead })
+        let state = network.stateDictionary()
+        #expect(state["heads.0.selector.conv.weight"]?.shape == [1, 8, 1, 1] && state["heads.6.selector.fc1.weight"]?.shape == [256, 8])
+        #expect(state["heads.0.lstm.weight_ih_l0"]?.shape == [24, 128])
+        let x = Tensor.uniform(shape: [2, 1, 8, 32, 64], using: &generator)
+        #expect(try network.tapVectors(x, taps: network.tapNames).map(\.shape) == Array(repeating: [2, 6], count: 7))
+        // Stored configurations without the field have no selectors.
+        let decoded = try JSONDecoder().decode(VideoAutoencoderConfiguration.self, from: Data("{}".utf8))
+        #expect(decoded.selectors == false)
+    }
+
     @Test func aSpecificationAndTheWeightsRoundTrip() throws {
         // The specification through JSON, as a detector's manifest stores it.
         let specification = try NetworkSpecification(small(channels: 3, clipLength: 8))

@@ -69,6 +69,19 @@ import Testing
         #expect(lines.first == "video,frame,file,score,one_class,reconstruction,combined")
         #expect(lines.count == 13)
 
+        // Selector heads, trained end to end with the rest; recorded in the manifest.
+        let selecting = root.appendingPathComponent("selecting")
+        let withSelectors = try Mocca.run(["train", "--dataset", "video", "--data", data.path, "--out", selecting.path,
+                                           "--selectors", "--end-to-end"] + Self.options)
+        #expect(withSelectors.status == 0, "\(withSelectors.stderr)")
+        let manifest = try String(contentsOf: selecting.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.replacingOccurrences(of: " ", with: "").contains("\"selectors\":true"), "\(manifest)")
+        // A network without selector heads refuses the flag, naming it.
+        let table = root.appendingPathComponent("rows.csv")
+        try Data("a,b\n1,2\n2,3\n3,5\n4,4\n".utf8).write(to: table)
+        let noSelectors = try Mocca.run(["train", "--dataset", "table", "--data", table.path, "--out", root.appendingPathComponent("t").path, "--selectors"])
+        #expect(noSelectors.status != 0 && noSelectors.stderr.contains("--selectors applies to networks with selector heads"), "\(noSelectors.stderr)")
+
         let refused = try Mocca.run(["train", "--dataset", "video", "--data", data.path, "--out", root.appendingPathComponent("x").path,
                                      "--frame-size", "30x32"] + Self.options.dropFirst(2))
         #expect(refused.status != 0 && refused.stderr.contains("multiple of 32"), "\(refused.stderr)")
