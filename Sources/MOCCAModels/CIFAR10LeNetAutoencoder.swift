@@ -93,33 +93,50 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
 
     /// Runs the encoder; the taps are the raw convolution outputs and the linear output.
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
+        try encode(x, includingCode: includingCode, keepingTaps: Set(tapNames.indices))
+    }
+
+    /// Runs the encoder keeping the taps at `tapIndices`. In evaluation mode without
+    /// gradients, a convolution whose raw output is not kept takes its BatchNorm folded in
+    /// and its LeakyReLU fused (``InferenceFusion``); one whose output is a tap keeps it, and
+    /// its BatchNorm and LeakyReLU run on the pooled values instead
+    /// (``BatchNorm/maxPooledLeakyRelu(_:kernelSize:slope:)``).
+    public func encode(_ x: Tensor, includingCode: Bool, keepingTaps tapIndices: Set<Int>) throws -> Encoding {
         try checkInput(x)
         let e = encoderLayers
         var taps: [Tensor] = []
         var h = x
-        for (conv, bn) in [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)] {
+        for (index, (conv, bn)) in [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)].enumerated() {
+            if !tapIndices.contains(index), InferenceFusion.applies(to: conv, bn) {
+                // LeakyReLU before the pool here: it is increasing, so it commutes with the
+                // maximum, and the convolution applies it as it writes.
+                h = try Tensor.maxPool2d(conv(h, normalizedBy: bn, activation: .leakyReLU), kernelSize: 2)
+                continue
+            }
             let features = try conv(h)
-            taps.append(features)
+            if tapIndices.contains(index) { taps.append(features) }
             // The paper's order is BN, LeakyReLU, pool. LeakyReLU is strictly increasing, so
             // it commutes with max pooling (same values, same argmax, same gradients); after
             // the pool it touches a quarter of the elements.
-            h = try Tensor.maxPool2d(bn(features), kernelSize: 2).leakyRelu()
+            h = try bn.maxPooledLeakyRelu(features, kernelSize: 2)
         }
         // Deep SVDD's representation is the linear output, without bias or BatchNorm (to
         // avoid trivial solutions); the decoder reads it after BatchNorm1d.
         let linear = try e.fc1(h.flattened())
-        taps.append(linear)
+        if tapIndices.contains(3) { taps.append(linear) }
         return Encoding(taps: taps, code: includingCode ? try e.bn1d(linear) : nil)
     }
 
-    /// Maps a code back to an image in `[0, 1]`.
+    /// Maps a code back to an image in `[0, 1]`. In evaluation mode without gradients each
+    /// BatchNorm folds into its transposed convolution, and the LeakyReLUs and the final
+    /// sigmoid run as the convolutions write (``InferenceFusion``).
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
         var h = try code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu()
         for (deconv, bn) in [(d.deconv1, d.bn2d4), (d.deconv2, d.bn2d5), (d.deconv3, d.bn2d6)] {
-            h = try Tensor.upsampleNearest2d(bn(deconv(h)).leakyRelu(), factor: 2)
+            h = try Tensor.upsampleNearest2d(deconv(h, normalizedBy: bn, activation: .leakyReLU), factor: 2)
         }
-        return try d.deconv4(h).sigmoid()
+        return try d.deconv4(h, activation: .sigmoid)
     }
 }
 

@@ -79,23 +79,38 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
     /// Runs the encoder; the taps are the raw convolution outputs and the linear output,
     /// which is also the code (there is no BatchNorm1d).
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
-        try checkInput(x)
-        let e = encoderLayers
-        let c1 = try e.conv1(x)
-        // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
-        let h1 = try Tensor.maxPool2d(e.bn1(c1), kernelSize: 2).leakyRelu()
-        let c2 = try e.conv2(h1)
-        let h2 = try Tensor.maxPool2d(e.bn2(c2), kernelSize: 2).leakyRelu()
-        let linear = try e.fc1(h2.flattened())
-        return Encoding(taps: [c1, c2, linear], code: linear)
+        try encode(x, includingCode: includingCode, keepingTaps: Set(tapNames.indices))
     }
 
-    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.
+    /// Runs the encoder keeping the taps at `tapIndices`, fusing as
+    /// ``CIFAR10LeNetAutoencoder/encode(_:includingCode:keepingTaps:)`` does.
+    public func encode(_ x: Tensor, includingCode: Bool, keepingTaps tapIndices: Set<Int>) throws -> Encoding {
+        try checkInput(x)
+        let e = encoderLayers
+        var taps: [Tensor] = []
+        var h = x
+        for (index, (conv, bn)) in [(e.conv1, e.bn1), (e.conv2, e.bn2)].enumerated() {
+            if !tapIndices.contains(index), InferenceFusion.applies(to: conv, bn) {
+                h = try Tensor.maxPool2d(conv(h, normalizedBy: bn, activation: .leakyReLU), kernelSize: 2)
+                continue
+            }
+            let features = try conv(h)
+            if tapIndices.contains(index) { taps.append(features) }
+            // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
+            h = try bn.maxPooledLeakyRelu(features, kernelSize: 2)
+        }
+        let linear = try e.fc1(h.flattened())
+        if tapIndices.contains(2) { taps.append(linear) }
+        return Encoding(taps: taps, code: linear)
+    }
+
+    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`, fused in evaluation mode
+    /// as ``CIFAR10LeNetAutoencoder/decode(_:)`` is.
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
         var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.bn3(d.deconv1(h)).leakyRelu(), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.bn4(d.deconv2(h)).leakyRelu(), factor: 2)
-        return try d.deconv3(h).sigmoid()
+        h = try Tensor.upsampleNearest2d(d.deconv1(h, normalizedBy: d.bn3, activation: .leakyReLU), factor: 2)
+        h = try Tensor.upsampleNearest2d(d.deconv2(h, normalizedBy: d.bn4, activation: .leakyReLU), factor: 2)
+        return try d.deconv3(h, activation: .sigmoid)
     }
 }

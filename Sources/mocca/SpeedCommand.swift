@@ -20,6 +20,8 @@ struct Speed: ParsableCommand {
         @OptionGroup var timing: TimingOptions
         @Option(help: "Batch size (at least 2).") var batch = 128
         @Flag(help: "Skip the per-layer timings.") var skipLayers = false
+        @Flag(help: "Run inference unfused: every BatchNorm and activation as its own pass, the reference path.")
+        var unfused = false
 
         func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
 
@@ -27,11 +29,13 @@ struct Speed: ParsableCommand {
             Threads.count = timing.threads
             var result: [String: Any] = [
                 "bench": "mocca_core", "threads": timing.threads, "batch": batch,
-                "samples": timing.samples, "steps_per_sample": timing.steps,
+                "samples": timing.samples, "steps_per_sample": timing.steps, "fused": !unfused,
             ]
             let timer = timing.timer
-            result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
-            if !skipLayers { result["layers"] = try layers(timer) }
+            try InferenceFusion.$isEnabled.withValue(!unfused) {
+                result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
+                if !skipLayers { result["layers"] = try layers(timer) }
+            }
             try printJSON(result)
         }
 
@@ -198,6 +202,8 @@ struct Scoring: ParsableCommand {
     @Option(help: "Batch size.") var batch = 256
     @Option(help: "Score by the nearest of this many training representations per tap (--tap-score nearest-neighbor); 0 scores by centroid.")
     var references = 0
+    @Flag(help: "Run the encoder unfused: every BatchNorm and activation as its own pass, the reference path.")
+    var unfused = false
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
@@ -210,14 +216,16 @@ struct Scoring: ParsableCommand {
         let referenceRows = setup.references(count: references)
         var index = 0
         var checksum: Float = 0
-        let result = try timing.timer.measure {
-            try withoutGradients {
-                let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
-                for distance in distances { checksum += distance.scalars[0] }
-                index += 1
+        let result = try InferenceFusion.$isEnabled.withValue(!unfused) {
+            try timing.timer.measure {
+                try withoutGradients {
+                    let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
+                    for distance in distances { checksum += distance.scalars[0] }
+                    index += 1
+                }
             }
         }
-        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch, "references": references,
+        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch, "references": references, "fused": !unfused,
                        "infer_img_per_s_best": round1(Double(batch) / result.best),
                        "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])

@@ -292,6 +292,27 @@ struct DetectorTests {
         #expect(scores.overall == detector.fuse(scores.perChannel, fusion: .standardized))
     }
 
+    /// Scoring folds BatchNorm into the convolutions a tap does not read and fuses the
+    /// activations (`InferenceFusion`); every channel's scores stay within 1e-5 relative of
+    /// the unfused layers', for all taps (conv taps keep their raw outputs) and for the code
+    /// alone (the whole encoder folded).
+    @Test(arguments: [taps, ["code"]])
+    func fusedScoresMatchTheUnfusedLayers(taps: [String]) throws {
+        var configuration = Self.configuration()
+        configuration.taps = taps
+        configuration.reconstructionChannel = true
+        configuration.fusion = .standardized
+        let detector = try Self.fitted(configuration)
+        let fused = try detector.score(Self.test.0)
+        let reference = try InferenceFusion.$isEnabled.withValue(false) { try detector.score(Self.test.0) }
+        #expect(fused.channels == reference.channels)
+        for (channel, (new, old)) in zip(fused.channels + ["overall"], zip(fused.perChannel + [fused.overall], reference.perChannel + [reference.overall])) {
+            let magnitude = old.map(abs).max() ?? 1
+            let worst = zip(new, old).map { abs($0 - $1) / (1e-5 * abs($1) + 1e-7 * magnitude) }.max() ?? 0
+            #expect(worst <= 1, "\(channel): \(worst) tolerances from the unfused scores")
+        }
+    }
+
     @Test func channelSubsetAUROCsCoverEverySubsetAndAgreeWithTheFullFusions() throws {
         var configuration = Self.configuration()
         configuration.reconstructionChannel = true

@@ -1,0 +1,173 @@
+import CDNNL
+
+/// An element-wise function that a kernel applies to its output as it writes it (a oneDNN
+/// eltwise post-op), instead of a separate pass over the tensor.
+public enum FusedActivation: Hashable, Sendable {
+    /// `x` where positive, `slope·x` elsewhere (`slope` 0 is the ReLU).
+    case leakyRelu(slope: Float)
+    /// The logistic function `1 / (1 + e^{-x})`.
+    case sigmoid
+
+    /// oneDNN's algorithm and its alpha, the same ones ``Tensor/leakyRelu(slope:)`` and
+    /// ``Tensor/sigmoid()`` run as separate passes.
+    var eltwise: (algorithm: dnnl_alg_kind_t, alpha: Float) {
+        switch self {
+        case .leakyRelu(let slope): return (dnnl_eltwise_relu, slope)
+        case .sigmoid: return (dnnl_eltwise_logistic, 0)
+        }
+    }
+
+    /// The part of a primitive-cache key that names the activation.
+    var key: String {
+        switch self {
+        case .leakyRelu(let slope): return "lrelu\(slope)"
+        case .sigmoid: return "sigmoid"
+        }
+    }
+
+    /// Appends this activation to a primitive's attributes as its only post-op.
+    func append(to attributes: dnnl_primitive_attr_t, op: String) throws {
+        var postOps: dnnl_post_ops_t?
+        try DNNL.check(dnnl_post_ops_create(&postOps), op, "dnnl_post_ops_create")
+        guard let postOps else { throw TensorError.backend(op: op, message: "no post-ops") }
+        // The attributes keep their own copy of the post-ops.
+        defer { dnnl_post_ops_destroy(postOps) }
+        let (algorithm, alpha) = eltwise
+        try DNNL.check(dnnl_post_ops_append_eltwise(postOps, 1, algorithm, alpha, 0), op, "dnnl_post_ops_append_eltwise")
+        try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, postOps), op, "dnnl_primitive_attr_set_post_ops")
+    }
+}
+
+extension Tensor {
+    /// This tensor through `activation` as a separate pass (itself for nil): what a fused
+    /// kernel computes in one.
+    public func activated(_ activation: FusedActivation?) throws -> Tensor {
+        switch activation {
+        case nil: return self
+        case .leakyRelu(let slope)?: return try leakyRelu(slope: slope)
+        case .sigmoid?: return try sigmoid()
+        }
+    }
+}
+
+/// Convolutions for inference only: oneDNN's `forward_inference` kernels with an activation
+/// fused as a post-op, and no autograd record.
+///
+/// They exist for evaluation-mode passes, where a BatchNorm after a convolution is a fixed
+/// per-channel affine map that folds into the convolution's weights and bias
+/// (``Tensor/foldingChannelAffine(weight:bias:outputAxis:scale:shift:)``), and the
+/// activation after it can be applied as the kernel writes its output: one pass over the
+/// output instead of three. Layouts follow ``Tensor/convolution2d(_:weight:bias:stride:padding:)``,
+/// channel-poor ends included.
+extension Tensor {
+    /// `activation(x ⋆ weight + bias)` for `x` `[N, C, H, W]` and `weight` `[K, C, kh, kw]`.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` when gradients would be
+    ///   recorded (an input requires them and the pass is not in ``withoutGradients(_:)``):
+    ///   these kernels have no backward pass. Shape errors as ``convolution2d(_:weight:bias:stride:padding:)``.
+    public static func inferenceConvolution2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+        activation: FusedActivation? = nil
+    ) throws -> Tensor {
+        try inferenceConvolution(x, weight: weight, bias: bias, activation: activation, geometry: ConvolutionGeometry(
+            op: "conv2d", input: x, weight: weight, bias: bias, transposed: false,
+            stride: stride, padding: padding, outputPadding: 0))
+    }
+
+    /// `activation` of the transposed convolution of `x` with `weight` `[C_in, C_out, kh, kw]`
+    /// (PyTorch's `ConvTranspose2d` layout), plus `bias`.
+    /// - Throws: as ``inferenceConvolution2d(_:weight:bias:stride:padding:activation:)``.
+    public static func inferenceConvolutionTranspose2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+        activation: FusedActivation? = nil
+    ) throws -> Tensor {
+        try inferenceConvolution(x, weight: weight, bias: bias, activation: activation, geometry: ConvolutionGeometry(
+            op: "conv_transpose2d", input: x, weight: weight, bias: bias, transposed: true,
+            stride: stride, padding: padding, outputPadding: outputPadding))
+    }
+
+    private static func inferenceConvolution(
+        _ x: Tensor, weight: Tensor, bias: Tensor?, activation: FusedActivation?, geometry g: ConvolutionGeometry
+    ) throws -> Tensor {
+        if GradientMode.isEnabled, ([x, weight] + (bias.map { [$0] } ?? [])).contains(where: \.requiresGrad) {
+            throw TensorError.invalidArgument(op: g.op, message: "the inference convolution has no backward pass; run it inside withoutGradients")
+        }
+        let forward = try g.inferencePrimitive(activation: activation)
+        let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
+        let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
+        return try g.runForward(forward, source: src, weights: weights, bias: bias)
+    }
+
+    /// A convolution's weight and bias with a per-output-channel affine map `y ↦ scale·y + shift`
+    /// folded in: the convolution with the returned pair computes `scale·(x ⋆ weight + bias) + shift`.
+    ///
+    /// This is how an evaluation-mode BatchNorm disappears into the convolution before it:
+    /// its running statistics make it such a map. The products are rounded once to float32,
+    /// so the folded convolution agrees with convolution-then-affine to rounding, not bit
+    /// for bit.
+    /// - Parameters:
+    ///   - weight: `[K, C, kh, kw]` (`outputAxis` 0) or a transposed convolution's `[C, K, kh, kw]` (`outputAxis` 1).
+    ///   - bias: `[K]`, or nil for none.
+    ///   - scale: `K` factors; `shift`: `K` offsets.
+    /// - Throws: ``TensorError/shapeMismatch(op:message:)`` when the counts do not match the weight.
+    public static func foldingChannelAffine(
+        weight: Tensor, bias: Tensor?, outputAxis: Int, scale: [Float], shift: [Float]
+    ) throws -> (weight: Tensor, bias: Tensor) {
+        let op = "fold_channel_affine"
+        try Validate.rank(weight, 4, op, "weight")
+        guard outputAxis == 0 || outputAxis == 1 else {
+            throw TensorError.invalidArgument(op: op, message: "the output axis is 0 or 1, got \(outputAxis)")
+        }
+        let outputs = weight.shape[outputAxis]
+        guard scale.count == outputs, shift.count == outputs else {
+            throw TensorError.shapeMismatch(op: op, message: "\(scale.count) scales and \(shift.count) shifts for \(outputs) output channels")
+        }
+        if let bias, bias.shape != [outputs] {
+            throw TensorError.shapeMismatch(op: op, message: "bias \(bias.shape), expected [\(outputs)]")
+        }
+        let source = try weight.plain()
+        let folded = Tensor(uninitializedShape: weight.shape)
+        // Elements between consecutive output channels, and how often that run repeats.
+        let run = weight.shape[(outputAxis + 1)...].reduce(1, *)
+        let repeats = weight.shape[..<outputAxis].reduce(1, *)
+        withExtendedLifetime(source) {
+            let src = source.floatPointer, dst = folded.floatPointer
+            for r in 0..<repeats {
+                for o in 0..<outputs {
+                    let base = (r * outputs + o) * run
+                    for i in 0..<run { dst[base + i] = src[base + i] * scale[o] }
+                }
+            }
+        }
+        let oldBias = try bias?.plain().scalars
+        let newBias = try Tensor(shape: [outputs], scalars: (0..<outputs).map { o in scale[o] * (oldBias?[o] ?? 0) + shift[o] })
+        return (folded, newBias)
+    }
+}
+
+extension ConvolutionGeometry {
+    /// The `forward_inference` primitive of this convolution with `activation` as its
+    /// post-op, with the same layout rule as the training pass
+    /// (``chooseLayouts(_:)``), so that its neighbours see the same layouts.
+    func inferencePrimitive(activation: FusedActivation?) throws -> Primitive {
+        try DNNL.primitive("\(key)|inf|\(activation?.key ?? "none")", op: op) { try chooseLayouts { layouts in
+            var src = layouts.source, dst = layouts.destination
+            var wei = MemoryDescriptor(shape: weightShape, tag: dnnl_format_tag_any).raw
+            let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
+            let configure = activation.map { activation in { (attributes: dnnl_primitive_attr_t) in try activation.append(to: attributes, op: op) } }
+            return try withOptionalPointer(to: bias) { biasPointer in
+                if transposed {
+                    var desc = dnnl_deconvolution_desc_t()
+                    try DNNL.check(dnnl_deconvolution_forward_desc_init(
+                        &desc, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst,
+                        strides, paddingLeft, paddingRight), op, "deconvolution inference descriptor")
+                    return try DNNL.makeDescriptor(&desc, op: op, configure: configure)
+                }
+                var desc = dnnl_convolution_desc_t()
+                try DNNL.check(dnnl_convolution_forward_desc_init(
+                    &desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &wei, biasPointer, &dst,
+                    strides, paddingLeft, paddingRight), op, "convolution inference descriptor")
+                return try DNNL.makeDescriptor(&desc, op: op, configure: configure)
+            }
+        } }
+    }
+}
