@@ -104,13 +104,12 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         return Encoding(taps: taps, code: linear)
     }
 
-    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`, fused in evaluation mode
-    /// as ``CIFAR10LeNetAutoencoder/decode(_:)`` is.
+    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
         var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.deconv1(h, normalizedBy: d.bn3, activation: .leakyReLU), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.deconv2(h, normalizedBy: d.bn4, activation: .leakyReLU), factor: 2)
-        return try d.deconv3(h, activation: .sigmoid)
+        h = try Tensor.upsampleNearest2d(d.bn3(d.deconv1(h)).leakyRelu(), factor: 2)
+        h = try Tensor.upsampleNearest2d(d.bn4(d.deconv2(h)).leakyRelu(), factor: 2)
+        return try d.deconv3(h).sigmoid()
     }
 }

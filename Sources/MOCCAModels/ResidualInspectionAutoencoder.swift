@@ -17,9 +17,9 @@ import MOCCANN
 ///   activation.
 /// - Every convolution in a block has no bias and is followed by an affine BatchNorm
 ///   (ε 1e-5, momentum 0.1); the linear layers have biases. LeakyReLU's slope is 0.01.
-///   In evaluation mode without gradients each of those BatchNorms folds into its
-///   convolution, and a LeakyReLU right after one runs as the convolution writes
-///   (``InferenceFusion``); no tap reads a convolution inside a block.
+///   In evaluation mode without gradients the BatchNorm of each (non-transposed)
+///   convolution folds into it, and a LeakyReLU right after one runs as the convolution
+///   writes (``InferenceFusion``); no tap reads a convolution inside a block.
 ///
 /// Deviations from the reference, each forced by a choice it leaves open: the output
 /// convolution has `C` channels (the reference hard-codes 3); weights keep PyTorch's
@@ -94,7 +94,7 @@ public final class ResidualInspectionAutoencoder: Module, TappedAutoencoder {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
-            try residual(conv1b(conv1a(x, normalizedBy: bn1a, activation: .leakyReLU), normalizedBy: bn1b), conv2a(x, normalizedBy: bn2a))
+            try residual(conv1b(bn1a(conv1a(x)).leakyRelu(), normalizedBy: bn1b), bn2a(conv2a(x)))
         }
     }
 

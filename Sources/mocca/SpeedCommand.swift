@@ -354,3 +354,4 @@ struct Timer {
 }
 
 func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+

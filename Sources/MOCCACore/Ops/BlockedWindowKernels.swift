@@ -60,33 +60,6 @@ extension Tensor {
         }
     }
 
-    /// 2×2 max pooling (stride 2) of a channel-blocked `x` with even height and width, each
-    /// maximum then mapped through `(y − center[c])·scale[c] + shift[c]` and a leaky ReLU,
-    /// in the same pass: inference only. `affine` is plain `[3, C']`, the rows center, scale
-    /// and shift, padded with zeros to whole blocks (`C'`) so that padded channels stay zero
-    /// as oneDNN expects.
-    static func maxPool2x2ChannelAffineLeakyRelu(_ x: Tensor, block: Int, outShape: [Int], affine: Tensor, slope: Float) -> Tensor {
-        let windows = BlockedWindows(fineShape: x.shape, coarseShape: outShape, block: block)
-        let out = Tensor(uninitializedShape: outShape, descriptor: windows.coarseDescriptor)
-        withExtendedLifetime((x, affine)) {
-            let src = x.floatPointer, dst = out.floatPointer
-            let padded = affine.shape[1]
-            let (center, scale, shift) = (affine.floatPointer, affine.floatPointer + padded, affine.floatPointer + 2 * padded)
-            let (right, below) = (windows.block, windows.row)
-            let slope = SIMD4<Float>(repeating: slope)
-            windows.forEach { fine, coarse, channel in
-                var best = load4(src + fine), position = SIMD4<Int32>(repeating: 0)
-                consider(load4(src + fine + right), 1, &best, &position)
-                consider(load4(src + fine + below), 2, &best, &position)
-                consider(load4(src + fine + below + right), 3, &best, &position)
-                // BatchNorm's own order of operations: subtract, then scale, then shift.
-                let y = (best - load4(center + channel)) * load4(scale + channel) + load4(shift + channel)
-                store4(y.replacing(with: y * slope, where: y .< 0), dst + coarse)
-            }
-        }
-        return out
-    }
-
     /// Nearest-neighbour ×2 upsampling of a channel-blocked `x`: each input vector is
     /// written to its four output positions, and its gradient is the sum of theirs.
     static func upsample2x(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
@@ -168,23 +141,14 @@ private struct BlockedWindows {
     /// lanes in the coarse tensor.
     @inline(__always)
     func forEach(_ body: (_ fine: Int, _ coarse: Int) -> Void) {
-        forEach { fine, coarse, _ in body(fine, coarse) }
-    }
-
-    /// As ``forEach(_:)``, also passing the channel of the first of the four lanes
-    /// (counting the padding channels of the last block).
-    @inline(__always)
-    func forEach(_ body: (_ fine: Int, _ coarse: Int, _ channel: Int) -> Void) {
         let (height, width, block) = (coarseShape[2], coarseShape[3], block)
-        let channelBlocks = (fineShape[1] + block - 1) / block
         Threads.parallelFor(planes, minimumPerThread: 8) { range in
             for plane in range {
-                let firstChannel = (plane % channelBlocks) * block
                 for i in 0..<height {
                     for j in 0..<width {
                         let fine = ((plane * 2 * height + 2 * i) * 2 * width + 2 * j) * block
                         let coarse = ((plane * height + i) * width + j) * block
-                        for lane in stride(from: 0, to: block, by: 4) { body(fine + lane, coarse + lane, firstChannel + lane) }
+                        for lane in stride(from: 0, to: block, by: 4) { body(fine + lane, coarse + lane) }
                     }
                 }
             }

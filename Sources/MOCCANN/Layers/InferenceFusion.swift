@@ -1,19 +1,29 @@
 import MOCCACore
 
-/// Fused evaluation-mode passes: a BatchNorm folded into the convolution before it, and the
-/// activation after it applied by the convolution's kernel as it writes its output.
+/// Fused evaluation-mode passes: a BatchNorm folded into the convolution before it, the
+/// activation after it applied by the convolution's kernel as it writes its output, and
+/// oneDNN's inference kernels.
 ///
 /// In evaluation mode a BatchNorm is a fixed per-channel affine map (its running
 /// statistics), so `activation(bn(conv(x)))` is one convolution with folded weights and
-/// bias and a oneDNN post-op: one pass over the output instead of three. Layers take the
-/// fused path only when ``applies(to:)`` holds: fusion on, no gradient recorded, and every
+/// bias and a oneDNN post-op: one pass over the output instead of three
+/// (``Conv2d/callAsFunction(_:normalizedBy:activation:)``). Where a network must keep the
+/// convolution's raw output (a tap reads it), the BatchNorm and LeakyReLU run on the pooled
+/// values in the pool's pass instead (``BatchNorm/maxPooledLeakyRelu(_:kernelSize:slope:)``),
+/// and a plain ``Conv2d`` call runs oneDNN's `forward_inference` kernel. Layers take these
+/// paths only when ``applies(to:)`` holds: fusion on, no gradient recorded, and every
 /// layer involved in evaluation mode. Otherwise, and whenever fusion is off, they run the
-/// unfused layers, which stay the reference: the two agree to float32 rounding (the folded
-/// weights are rounded once more).
+/// unfused layers, which stay the reference: the two agree to float32 rounding.
 ///
-/// The folded weights are computed on every fused call (under 0.1 ms for a LeNet
-/// encoder, against tens of milliseconds per batch): parameters carry no version that a
-/// cache could check, and an optimiser or ``Module/load(_:strict:)`` writes them in place.
+/// Transposed convolutions do not fold: oneDNN 2.6 runs a transposed convolution as a
+/// backward-data convolution and applies a bias and post-ops in separate loops after it,
+/// which cost more than the BatchNorm and LeakyReLU passes they would replace (see
+/// ``Tensor/inferenceConvolution2d(_:weight:bias:stride:padding:activation:)``).
+///
+/// The folded weights are computed on every fused call (a few hundred thousand products
+/// for a LeNet encoder, against tens of milliseconds per batch): parameters carry no
+/// version that a cache could check, and an optimiser or ``Module/load(_:strict:)`` writes
+/// them in place.
 public enum InferenceFusion {
     /// Whether layers may fuse (on by default). Task-local: tests turn it off for their own
     /// task to compute the unfused reference.
@@ -77,36 +87,5 @@ extension Conv2d {
         let folded = try Tensor.foldingChannelAffine(weight: weight, bias: bias, outputAxis: 0, scale: scale, shift: shift)
         return try Tensor.inferenceConvolution2d(input, weight: folded.weight, bias: folded.bias, stride: stride,
                                                  padding: padding, activation: activation)
-    }
-
-    /// `activation(self(input))`, the activation fused into the convolution in evaluation
-    /// mode without gradients.
-    public func callAsFunction(_ input: Tensor, activation: FusedActivation) throws -> Tensor {
-        guard InferenceFusion.applies(to: self) else { return try self(input).activated(activation) }
-        return try Tensor.inferenceConvolution2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
-                                                 activation: activation)
-    }
-}
-
-extension ConvTranspose2d {
-    /// `activation(bn(self(input)))`: in evaluation mode without gradients one transposed
-    /// convolution with `bn` folded into its weights and bias and `activation` fused;
-    /// otherwise the layers one after another.
-    public func callAsFunction(_ input: Tensor, normalizedBy bn: BatchNorm, activation: FusedActivation? = nil) throws -> Tensor {
-        guard InferenceFusion.applies(to: self, bn), bn.normalizesMaps(of: weight.shape[1]) else {
-            return try bn(self(input)).activated(activation)
-        }
-        let (scale, shift) = try bn.foldableAffine()
-        let folded = try Tensor.foldingChannelAffine(weight: weight, bias: bias, outputAxis: 1, scale: scale, shift: shift)
-        return try Tensor.inferenceConvolutionTranspose2d(input, weight: folded.weight, bias: folded.bias, stride: stride,
-                                                          padding: padding, outputPadding: outputPadding, activation: activation)
-    }
-
-    /// `activation(self(input))`, the activation fused into the transposed convolution in
-    /// evaluation mode without gradients.
-    public func callAsFunction(_ input: Tensor, activation: FusedActivation) throws -> Tensor {
-        guard InferenceFusion.applies(to: self) else { return try self(input).activated(activation) }
-        return try Tensor.inferenceConvolutionTranspose2d(input, weight: weight, bias: bias, stride: stride, padding: padding,
-                                                          outputPadding: outputPadding, activation: activation)
     }
 }
