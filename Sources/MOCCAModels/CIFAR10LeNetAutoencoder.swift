@@ -127,14 +127,15 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
         return Encoding(taps: taps, code: includingCode ? try e.bn1d(linear) : nil)
     }
 
-    /// Maps a code back to an image in `[0, 1]`. Its BatchNorms stay separate passes in
-    /// evaluation mode too: folding into a transposed convolution is slower on oneDNN 2.6
-    /// (``InferenceFusion``).
+    /// Maps a code back to an image in `[0, 1]`. In evaluation mode without gradients the
+    /// first three transposed convolutions run as convolutions with their BatchNorm folded
+    /// in and LeakyReLU fused (``InferenceFusion``); the last one, to 3 channels, keeps the
+    /// transposed kernel chosen for channel-poor outputs.
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
         var h = try code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu()
         for (deconv, bn) in [(d.deconv1, d.bn2d4), (d.deconv2, d.bn2d5), (d.deconv3, d.bn2d6)] {
-            h = try Tensor.upsampleNearest2d(bn(deconv(h)).leakyRelu(), factor: 2)
+            h = try Tensor.upsampleNearest2d(deconv(h, normalizedBy: bn, activation: .leakyReLU), factor: 2)
         }
         return try d.deconv4(h).sigmoid()
     }

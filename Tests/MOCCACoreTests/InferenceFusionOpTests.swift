@@ -100,6 +100,20 @@ struct InferenceFusionOpTests {
         #expect(closeness(fused, reference, rtol: 1e-5, atol: 1e-6 * magnitude) <= 1)
     }
 
+    /// A stride-1 transposed convolution is the convolution with the rearranged weight.
+    @Test(arguments: cases.filter { $0.transposed && $0.stride == 1 })
+    func strideOneTransposedConvolutionIsAConvolution(_ c: Case) throws {
+        let (x, weight, bias) = operands(c)
+        let reference = try convolution(c, x, weight, bias)
+        let converted = try Tensor.convolutionWeight(ofTransposed: weight)
+        #expect(converted.shape == [c.outChannels, c.inChannels, c.kernel, c.kernel])
+        let y = try withoutGradients {
+            try Tensor.inferenceConvolution2d(x, weight: converted, bias: bias, padding: c.kernel - 1 - c.padding)
+        }
+        let magnitude = reference.scalars.map(abs).max() ?? 1
+        #expect(closeness(y, reference, rtol: 1e-5, atol: 1e-6 * magnitude) <= 1)
+    }
+
     @Test func refusesToRecordGradients() throws {
         let x = leaf(deterministicFill([2, 3, 8, 8], seed: 1))
         let weight = deterministicFill([8, 3, 3, 3], seed: 2)

@@ -85,6 +85,29 @@ struct InferenceFusionTests {
         #expect(recorded.requiresGrad)
     }
 
+    /// Stride-1 transposed convolutions fold (as convolutions); strided and channel-poor
+    /// ones run unfused. Either way the values are the layers'.
+    @Test(arguments: [(16, 24, 1, 2), (24, 16, 1, 1), (16, 24, 2, 2), (4, 8, 1, 2)])
+    func transposedConvolutionsFoldWhereTheyAreConvolutions(inChannels: Int, outChannels: Int, stride: Int, padding: Int) throws {
+        var generator = RandomGenerator(seed: 4)
+        let deconv = ConvTranspose2d(inChannels: inChannels, outChannels: outChannels, kernelSize: 5, stride: stride,
+                                     padding: padding, outputPadding: stride - 1, generator: &generator)
+        let bn = BatchNorm.twoD(channels: outChannels)
+        try #require(bn.weight).withUnsafeMutableBufferPointer { gamma in
+            for c in gamma.indices { gamma[c] = c % 3 == 0 ? -0.7 : 1.3 }
+        }
+        bn.runningMean.withUnsafeMutableBufferPointer { mean in for c in mean.indices { mean[c] = 0.1 * Float(c % 4) - 0.1 } }
+        bn.runningVariance.withUnsafeMutableBufferPointer { variance in for c in variance.indices { variance[c] = 0.5 + 0.2 * Float(c % 5) } }
+        deconv.eval()
+        bn.eval()
+        let x = Tensor.uniform(shape: [3, inChannels, 6, 7], in: -1...1, using: &generator)
+        let fused = try withoutGradients { try deconv(x, normalizedBy: bn, activation: .leakyRelu(slope: 0.01)) }
+        let reference = try InferenceFusion.$isEnabled.withValue(false) {
+            try withoutGradients { try deconv(x, normalizedBy: bn, activation: .leakyRelu(slope: 0.01)) }
+        }
+        Self.expectClose(fused, reference, "transposed \(inChannels)->\(outChannels) stride \(stride)")
+    }
+
     @Test func aNegativeScaleFallsBackToTheUnfusedPool() throws {
         var generator = RandomGenerator(seed: 9)
         let conv = Conv2d(inChannels: 3, outChannels: 20, kernelSize: 3, padding: 1, generator: &generator)

@@ -71,8 +71,10 @@ extension Tensor {
 /// There is no transposed counterpart: oneDNN 2.6 computes a transposed convolution as a
 /// backward-data convolution and applies its bias and post-ops in separate loops after it,
 /// slower than the separate passes they would replace (batch 128, one thread, AVX-512: the
-/// CIFAR-10 decoder's 128 → 64 layer takes 13.0 ms, 14.5 ms with a bias and 27 ms with a
-/// LeakyReLU post-op, while BatchNorm and LeakyReLU as their own passes take 0.2 ms).
+/// CIFAR-10 decoder's 128 → 64 layer takes 13.1 ms, 14.5 ms with a bias and 28 ms with a
+/// LeakyReLU post-op, while BatchNorm and LeakyReLU as their own passes take 0.2 ms). A
+/// stride-1 transposed convolution is an ordinary convolution with rearranged weights
+/// (``convolutionWeight(ofTransposed:)``), which these kernels run.
 extension Tensor {
     /// `activation(x ⋆ weight + bias)` for `x` `[N, C, H, W]` and `weight` `[K, C, kh, kw]`.
     /// - Throws: ``TensorError/invalidArgument(op:message:)`` when gradients would be
@@ -91,6 +93,28 @@ extension Tensor {
         let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
         let weights = try DNNL.reorder(weight.plain(), to: forward.descriptor(dnnl_query_weights_md))
         return try g.runForward(forward, source: src, weights: weights, bias: bias)
+    }
+
+    /// The weight of the convolution that computes a stride-1 transposed convolution with
+    /// `weight` `[C_in, C_out, kh, kw]`: `[C_out, C_in, kh, kw]`, each kernel rotated by half
+    /// a turn. With padding `kh − 1 − p` (for a transposed padding `p`) the convolution gives
+    /// the transposed convolution's output, to float32 rounding (the sums run in another order).
+    /// - Throws: ``TensorError/rankMismatch(op:expected:got:)`` unless `weight` has rank 4.
+    public static func convolutionWeight(ofTransposed weight: Tensor) throws -> Tensor {
+        try Validate.rank(weight, 4, "transposed_weight", "weight [C_in, C_out, kh, kw]")
+        let (inputs, outputs, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let source = try weight.plain()
+        let result = Tensor(uninitializedShape: [outputs, inputs, kh, kw])
+        withExtendedLifetime(source) {
+            let src = source.floatPointer, dst = result.floatPointer
+            for i in 0..<inputs {
+                for o in 0..<outputs {
+                    let from = (i * outputs + o) * kh * kw, to = (o * inputs + i) * kh * kw
+                    for k in 0..<(kh * kw) { dst[to + k] = src[from + kh * kw - 1 - k] }
+                }
+            }
+        }
+        return result
     }
 
     /// A convolution's weight and bias with a per-output-channel affine map `y ↦ scale·y + shift`
