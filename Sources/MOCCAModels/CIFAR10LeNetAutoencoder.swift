@@ -105,21 +105,8 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
         try checkInput(x)
         let e = encoderLayers
         var taps: [Tensor] = []
-        var h = x
-        for (index, (conv, bn)) in [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)].enumerated() {
-            if !tapIndices.contains(index), InferenceFusion.applies(to: conv, bn) {
-                // LeakyReLU before the pool here: it is increasing, so it commutes with the
-                // maximum, and the convolution applies it as it writes.
-                h = try Tensor.maxPool2d(conv(h, normalizedBy: bn, activation: .leakyReLU), kernelSize: 2)
-                continue
-            }
-            let features = try conv(h)
-            if tapIndices.contains(index) { taps.append(features) }
-            // The paper's order is BN, LeakyReLU, pool. LeakyReLU is strictly increasing, so
-            // it commutes with max pooling (same values, same argmax, same gradients); after
-            // the pool it touches a quarter of the elements.
-            h = try bn.maxPooledLeakyRelu(features, kernelSize: 2)
-        }
+        let h = try LeNetBlocks.run(x, [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)],
+                                    keepingTaps: tapIndices, taps: &taps)
         // Deep SVDD's representation is the linear output, without bias or BatchNorm (to
         // avoid trivial solutions); the decoder reads it after BatchNorm1d.
         let linear = try e.fc1(h.flattened())

@@ -88,17 +88,7 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         try checkInput(x)
         let e = encoderLayers
         var taps: [Tensor] = []
-        var h = x
-        for (index, (conv, bn)) in [(e.conv1, e.bn1), (e.conv2, e.bn2)].enumerated() {
-            if !tapIndices.contains(index), InferenceFusion.applies(to: conv, bn) {
-                h = try Tensor.maxPool2d(conv(h, normalizedBy: bn, activation: .leakyReLU), kernelSize: 2)
-                continue
-            }
-            let features = try conv(h)
-            if tapIndices.contains(index) { taps.append(features) }
-            // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
-            h = try bn.maxPooledLeakyRelu(features, kernelSize: 2)
-        }
+        let h = try LeNetBlocks.run(x, [(e.conv1, e.bn1), (e.conv2, e.bn2)], keepingTaps: tapIndices, taps: &taps)
         let linear = try e.fc1(h.flattened())
         if tapIndices.contains(2) { taps.append(linear) }
         return Encoding(taps: taps, code: linear)

@@ -8,29 +8,17 @@ import Testing
 /// the separate ops it replaces to float32 rounding.
 @Suite("Inference fusion ops")
 struct InferenceFusionOpTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        let transposed: Bool
-        let inChannels, outChannels, kernel, stride, padding, outputPadding: Int
-        let bias: Bool
-        var testDescription: String {
-            "\(transposed ? "deconv" : "conv") \(inChannels)->\(outChannels) k\(kernel) s\(stride)\(bias ? " bias" : "")"
-        }
-    }
+    /// The shapes of ``ChannelPoorConvolutionTests``.
+    typealias Case = ChannelPoorConvolutionTests.Case
 
+    /// The CIFAR-10 LeNet's wide layers and a strided one, then every channel-poor shape
+    /// (MNIST's layers, image ends).
     static let cases: [Case] = [
-        // The CIFAR-10 LeNet's layers: a colour input, wide layers, the 3-channel output.
-        Case(transposed: false, inChannels: 3, outChannels: 32, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: false),
         Case(transposed: false, inChannels: 32, outChannels: 64, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: true),
         Case(transposed: true, inChannels: 64, outChannels: 32, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: false),
-        Case(transposed: true, inChannels: 32, outChannels: 3, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: true),
-        // MNIST's narrow layers (channels-last), the residual network's strided ones, and a
-        // convolution to few channels.
-        Case(transposed: false, inChannels: 8, outChannels: 4, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: false),
-        Case(transposed: true, inChannels: 4, outChannels: 8, kernel: 5, stride: 1, padding: 3, outputPadding: 0, bias: false),
         Case(transposed: true, inChannels: 16, outChannels: 16, kernel: 5, stride: 2, padding: 2, outputPadding: 1, bias: true),
         Case(transposed: false, inChannels: 16, outChannels: 32, kernel: 3, stride: 2, padding: 1, outputPadding: 0, bias: false),
-        Case(transposed: false, inChannels: 32, outChannels: 3, kernel: 1, stride: 1, padding: 0, outputPadding: 0, bias: true),
-    ]
+    ] + ChannelPoorConvolutionTests.cases
 
     /// The cases that have an inference kernel: every convolution that is not transposed.
     static var convolutions: [Case] { cases.filter { !$0.transposed } }
