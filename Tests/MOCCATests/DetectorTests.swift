@@ -319,6 +319,30 @@ struct DetectorTests {
         expectClose(fused.overall, reference.overall, "overall", floor: 1e-5)
     }
 
+    /// Training never runs fused: the centroids that steer it are taken unfused, so the
+    /// trained network and centroids are bit for bit those of an unfused run. (The CIFAR-10
+    /// network with the code as its only tap, so that every convolution could fold and the
+    /// code's centroid is not all ε-rule values, which would hide a difference.)
+    @Test func fusionLeavesTrainingUnchanged() throws {
+        var configuration = Self.configuration(epochs: 1)
+        configuration.network = NetworkSpecification(name: "cifar10-lenet", configuration: .object(["codeLength": .number(32)]))
+        configuration.taps = ["code"]
+        var generator = RandomGenerator(seed: 6)
+        let images = Tensor.uniform(shape: [24, 3, 32, 32], using: &generator)
+        func fitted() throws -> MOCCADetector {
+            let detector = try MOCCADetector(configuration: configuration)
+            try detector.fit(normal: images)
+            return detector
+        }
+        let fused = try fitted()
+        let unfused = try InferenceFusion.$isEnabled.withValue(false) { try fitted() }
+        let sameCentroids = fused.taps.map(\.centroid.scalars) == unfused.taps.map(\.centroid.scalars)
+        #expect(sameCentroids, "the centroids differ")
+        let weights = unfused.network.stateDictionary()
+        let differing = fused.network.stateDictionary().filter { key, tensor in tensor.scalars != weights[key]?.scalars }.keys
+        #expect(differing.isEmpty, "trained tensors differ: \(differing.sorted())")
+    }
+
     @Test func channelSubsetAUROCsCoverEverySubsetAndAgreeWithTheFullFusions() throws {
         var configuration = Self.configuration()
         configuration.reconstructionChannel = true
