@@ -133,8 +133,12 @@ public final class MOCCADetector {
         // The reconstruction channel needs the autoencoder as phase 1 left it.
         if configuration.reconstructionChannel && autoencoder == nil { autoencoder = try snapshot(of: network) }
 
-        // Centroids of the pretrained encoder, in evaluation mode (running BatchNorm statistics).
-        taps = try zip(configuration.taps, computeCentroids(samples)).map { TapState(name: $0, centroid: $1) }
+        // Centroids of the pretrained encoder, in evaluation mode (running BatchNorm
+        // statistics). Unfused: the centroids steer the training that follows, which so
+        // stays bit for bit what it was before evaluation passes were fused; fused layers
+        // would move them by float32 rounding.
+        let centroids = try InferenceFusion.$isEnabled.withValue(false) { try computeCentroids(samples) }
+        taps = zip(configuration.taps, centroids).map { TapState(name: $0, centroid: $1) }
 
         // The encoder is trained towards the centroids; the decoder is unused.
         let nu = configuration.nu

@@ -93,31 +93,36 @@ public final class CIFAR10LeNetAutoencoder: Module, TappedAutoencoder {
 
     /// Runs the encoder; the taps are the raw convolution outputs and the linear output.
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
+        try encode(x, includingCode: includingCode, keepingTaps: Set(tapNames.indices))
+    }
+
+    /// Runs the encoder keeping the taps at `tapIndices`. In evaluation mode without
+    /// gradients, a convolution whose raw output is not kept takes its BatchNorm folded in
+    /// and its LeakyReLU fused (``InferenceFusion``); one whose output is a tap keeps it, and
+    /// its BatchNorm and LeakyReLU run on the pooled values instead
+    /// (``BatchNorm/maxPooledLeakyRelu(_:kernelSize:slope:)``).
+    public func encode(_ x: Tensor, includingCode: Bool, keepingTaps tapIndices: Set<Int>) throws -> Encoding {
         try checkInput(x)
         let e = encoderLayers
         var taps: [Tensor] = []
-        var h = x
-        for (conv, bn) in [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)] {
-            let features = try conv(h)
-            taps.append(features)
-            // The paper's order is BN, LeakyReLU, pool. LeakyReLU is strictly increasing, so
-            // it commutes with max pooling (same values, same argmax, same gradients); after
-            // the pool it touches a quarter of the elements.
-            h = try Tensor.maxPool2d(bn(features), kernelSize: 2).leakyRelu()
-        }
+        let h = try LeNetBlocks.run(x, [(e.conv1, e.bn2d1), (e.conv2, e.bn2d2), (e.conv3, e.bn2d3)],
+                                    keepingTaps: tapIndices, taps: &taps)
         // Deep SVDD's representation is the linear output, without bias or BatchNorm (to
         // avoid trivial solutions); the decoder reads it after BatchNorm1d.
         let linear = try e.fc1(h.flattened())
-        taps.append(linear)
+        if tapIndices.contains(3) { taps.append(linear) }
         return Encoding(taps: taps, code: includingCode ? try e.bn1d(linear) : nil)
     }
 
-    /// Maps a code back to an image in `[0, 1]`.
+    /// Maps a code back to an image in `[0, 1]`. In evaluation mode without gradients the
+    /// first three transposed convolutions run as convolutions with their BatchNorm folded
+    /// in and LeakyReLU fused (``InferenceFusion``); the last one, to 3 channels, keeps the
+    /// transposed kernel chosen for channel-poor outputs.
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
         var h = try code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu()
         for (deconv, bn) in [(d.deconv1, d.bn2d4), (d.deconv2, d.bn2d5), (d.deconv3, d.bn2d6)] {
-            h = try Tensor.upsampleNearest2d(bn(deconv(h)).leakyRelu(), factor: 2)
+            h = try Tensor.upsampleNearest2d(deconv(h, normalizedBy: bn, activation: .leakyReLU), factor: 2)
         }
         return try d.deconv4(h).sigmoid()
     }

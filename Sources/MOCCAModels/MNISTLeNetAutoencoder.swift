@@ -79,15 +79,19 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
     /// Runs the encoder; the taps are the raw convolution outputs and the linear output,
     /// which is also the code (there is no BatchNorm1d).
     public func encode(_ x: Tensor, includingCode: Bool) throws -> Encoding {
+        try encode(x, includingCode: includingCode, keepingTaps: Set(tapNames.indices))
+    }
+
+    /// Runs the encoder keeping the taps at `tapIndices`, fusing as
+    /// ``CIFAR10LeNetAutoencoder/encode(_:includingCode:keepingTaps:)`` does.
+    public func encode(_ x: Tensor, includingCode: Bool, keepingTaps tapIndices: Set<Int>) throws -> Encoding {
         try checkInput(x)
         let e = encoderLayers
-        let c1 = try e.conv1(x)
-        // LeakyReLU after the pool: see CIFAR10LeNetAutoencoder.encode.
-        let h1 = try Tensor.maxPool2d(e.bn1(c1), kernelSize: 2).leakyRelu()
-        let c2 = try e.conv2(h1)
-        let h2 = try Tensor.maxPool2d(e.bn2(c2), kernelSize: 2).leakyRelu()
-        let linear = try e.fc1(h2.flattened())
-        return Encoding(taps: [c1, c2, linear], code: linear)
+        var taps: [Tensor] = []
+        let h = try LeNetBlocks.run(x, [(e.conv1, e.bn1), (e.conv2, e.bn2)], keepingTaps: tapIndices, taps: &taps)
+        let linear = try e.fc1(h.flattened())
+        if tapIndices.contains(2) { taps.append(linear) }
+        return Encoding(taps: taps, code: linear)
     }
 
     /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.

@@ -17,6 +17,9 @@ import MOCCANN
 ///   activation.
 /// - Every convolution in a block has no bias and is followed by an affine BatchNorm
 ///   (ε 1e-5, momentum 0.1); the linear layers have biases. LeakyReLU's slope is 0.01.
+///   In evaluation mode without gradients the BatchNorm of each (non-transposed)
+///   convolution folds into it, and a LeakyReLU right after one runs as the convolution
+///   writes (``InferenceFusion``); no tap reads a convolution inside a block.
 ///
 /// Deviations from the reference, each forced by a choice it leaves open: the output
 /// convolution has `C` channels (the reference hard-codes 3); weights keep PyTorch's
@@ -40,7 +43,7 @@ public final class ResidualInspectionAutoencoder: Module, TappedAutoencoder {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
-            try residual(bn2(conv2(bn1(conv1(x)).leakyRelu())), x)
+            try residual(conv2(conv1(x, normalizedBy: bn1, activation: .leakyReLU), normalizedBy: bn2), x)
         }
     }
 
@@ -63,7 +66,7 @@ public final class ResidualInspectionAutoencoder: Module, TappedAutoencoder {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
-            try residual(bn1b(conv1b(bn1a(conv1a(x)).leakyRelu())), bn2a(conv2a(x)))
+            try residual(conv1b(conv1a(x, normalizedBy: bn1a, activation: .leakyReLU), normalizedBy: bn1b), conv2a(x, normalizedBy: bn2a))
         }
     }
 
@@ -91,7 +94,7 @@ public final class ResidualInspectionAutoencoder: Module, TappedAutoencoder {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
-            try residual(bn1b(conv1b(bn1a(conv1a(x)).leakyRelu())), bn2a(conv2a(x)))
+            try residual(conv1b(bn1a(conv1a(x)).leakyRelu(), normalizedBy: bn1b), bn2a(conv2a(x)))
         }
     }
 

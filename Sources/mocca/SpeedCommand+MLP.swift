@@ -124,7 +124,7 @@ struct MLPSpeed: ParsableCommand {
         let n = Double(rows)
         let steps = Double(training.count)
         try printJSON([
-            "bench": "mocca_mlp", "threads": timing.threads, "rows": rows, "features": features,
+            "bench": "mocca_mlp", "threads": timing.threads, "clock": timing.clock, "rows": rows, "features": features,
             "hidden": hiddenSizes, "code": code, "precision": precision.rawValue, "batch": batch, "score_batch": scoreBatch,
             "samples": timing.samples, "epochs_per_sample": timing.steps, "warmup_epochs": timing.warmup,
             "encoder_params": oneClass.oneClassParameters.reduce(0) { $0 + $1.count },

@@ -20,6 +20,8 @@ struct Speed: ParsableCommand {
         @OptionGroup var timing: TimingOptions
         @Option(help: "Batch size (at least 2).") var batch = 128
         @Flag(help: "Skip the per-layer timings.") var skipLayers = false
+        @Flag(help: "Run inference unfused: every BatchNorm and activation as its own pass, the reference path.")
+        var unfused = false
 
         func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
 
@@ -27,11 +29,13 @@ struct Speed: ParsableCommand {
             Threads.count = timing.threads
             var result: [String: Any] = [
                 "bench": "mocca_core", "threads": timing.threads, "batch": batch,
-                "samples": timing.samples, "steps_per_sample": timing.steps,
+                "samples": timing.samples, "steps_per_sample": timing.steps, "fused": !unfused, "clock": timing.clock,
             ]
             let timer = timing.timer
-            result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
-            if !skipLayers { result["layers"] = try layers(timer) }
+            try InferenceFusion.$isEnabled.withValue(!unfused) {
+                result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
+                if !skipLayers { result["layers"] = try layers(timer) }
+            }
             try printJSON(result)
         }
 
@@ -116,6 +120,8 @@ struct TimingOptions: ParsableArguments {
     @Option(help: "Timed samples; the best and the median are reported.") var samples = 5
     @Option(help: "Steps per timed sample.") var steps = 5
     @Option(help: "Untimed warm-up steps.") var warmup = 3
+    @Flag(help: "Time by the process's CPU time instead of the wall clock. With --threads 1 it is not inflated when other processes share the cores; with more threads it counts every thread, waiting included.")
+    var cpuTime = false
 
     func validate() throws {
         guard threads > 0, samples > 0, steps > 0, warmup >= 0 else {
@@ -123,7 +129,10 @@ struct TimingOptions: ParsableArguments {
         }
     }
 
-    var timer: Timer { Timer(samples: samples, steps: steps, warmup: warmup) }
+    var timer: Timer { Timer(samples: samples, steps: steps, warmup: warmup, cpuTime: cpuTime) }
+
+    /// The clock the figures were read from, for the JSON: `wall` or `cpu`.
+    var clock: String { cpuTime ? "cpu" : "wall" }
 }
 
 /// The CIFAR-10 network with synthetic batches and centroids, as the phase measurements use it.
@@ -182,7 +191,7 @@ struct OneClass: ParsableCommand {
             try loss.backward()
             try optimizer.step()
         }
-        try printJSON(["bench": "mocca_one_class", "threads": timing.threads, "batch": batch,
+        try printJSON(["bench": "mocca_one_class", "threads": timing.threads, "clock": timing.clock, "batch": batch,
                        "train_img_per_s_best": round1(Double(batch) / result.best),
                        "train_img_per_s_median": round1(Double(batch) / result.median)])
     }
@@ -198,6 +207,8 @@ struct Scoring: ParsableCommand {
     @Option(help: "Batch size.") var batch = 256
     @Option(help: "Score by the nearest of this many training representations per tap (--tap-score nearest-neighbor); 0 scores by centroid.")
     var references = 0
+    @Flag(help: "Run the encoder unfused: every BatchNorm and activation as its own pass, the reference path.")
+    var unfused = false
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
@@ -210,14 +221,16 @@ struct Scoring: ParsableCommand {
         let referenceRows = setup.references(count: references)
         var index = 0
         var checksum: Float = 0
-        let result = try timing.timer.measure {
-            try withoutGradients {
-                let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
-                for distance in distances { checksum += distance.scalars[0] }
-                index += 1
+        let result = try InferenceFusion.$isEnabled.withValue(!unfused) {
+            try timing.timer.measure {
+                try withoutGradients {
+                    let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
+                    for distance in distances { checksum += distance.scalars[0] }
+                    index += 1
+                }
             }
         }
-        try printJSON(["bench": "mocca_score", "threads": timing.threads, "batch": batch, "references": references,
+        try printJSON(["bench": "mocca_score", "threads": timing.threads, "clock": timing.clock, "batch": batch, "references": references, "fused": !unfused,
                        "infer_img_per_s_best": round1(Double(batch) / result.best),
                        "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])
@@ -260,7 +273,7 @@ struct ResidualAutoencoder: ParsableCommand {
             try optimizer.step()
             loss = objective.item
         }
-        try printJSON(["bench": "mocca_mvtec_ae", "threads": timing.threads, "batch": batch, "image_size": imageSize,
+        try printJSON(["bench": "mocca_mvtec_ae", "threads": timing.threads, "clock": timing.clock, "batch": batch, "image_size": imageSize,
                        "channels": channels, "params": model.parameters().reduce(0) { $0 + $1.count },
                        "train_img_per_s_best": round1(Double(batch) / result.best),
                        "train_img_per_s_median": round1(Double(batch) / result.median),
@@ -308,7 +321,7 @@ struct VideoAutoencoderSpeed: ParsableCommand {
             try optimizer.step()
             loss = objective.item
         }
-        try printJSON(["bench": "mocca_video_ae", "threads": timing.threads, "batch": batch, "clip_length": clipLength,
+        try printJSON(["bench": "mocca_video_ae", "threads": timing.threads, "clock": timing.clock, "batch": batch, "clip_length": clipLength,
                        "height": height, "width": width, "channels": channels,
                        "params": parameters.reduce(0) { $0 + $1.count },
                        "train_clip_per_s_best": round1(Double(batch) / result.best),
@@ -330,19 +343,30 @@ func printJSON(_ object: [String: Any]) throws {
 /// Times a closure: untimed warm-up calls, then `samples` timings of `steps` calls each.
 struct Timer {
     let samples: Int, steps: Int, warmup: Int
+    /// Whether to read the process's CPU time rather than the wall clock.
+    var cpuTime = false
 
     /// Seconds per call: the best sample and the median sample.
     func measure(_ body: () throws -> Void) throws -> (best: Double, median: Double) {
         for _ in 0..<warmup { try body() }
         var times: [Double] = []
         for _ in 0..<samples {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = now()
             for _ in 0..<steps { try body() }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+            times.append(Double(now() - start) / 1e9 / Double(steps))
         }
         times.sort()
         return (times[0], times[times.count / 2])
     }
+
+    /// Nanoseconds on the chosen clock.
+    private func now() -> UInt64 {
+        guard cpuTime else { return DispatchTime.now().uptimeNanoseconds }
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
 }
 
 func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+

@@ -292,6 +292,57 @@ struct DetectorTests {
         #expect(scores.overall == detector.fuse(scores.perChannel, fusion: .standardized))
     }
 
+    /// Scoring folds BatchNorm into the convolutions a tap does not read and fuses the
+    /// activations (`InferenceFusion`); every channel's scores stay within 1e-5 relative of
+    /// the unfused layers', for all taps (conv taps keep their raw outputs) and for the code
+    /// alone (the whole encoder folded).
+    @Test(arguments: [taps, ["code"]])
+    func fusedScoresMatchTheUnfusedLayers(taps: [String]) throws {
+        var configuration = Self.configuration()
+        configuration.taps = taps
+        configuration.reconstructionChannel = true
+        configuration.fusion = .standardized
+        let detector = try Self.fitted(configuration)
+        let fused = try detector.score(Self.test.0)
+        let reference = try InferenceFusion.$isEnabled.withValue(false) { try detector.score(Self.test.0) }
+        #expect(fused.channels == reference.channels)
+        func expectClose(_ new: [Float], _ old: [Float], _ what: String, floor: Float) {
+            let magnitude = old.map(abs).max() ?? 1
+            let worst = zip(new, old).map { abs($0 - $1) / (1e-5 * abs($1) + floor * magnitude) }.max() ?? 0
+            #expect(worst <= 1, "\(what): \(worst) tolerances from the unfused scores")
+        }
+        for (channel, (new, old)) in zip(fused.channels, zip(fused.perChannel, reference.perChannel)) {
+            expectClose(new, old, channel, floor: 1e-7)
+        }
+        // The standardised fusion subtracts the training scores' means, so a sample's overall
+        // score can be near zero: it is held to 1e-5 of the largest overall score.
+        expectClose(fused.overall, reference.overall, "overall", floor: 1e-5)
+    }
+
+    /// Training never runs fused: the centroids that steer it are taken unfused, so the
+    /// trained network and centroids are bit for bit those of an unfused run. (The CIFAR-10
+    /// network with the code as its only tap, so that every convolution could fold and the
+    /// code's centroid is not all ε-rule values, which would hide a difference.)
+    @Test func fusionLeavesTrainingUnchanged() throws {
+        var configuration = Self.configuration(epochs: 1)
+        configuration.network = NetworkSpecification(name: "cifar10-lenet", configuration: .object(["codeLength": .number(32)]))
+        configuration.taps = ["code"]
+        var generator = RandomGenerator(seed: 6)
+        let images = Tensor.uniform(shape: [24, 3, 32, 32], using: &generator)
+        func fitted() throws -> MOCCADetector {
+            let detector = try MOCCADetector(configuration: configuration)
+            try detector.fit(normal: images)
+            return detector
+        }
+        let fused = try fitted()
+        let unfused = try InferenceFusion.$isEnabled.withValue(false) { try fitted() }
+        let sameCentroids = fused.taps.map(\.centroid.scalars) == unfused.taps.map(\.centroid.scalars)
+        #expect(sameCentroids, "the centroids differ")
+        let weights = unfused.network.stateDictionary()
+        let differing = fused.network.stateDictionary().filter { key, tensor in tensor.scalars != weights[key]?.scalars }.keys
+        #expect(differing.isEmpty, "trained tensors differ: \(differing.sorted())")
+    }
+
     @Test func channelSubsetAUROCsCoverEverySubsetAndAgreeWithTheFullFusions() throws {
         var configuration = Self.configuration()
         configuration.reconstructionChannel = true

@@ -16,6 +16,12 @@ Install PyTorch's CPU build outside the repository first:
 Rounds interleave all runs because these machines are shared and noisy; each figure is
 the best over rounds.
 
+--cpu-time reads the process's CPU time instead of the wall clock, in mocca (`--cpu-time`)
+and in the PyTorch twins (their `time.perf_counter` replaced by `time.process_time`): at
+--threads 1 preemption by other processes does not inflate it, so figures taken on a
+loaded shared machine stay comparable. With more threads it counts every thread's time,
+spin-waiting included, and means little.
+
 The table names the host: CPU model, the instruction set oneDNN runs in mocca (after
 ONEDNN_MAX_CPU_ISA) and whether it has bfloat16, as `mocca speed` records them under
 "host", and PyTorch's CPU capability. Under ONEDNN_MAX_CPU_ISA=AVX2 PyTorch is capped to
@@ -28,6 +34,14 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# Runs the script named by its first argument with time.perf_counter reading process CPU time.
+CPU_TIME_BOOTSTRAP = (
+    "import os, runpy, sys, time; time.perf_counter = time.process_time; "
+    "sys.argv = sys.argv[1:]; sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0]))); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 def run_json(command, env=None):
@@ -45,7 +59,10 @@ def main():
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--thread-scaling", action="store_true", help="also measure mocca's training at 1 thread")
+    ap.add_argument("--cpu-time", action="store_true", help="time by process CPU time (meaningful at --threads 1)")
     args = ap.parse_args()
+    if args.cpu_time and args.threads != 1:
+        print("warning: --cpu-time counts every thread's time, waiting included; use --threads 1", file=sys.stderr)
 
     timing = ["--samples", str(args.samples), "--steps", str(args.steps)]
     threads = ["--threads", str(args.threads)]
@@ -57,15 +74,18 @@ def main():
     torch_host = subprocess.run(
         [args.torch_python, "-c", "import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())"],
         check=True, capture_output=True, text=True, env=torch_env).stdout.split()
+    clock = ["--cpu-time"] if args.cpu_time else []
     mocca = {
-        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing,
-        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing,
-        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing,
+        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing + clock,
+        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing + clock,
+        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing + clock,
     }
+    # With --cpu-time a twin runs under a bootstrap that swaps its clock before it starts.
+    python = [args.torch_python] + (["-c", CPU_TIME_BOOTSTRAP] if args.cpu_time else [])
     torch = {
-        "core": [args.torch_python, args.torch_ae_bench, "--batch", "128"] + threads + timing,
-        "one-class": [args.torch_python, phases, "--phase", "one-class", "--batch", "128"] + threads + timing,
-        "score": [args.torch_python, phases, "--phase", "score", "--batch", "256"] + threads + timing,
+        "core": python + [args.torch_ae_bench, "--batch", "128"] + threads + timing,
+        "one-class": python + [phases, "--phase", "one-class", "--batch", "128"] + threads + timing,
+        "score": python + [phases, "--phase", "score", "--batch", "256"] + threads + timing,
     }
     best = {}
     hosts = []
@@ -98,7 +118,8 @@ def main():
                  f"ISA {host.get('onednn_isa', 'unknown')} (bf16 {yes(host.get('onednn_bf16'))}; "
                  f"CPU bf16 {yes(host.get('cpu_bf16'))}), OpenBLAS {host.get('openblas_core', '?')}; "
                  f"PyTorch {torch_host[0]} capability {torch_host[1]}")
-    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s, best of {args.rounds} rounds")
+    clock_note = ", process CPU time" if args.cpu_time else ""
+    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s{clock_note}, best of {args.rounds} rounds")
     print(host_line)
     print(f"| measure | mocca | torch NCHW | torch channels-last | ratio |")
     print(f"|---|---|---|---|---|")

@@ -5,6 +5,10 @@
 /// is task-local: concurrent tasks each have their own.
 public enum GradientMode {
     @TaskLocal static var isEnabled = true
+
+    /// Whether ops record the graph now: false inside ``withoutGradients(_:)``. Layers read
+    /// it to choose inference-only kernels, which have no backward pass.
+    public static var isRecording: Bool { isEnabled }
 }
 
 /// Runs `body` without recording the autograd graph.

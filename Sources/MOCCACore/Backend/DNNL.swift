@@ -75,12 +75,15 @@ enum DNNL {
     }
 
     /// Creates a primitive descriptor from an op descriptor (the oneDNN 2.x API).
+    /// `configure` adds attributes beyond the user-managed scratchpad (post-ops, say).
     static func makeDescriptor<Desc>(
-        _ desc: inout Desc, op: String, hint: Primitive? = nil
+        _ desc: inout Desc, op: String, hint: Primitive? = nil,
+        configure: ((dnnl_primitive_attr_t) throws -> Void)? = nil
     ) throws -> dnnl_primitive_desc_t {
         var pd: dnnl_primitive_desc_t?
         let status = try withScratchpadAttributes(op) { attributes in
-            withUnsafePointer(to: &desc) { pointer in
+            try configure?(attributes)
+            return withUnsafePointer(to: &desc) { pointer in
                 dnnl_primitive_desc_create(&pd, UnsafeRawPointer(pointer), attributes, engine, hint?.descriptor)
             }
         }

@@ -20,9 +20,13 @@ public final class Conv2d: Module, Layer {
         self.padding = padding
     }
 
-    /// Convolves `[N, in, H, W]` input to `[N, out, H', W']`.
+    /// Convolves `[N, in, H, W]` input to `[N, out, H', W']`. In evaluation mode without
+    /// gradients it runs oneDNN's inference kernels (``InferenceFusion``).
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        try Tensor.convolution2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
+        if InferenceFusion.applies(to: self) {
+            return try Tensor.inferenceConvolution2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
+        }
+        return try Tensor.convolution2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
     }
 }
 
