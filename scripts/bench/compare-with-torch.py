@@ -8,6 +8,9 @@ Pairs:
   one-class training (batch 128)     mocca speed one-class   vs scripts/bench/torch_mocca_phases.py --phase one-class
   scoring (batch 256)                mocca speed score       vs scripts/bench/torch_mocca_phases.py --phase score
 and, with --thread-scaling, mocca's 2-thread / 1-thread training throughput.
+With --precision bf16, mocca runs --precision bf16 and every PyTorch twin bf16 autocast; the
+autoencoder's twin is then scripts/bench/torch_mocca_phases.py --phase autoencoder --bf16,
+which builds torch_cifar_ae.py's network and times it the same way.
 
 Usage (from the repository root, after `swift build -c release --product mocca`):
     python3 scripts/bench/compare-with-torch.py [--rounds 2] [--threads 2] [--thread-scaling]
@@ -45,6 +48,9 @@ def main():
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--thread-scaling", action="store_true", help="also measure mocca's training at 1 thread")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: mocca --precision bf16 against PyTorch's bf16 autocast (its autoencoder twin is then "
+                         "torch_mocca_phases.py --phase autoencoder, which builds torch_cifar_ae.py's network)")
     args = ap.parse_args()
 
     timing = ["--samples", str(args.samples), "--steps", str(args.steps)]
@@ -57,15 +63,18 @@ def main():
     torch_host = subprocess.run(
         [args.torch_python, "-c", "import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())"],
         check=True, capture_output=True, text=True, env=torch_env).stdout.split()
+    precision = ["--precision", args.precision]
     mocca = {
-        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing,
-        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing,
-        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing,
+        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing + precision,
+        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing + precision,
+        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing + precision,
     }
+    autocast = ["--bf16"] if args.precision == "bf16" else []
     torch = {
-        "core": [args.torch_python, args.torch_ae_bench, "--batch", "128"] + threads + timing,
-        "one-class": [args.torch_python, phases, "--phase", "one-class", "--batch", "128"] + threads + timing,
-        "score": [args.torch_python, phases, "--phase", "score", "--batch", "256"] + threads + timing,
+        "core": ([args.torch_python, phases, "--phase", "autoencoder", "--ae-bench", args.torch_ae_bench, "--bf16"]
+                 if autocast else [args.torch_python, args.torch_ae_bench]) + ["--batch", "128"] + threads + timing,
+        "one-class": [args.torch_python, phases, "--phase", "one-class", "--batch", "128"] + threads + timing + autocast,
+        "score": [args.torch_python, phases, "--phase", "score", "--batch", "256"] + threads + timing + autocast,
     }
     best = {}
     hosts = []
@@ -98,11 +107,12 @@ def main():
                  f"ISA {host.get('onednn_isa', 'unknown')} (bf16 {yes(host.get('onednn_bf16'))}; "
                  f"CPU bf16 {yes(host.get('cpu_bf16'))}), OpenBLAS {host.get('openblas_core', '?')}; "
                  f"PyTorch {torch_host[0]} capability {torch_host[1]}")
-    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s, best of {args.rounds} rounds")
+    mode = ", mocca --precision bf16 vs PyTorch bf16 autocast" if autocast else ""
+    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s, best of {args.rounds} rounds{mode}")
     print(host_line)
     print(f"| measure | mocca | torch NCHW | torch channels-last | ratio |")
     print(f"|---|---|---|---|---|")
-    table = {"host": dict(host, torch_version=torch_host[0], torch_cpu_capability=torch_host[1])}
+    table = {"host": dict(host, torch_version=torch_host[0], torch_cpu_capability=torch_host[1]), "precision": args.precision}
     for label, phase, key in rows:
         m, a, b = best[(("mocca", phase), key)], best[(("torch", phase), key)], best[(("torch-cl", phase), key)]
         ratio = m / max(a, b)
