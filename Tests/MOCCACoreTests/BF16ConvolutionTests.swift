@@ -12,14 +12,7 @@ import Testing
 /// tests are skipped with that reason and the refusal is checked instead.
 @Suite("bf16 convolutions")
 struct BF16ConvolutionTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        let transposed: Bool
-        let inChannels, outChannels, kernel, stride, padding, outputPadding: Int
-        let bias: Bool
-        var testDescription: String {
-            "\(transposed ? "deconv" : "conv") \(inChannels)->\(outChannels) k\(kernel) s\(stride) p\(padding)\(bias ? " bias" : "")"
-        }
-    }
+    typealias Case = ConvolutionCase
 
     /// Wide layers, which oneDNN runs on its bf16 JIT kernels in every pass.
     static let wide: [Case] = [
@@ -40,7 +33,7 @@ struct BF16ConvolutionTests {
         Case(transposed: false, inChannels: 1, outChannels: 8, kernel: 5, stride: 1, padding: 2, outputPadding: 0, bias: false),
     ]
 
-    static let names = ["output", "input gradient", "weight gradient", "bias gradient"]
+    static let names = Case.resultNames
 
     /// `tensor`'s values rounded to the nearest bf16, ties to even: what oneDNN's reorder
     /// (the CPU's `vcvtneps2bf16`) gives for finite values.
@@ -51,33 +44,12 @@ struct BF16ConvolutionTests {
         })
     }
 
-    /// Output, input gradient, weight gradient and (if any) bias gradient of `c`, with the
-    /// operands rounded to bf16 first when `rounded`, in the current precision.
-    static func run(_ c: Case, rounded: Bool = false) throws -> [Tensor] { try runWithUpstream(c, rounded: rounded).results }
-
-    /// ``run(_:rounded:)``'s results and the output gradient fed back.
-    static func runWithUpstream(_ c: Case, rounded: Bool = false) throws -> (results: [Tensor], upstream: Tensor) {
-        let round: (Tensor) throws -> Tensor = rounded ? roundedToBF16 : { $0 }
-        let x = leaf(try round(deterministicFill([3, c.inChannels, 11, 10], seed: 1)))
-        let weightShape = c.transposed ? [c.inChannels, c.outChannels, c.kernel, c.kernel] : [c.outChannels, c.inChannels, c.kernel, c.kernel]
-        let weight = leaf(try round(deterministicFill(weightShape, seed: 2, scale: 0.3)))
-        // The bias is added in float32 in both precisions.
-        let bias = c.bias ? leaf(deterministicFill([c.outChannels], seed: 3, scale: 0.1)) : nil
-        let y = c.transposed
-            ? try Tensor.convolutionTranspose2d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding)
-            : try Tensor.convolution2d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding)
-        let upstream = try round(deterministicFill(y.shape, seed: 4))
-        try project(y, upstream).backward()
-        let gradients = try ([x, weight] + (bias.map { [$0] } ?? [])).map { try #require($0.grad) }
-        return ([try y.plain()] + gradients, upstream)
-    }
-
     @Test(.enabled(if: ComputePrecision.bf16IsNative, "oneDNN has no native bf16 on this CPU (or ONEDNN_MAX_CPU_ISA caps it)"),
           arguments: wide)
     func roundsTheOperandsAndAccumulatesInFloat32(_ c: Case) throws {
-        let bf16 = try ComputePrecision.run(in: .bf16) { try Self.run(c) }
-        let emulated = try Self.run(c, rounded: true)
-        let exact = try Self.run(c)
+        let bf16 = try ComputePrecision.run(in: .bf16) { try c.run().results }
+        let emulated = try c.run(prepare: Self.roundedToBF16).results
+        let exact = try c.run().results
         for (index, (got, reference)) in zip(bf16, emulated).enumerated() {
             // Only the summation order differs from float32 on rounded operands: a bf16
             // destination, or a rounded result, would be off by up to 2^-9 relative.
@@ -92,8 +64,8 @@ struct BF16ConvolutionTests {
     @Test(.enabled(if: ComputePrecision.bf16IsNative, "oneDNN has no native bf16 on this CPU (or ONEDNN_MAX_CPU_ISA caps it)"),
           arguments: wide + narrow)
     func staysWithinBF16RoundingOfFloat32(_ c: Case) throws {
-        let bf16 = try ComputePrecision.run(in: .bf16) { try Self.run(c) }
-        let (exact, upstream) = try Self.runWithUpstream(c)
+        let bf16 = try ComputePrecision.run(in: .bf16) { try c.run().results }
+        let (_, upstream, exact) = try c.run()
         #expect(bf16.count == exact.count)
         if c.bias {
             // The bias gradient sums the output gradient over a channel, whose terms cancel:
@@ -128,7 +100,7 @@ struct BF16ConvolutionTests {
         // The graph is built in bf16 and differentiated outside that scope: the gradients
         // are still bf16's, as when a training step's backward runs elsewhere.
         let c = Self.wide[0]
-        let inside = try ComputePrecision.run(in: .bf16) { try Self.run(c) }
+        let inside = try ComputePrecision.run(in: .bf16) { try c.run().results }
         let x = leaf(deterministicFill([3, c.inChannels, 11, 10], seed: 1))
         let weight = leaf(deterministicFill([c.outChannels, c.inChannels, c.kernel, c.kernel], seed: 2, scale: 0.3))
         let bias = leaf(deterministicFill([c.outChannels], seed: 3, scale: 0.1))

@@ -62,17 +62,6 @@ def main():
     with torch.no_grad():
         centroids = [t.mean(dim=0) for t in model(pool[0])]
 
-    def timed(step):
-        for i in range(args.warmup):
-            step(pool[i % 4])
-        times, i = [], 0
-        for _ in range(args.samples):
-            t0 = time.perf_counter()
-            for _ in range(args.steps):
-                step(pool[i % 4]); i += 1
-            times.append((time.perf_counter() - t0) / args.steps)
-        return min(times), statistics.median(times)
-
     if args.phase == "one-class":
         model.train()
         opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=0.5e-6)
@@ -84,7 +73,7 @@ def main():
             loss = sum(torch.mean(torch.sum((t.float() - c) ** 2, dim=1)) for t, c in zip(taps, centroids))
             loss.backward()
             opt.step()
-        best, median = timed(step)
+        best, median = timed_steps(step, pool, args)
         key = "train"
     else:
         model.eval()
@@ -95,12 +84,26 @@ def main():
                 if references:
                     return [torch.cdist(t.float(), r).min(dim=1).values for t, r in zip(model(x), references)]
                 return [torch.sum((t.float() - c) ** 2, dim=1) for t, c in zip(model(x), centroids)]
-        best, median = timed(step)
+        best, median = timed_steps(step, pool, args)
         key = "infer"
     print(json.dumps({"bench": f"torch_mocca_{args.phase}", "threads": torch.get_num_threads(), "batch": batch,
                       "channels_last": args.channels_last, "bf16": args.bf16, "references": args.references,
                       f"{key}_img_per_s_best": round(batch / best, 1),
                       f"{key}_img_per_s_median": round(batch / median, 1)}))
+
+
+def timed_steps(step, pool, args):
+    """Seconds per call of `step` on the batches of `pool` in turn: the best and the median
+    of `args.samples` timings of `args.steps` calls, after `args.warmup` untimed calls."""
+    for i in range(args.warmup):
+        step(pool[i % len(pool)])
+    times, i = [], 0
+    for _ in range(args.samples):
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            step(pool[i % len(pool)]); i += 1
+        times.append((time.perf_counter() - t0) / args.steps)
+    return min(times), statistics.median(times)
 
 
 def autoencoder(torch, args, batch):
@@ -115,17 +118,6 @@ def autoencoder(torch, args, batch):
     pool = [torch.rand(batch, 3, 32, 32).contiguous(memory_format=mf) for _ in range(4)]
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=0.5e-6)
 
-    def timed(step):
-        for i in range(args.warmup):
-            step(pool[i % 4])
-        times, i = [], 0
-        for _ in range(args.samples):
-            t0 = time.perf_counter()
-            for _ in range(args.steps):
-                step(pool[i % 4]); i += 1
-            times.append((time.perf_counter() - t0) / args.steps)
-        return min(times), statistics.median(times)
-
     def train_step(x):
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
@@ -139,9 +131,9 @@ def autoencoder(torch, args, batch):
             return torch.sum((model(x).float() - x) ** 2, dim=(1, 2, 3))
 
     model.train()
-    train_best, train_median = timed(train_step)
+    train_best, train_median = timed_steps(train_step, pool, args)
     model.eval()
-    infer_best, infer_median = timed(infer_step)
+    infer_best, infer_median = timed_steps(infer_step, pool, args)
     print(json.dumps({"bench": "torch_mocca_autoencoder", "threads": torch.get_num_threads(), "batch": batch,
                       "channels_last": args.channels_last, "bf16": args.bf16,
                       "train_img_per_s_best": round(batch / train_best, 1),
