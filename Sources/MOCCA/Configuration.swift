@@ -1,3 +1,4 @@
+import MOCCACore
 import MOCCAModels
 
 /// Every hyperparameter of a MOCCA detector; stored in its manifest.
@@ -98,6 +99,15 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// and its heads alone. Phase 1 still runs first for ``autoencoderEpochs`` (0 skips it:
     /// the centroids then come from the initial network).
     public var trainsEndToEnd = false
+    /// The precision the fit runs the network in: float32 (the default), or bf16 on a CPU
+    /// with native bf16 (see ``MOCCACore/ComputePrecision``), where the 2-D convolutions of
+    /// both training phases take bf16 operands with float32 accumulation and float32 master
+    /// weights. A detector starts scoring in it too (``MOCCADetector/scoringPrecision``), so
+    /// that the centroids, the tap scorers and the threshold come from the same arithmetic
+    /// as the training. It changes the trained weights, hence the manifest records it; it
+    /// is written only when not float32, so float32 manifests and pretraining keys are
+    /// those of releases without it.
+    public var precision: Precision = .fp32
 
     /// The network of a configuration made without one.
     public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
@@ -183,6 +193,7 @@ extension MOCCAConfiguration {
         referenceLimit = try c.decodeIfPresent(Int.self, forKey: .referenceLimit)
         keepsLowestLossEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLowestLossEpoch) ?? false
         trainsEndToEnd = try c.decodeIfPresent(Bool.self, forKey: .trainsEndToEnd) ?? false
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .fp32
         // Detectors written before fusion was checked fused these channels standardised
         // whatever their stored fusion said; say so now.
         if tapScore == .nearestNeighbor || reconstructionChannel { fusion = .standardized }
@@ -193,11 +204,12 @@ extension MOCCAConfiguration {
     private enum CodingKeys: String, CodingKey {
         case network, taps, boundary, nu, warmUpEpochs, autoencoderEpochs, autoencoderLearningRate, autoencoderMilestones
         case oneClassEpochs, oneClassLearningRate, oneClassMilestones, weightDecay, batchSize, seed, fusion
-        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch, trainsEndToEnd
+        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch, trainsEndToEnd, precision
     }
 
     /// Encodes every option, ``referenceLimit`` as `null` when there is none, so that a
-    /// manifest (and the pretraining key's text) names every option there is.
+    /// manifest (and the pretraining key's text) names every option there is; ``precision``
+    /// only when it is not float32, so that float32 configurations encode as before.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(network, forKey: .network)
@@ -221,5 +233,6 @@ extension MOCCAConfiguration {
         try c.encode(referenceLimit, forKey: .referenceLimit)
         try c.encode(keepsLowestLossEpoch, forKey: .keepsLowestLossEpoch)
         try c.encode(trainsEndToEnd, forKey: .trainsEndToEnd)
+        if precision != .fp32 { try c.encode(precision, forKey: .precision) }
     }
 }

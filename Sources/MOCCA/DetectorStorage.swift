@@ -94,6 +94,8 @@ extension MOCCADetector {
         }
         let detector: MOCCADetector
         do { detector = try MOCCADetector(configuration: configuration) } catch { throw fail("\(manifestName): \(error)") }
+        // Trained in bf16 or not, it scores in float32 unless told: this host may lack bf16.
+        detector.scoringPrecision = .fp32
         do {
             try detector.network.load(weights.tensors.prefixed("network."))
             if manifest.hasAutoencoder {

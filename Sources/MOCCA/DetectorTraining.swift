@@ -34,6 +34,9 @@ extension MOCCADetector {
     /// ``MOCCAConfiguration/keepsLowestLossEpoch`` the lowest epoch mean loss, the network
     /// (weights and BatchNorm statistics) restored to the end of that epoch; `restore`
     /// is called with that epoch's index so that the caller can restore its own state.
+    /// Every step runs in ``MOCCAConfiguration/precision``.
+    /// - Throws: ``MOCCACore/TensorError/invalidArgument(op:message:)`` for bf16 on a CPU
+    ///   without native bf16, before the first step.
     func trainPhase(
         _ phase: String, epochs: Int, parameters: [Tensor], learningRate: Float, milestones: [Int],
         samples: any SampleSource, sampler: inout BatchSampler, progress: ((TrainingProgress) -> Void)?,
@@ -41,6 +44,20 @@ extension MOCCADetector {
         restore: (Int) -> Void = { _ in }
     ) throws -> Float {
         guard epochs > 0 else { return .nan }
+        return try ComputePrecision.run(in: configuration.precision) {
+            try trainEpochs(phase, epochs: epochs, parameters: parameters, learningRate: learningRate, milestones: milestones,
+                            samples: samples, sampler: &sampler, progress: progress, objective: objective,
+                            afterStep: afterStep, restore: restore)
+        }
+    }
+
+    /// ``trainPhase(_:epochs:parameters:learningRate:milestones:samples:sampler:progress:objective:afterStep:restore:)``'s
+    /// epochs, in the precision the caller set.
+    private func trainEpochs(
+        _ phase: String, epochs: Int, parameters: [Tensor], learningRate: Float, milestones: [Int],
+        samples: any SampleSource, sampler: inout BatchSampler, progress: ((TrainingProgress) -> Void)?,
+        objective: (Tensor, Int) throws -> Tensor, afterStep: (Int) -> Void, restore: (Int) -> Void
+    ) throws -> Float {
         // The next phase (scoring at another batch size) reuses none of these buffers.
         defer { Tensor.releaseCachedBuffers() }
         network.train()

@@ -46,10 +46,12 @@ public final class MOCCADetector {
     /// (the default) or carries on.
     public var stopsOnDivergence = true
 
-    /// The precision scoring runs its matrix products in: float32 by default; bf16 on a CPU
-    /// with native bf16 (see ``MOCCACore/ComputePrecision``). A setting of this process, not
-    /// of the detector: it is not saved.
-    public var scoringPrecision: Precision = .fp32
+    /// The precision scoring runs the network in: float32, or bf16 on a CPU with native bf16
+    /// (see ``MOCCACore/ComputePrecision``). A new detector starts at its configuration's
+    /// ``MOCCAConfiguration/precision``, so that a fit computes its centroids, scorers and
+    /// threshold as it trains; a loaded one at float32, since the host scoring it may lack
+    /// bf16. A setting of this process, not of the detector: it is not saved.
+    public var scoringPrecision: Precision
     /// Phase 1's last epoch's mean loss, and its duration.
     var pretrainingLoss: Float = .nan
     var pretrainingSeconds: Double = 0
@@ -67,6 +69,7 @@ public final class MOCCADetector {
         var generator = RandomGenerator(seed: configuration.seed)
         network = try resolvedNetwork.makeNetwork(generator: &generator)
         self.configuration = configuration
+        scoringPrecision = configuration.precision
         thresholdRule = .trainingQuantile(nu: configuration.nu)
         let channels = configuration.taps + (configuration.reconstructionChannel ? ["reconstruction"] : [])
         fusion = ScoreFusion(rule: configuration.fusion, channels: channels, tapCount: configuration.taps.count)

@@ -18,13 +18,11 @@ struct Evaluate: ParsableCommand {
     @Option(help: "The label column of a CSV table (detectors trained on tables; default: the one trained with).") var labelColumn: String?
     @Option(help: "Also write the report as JSON to this file.") var json: String?
     @OptionGroup var threads: ThreadOptions
-    @Option(help: "Precision of the network's matrix products: fp32, or bf16 on a CPU with AVX512-BF16 or AMX (fully connected layers; about 3 significant digits per operand).")
+    @Option(help: ArgumentHelp(precisionHelp))
     var precision: Precision = .fp32
 
     func validate() throws {
-        if precision == .bf16, !ComputePrecision.bf16IsNative {
-            throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 or AMX; oneDNN runs \(ComputePrecision.isaName) here")
-        }
+        try checkPrecision(precision)
         if let json { try checkWritable(json, option: "--json") }
         if let normalClass, let names = dataset?.classNames { try checkClass(normalClass, in: names) }
     }

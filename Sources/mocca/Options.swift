@@ -167,6 +167,10 @@ struct MethodOptions: ParsableArguments {
     var endToEnd = false
     @Flag(help: "Give each tap a trainable selector head (the reference's MVTec AD selectors; per time step before the LSTM for video-c3d). Networks: mvtec-resnet, video-c3d.")
     var selectors = false
+    @Option(help: ArgumentHelp(precisionHelp + " Recorded in the detector; the fit scores in it too."))
+    var precision: Precision = .fp32
+
+    func validate() throws { try checkPrecision(precision) }
 
     /// The configuration these options describe, for a data set whose default network is
     /// `defaultNetwork`, checked.
@@ -205,6 +209,7 @@ struct MethodOptions: ParsableArguments {
         c.referenceLimit = references
         c.keepsLowestLossEpoch = keepBestEpoch
         c.trainsEndToEnd = endToEnd
+        c.precision = precision
         do { try c.validate() } catch { throw ValidationError("\(error)") }
         return c
     }
@@ -231,6 +236,17 @@ struct ThreadOptions: ParsableArguments {
     /// follows `MOCCA_THREADS`).
     func apply() throws {
         if let threads { Threads.count = try Threads.parse(threads, source: "--threads") }
+    }
+}
+
+/// The help of every `--precision` option that scores or trains a detector.
+let precisionHelp = "Precision of the network's products: fp32, or bf16 on a CPU with AVX512-BF16 or AMX: 2-D convolutions (training and scoring) and fully connected layers (scoring) take bf16 operands, about 3 significant digits each, and accumulate in float32; weights stay float32. 3-D convolutions and LSTMs stay float32."
+
+/// Refuses bf16 up front where oneDNN has no native bf16 kernels, rather than failing
+/// after the data is read (``MOCCACore/ComputePrecision/run(in:_:)`` would refuse it there).
+func checkPrecision(_ precision: Precision) throws {
+    if precision == .bf16, !ComputePrecision.bf16IsNative {
+        throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 or AMX; oneDNN runs \(ComputePrecision.isaName) here")
     }
 }
 

@@ -25,13 +25,11 @@ struct Score: ParsableCommand {
     @Flag(help: "Exit with status 0 even when some images could not be read (they are still reported).")
     var skipBad = false
     @OptionGroup var threads: ThreadOptions
-    @Option(help: "Precision of the network's matrix products: fp32, or bf16 on a CPU with AVX512-BF16 or AMX (fully connected layers; about 3 significant digits per operand).")
+    @Option(help: ArgumentHelp(precisionHelp))
     var precision: Precision = .fp32
 
     func validate() throws {
-        if precision == .bf16, !ComputePrecision.bf16IsNative {
-            throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 or AMX; oneDNN runs \(ComputePrecision.isaName) here")
-        }
+        try checkPrecision(precision)
         if let output { try checkWritable(output, option: "--output") }
     }
 

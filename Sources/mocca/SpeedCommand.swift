@@ -18,6 +18,7 @@ struct Speed: ParsableCommand {
             abstract: "Per-layer forward/backward times and the CIFAR-10 autoencoder training step.")
 
         @OptionGroup var timing: TimingOptions
+        @OptionGroup var precision: ConvolutionPrecisionOption
         @Option(help: "Batch size (at least 2).") var batch = 128
         @Flag(help: "Skip the per-layer timings.") var skipLayers = false
         @Flag(help: "Run inference unfused: every BatchNorm and activation as its own pass, the reference path.")
@@ -30,12 +31,13 @@ struct Speed: ParsableCommand {
             var result: [String: Any] = [
                 "bench": "mocca_core", "threads": timing.threads, "batch": batch,
                 "samples": timing.samples, "steps_per_sample": timing.steps, "fused": !unfused, "clock": timing.clock,
+                "precision": precision.precision.rawValue,
             ]
             let timer = timing.timer
-            try InferenceFusion.$isEnabled.withValue(!unfused) {
+            try ComputePrecision.run(in: precision.precision) { try InferenceFusion.$isEnabled.withValue(!unfused) {
                 result.merge(try autoencoder(timer), uniquingKeysWith: { $1 })
                 if !skipLayers { result["layers"] = try layers(timer) }
-            }
+            } }
             try printJSON(result)
         }
 
@@ -135,19 +137,36 @@ struct TimingOptions: ParsableArguments {
     var clock: String { cpuTime ? "cpu" : "wall" }
 }
 
+/// `--precision` of the convolutional speed measurements: what `mocca train --precision`
+/// runs the 2-D convolutions in.
+struct ConvolutionPrecisionOption: ParsableArguments {
+    @Option(help: "Precision of the 2-D convolutions (and, without gradients, the fully connected layers): fp32, or bf16 on a CPU with AVX512-BF16 or AMX (bf16 operands, float32 accumulation; float32 master weights).")
+    var precision: Precision = .fp32
+
+    func validate() throws { try checkPrecision(precision) }
+
+    /// `timer`'s measurement of `body`, every call (warm-up included) in this precision.
+    func timed(_ timer: Timer, _ body: () throws -> Void) throws -> (best: Double, median: Double) {
+        try ComputePrecision.run(in: precision) { try timer.measure(body) }
+    }
+}
+
 /// The CIFAR-10 network with synthetic batches and centroids, as the phase measurements use it.
 struct EncoderSpeedSetup {
     let model: CIFAR10LeNetAutoencoder
     let pool: [Tensor]
     let centroids: [Tensor]
 
-    init(batch: Int, training: Bool) throws {
+    /// The centroids come from the first batch, computed in `precision` as MOCCA's fit does.
+    init(batch: Int, training: Bool, precision: Precision = .fp32) throws {
         var generator = RandomGenerator(seed: 0)
         model = try CIFAR10LeNetAutoencoder(codeLength: 128, generator: &generator)
         pool = (0..<4).map { _ in Tensor.uniform(shape: [batch, 3, 32, 32], using: &generator) }
         model.train(training)
         let (model, first) = (model, pool[0])
-        centroids = try withoutGradients { try model.tapVectors(first, taps: model.tapNames).map { try $0.mean(alongAxes: [0]) } }
+        centroids = try ComputePrecision.run(in: precision) {
+            try withoutGradients { try model.tapVectors(first, taps: model.tapNames).map { try $0.mean(alongAxes: [0]) } }
+        }
     }
 
     /// The tap distances of batch `index` (cycling through the pool).
@@ -174,16 +193,17 @@ struct OneClass: ParsableCommand {
         abstract: "Training throughput of MOCCA's one-class phase on the CIFAR-10 encoder (all four taps).")
 
     @OptionGroup var timing: TimingOptions
+    @OptionGroup var precision: ConvolutionPrecisionOption
     @Option(help: "Batch size (at least 2).") var batch = 128
 
     func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
 
     func run() throws {
         Threads.count = timing.threads
-        let setup = try EncoderSpeedSetup(batch: batch, training: true)
+        let setup = try EncoderSpeedSetup(batch: batch, training: true, precision: precision.precision)
         let optimizer = Adam(parameters: setup.model.oneClassParameters, learningRate: 1e-4, weightDecay: 0.5e-6)
         var index = 0
-        let result = try timing.timer.measure {
+        let result = try precision.timed(timing.timer) {
             optimizer.zeroGradients()
             var loss = Tensor(0)
             for distance in try setup.distances(index) { loss = try loss + distance.mean() }
@@ -191,7 +211,7 @@ struct OneClass: ParsableCommand {
             try loss.backward()
             try optimizer.step()
         }
-        try printJSON(["bench": "mocca_one_class", "threads": timing.threads, "clock": timing.clock, "batch": batch,
+        try printJSON(["bench": "mocca_one_class", "threads": timing.threads, "clock": timing.clock, "batch": batch, "precision": precision.precision.rawValue,
                        "train_img_per_s_best": round1(Double(batch) / result.best),
                        "train_img_per_s_median": round1(Double(batch) / result.median)])
     }
@@ -204,6 +224,7 @@ struct Scoring: ParsableCommand {
         abstract: "Scoring throughput (evaluation-mode encoder and tap distances) on the CIFAR-10 encoder.")
 
     @OptionGroup var timing: TimingOptions
+    @OptionGroup var precision: ConvolutionPrecisionOption
     @Option(help: "Batch size.") var batch = 256
     @Option(help: "Score by the nearest of this many training representations per tap (--tap-score nearest-neighbor); 0 scores by centroid.")
     var references = 0
@@ -217,12 +238,12 @@ struct Scoring: ParsableCommand {
 
     func run() throws {
         Threads.count = timing.threads
-        let setup = try EncoderSpeedSetup(batch: batch, training: false)
+        let setup = try EncoderSpeedSetup(batch: batch, training: false, precision: precision.precision)
         let referenceRows = setup.references(count: references)
         var index = 0
         var checksum: Float = 0
         let result = try InferenceFusion.$isEnabled.withValue(!unfused) {
-            try timing.timer.measure {
+            try precision.timed(timing.timer) {
                 try withoutGradients {
                     let distances = references > 0 ? try setup.neighborDistances(index, references: referenceRows) : try setup.distances(index)
                     for distance in distances { checksum += distance.scalars[0] }
@@ -231,6 +252,7 @@ struct Scoring: ParsableCommand {
             }
         }
         try printJSON(["bench": "mocca_score", "threads": timing.threads, "clock": timing.clock, "batch": batch, "references": references, "fused": !unfused,
+                       "precision": precision.precision.rawValue,
                        "infer_img_per_s_best": round1(Double(batch) / result.best),
                        "infer_img_per_s_median": round1(Double(batch) / result.median),
                        "checksum_finite": checksum.isFinite])
@@ -247,6 +269,7 @@ struct ResidualAutoencoder: ParsableCommand {
         abstract: "Training throughput of phase 1 (reconstruction) on the MVTec residual autoencoder.")
 
     @OptionGroup var timing: TimingOptions
+    @OptionGroup var precision: ConvolutionPrecisionOption
     @Option(help: "Batch size (at least 2).") var batch = 128
     @Option(help: "Image side (a multiple of 8, at least 16).") var imageSize = 128
     @Option(help: "Image channels (1 or 3).") var channels = 3
@@ -265,7 +288,7 @@ struct ResidualAutoencoder: ParsableCommand {
         var index = 0
         var loss: Float = 0
         model.train()
-        let result = try timing.timer.measure {
+        let result = try precision.timed(timing.timer) {
             optimizer.zeroGradients()
             let objective = try model.reconstructionLoss(pool[index % pool.count])
             index += 1
@@ -274,6 +297,7 @@ struct ResidualAutoencoder: ParsableCommand {
             loss = objective.item
         }
         try printJSON(["bench": "mocca_mvtec_ae", "threads": timing.threads, "clock": timing.clock, "batch": batch, "image_size": imageSize,
+                       "precision": precision.precision.rawValue,
                        "channels": channels, "params": model.parameters().reduce(0) { $0 + $1.count },
                        "train_img_per_s_best": round1(Double(batch) / result.best),
                        "train_img_per_s_median": round1(Double(batch) / result.median),

@@ -7,14 +7,7 @@ import Testing
 /// to float rounding, forward and backward, on every ISA.
 @Suite("Channel-poor convolutions")
 struct ChannelPoorConvolutionTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        let transposed: Bool
-        let inChannels, outChannels, kernel, stride, padding, outputPadding: Int
-        let bias: Bool
-        var testDescription: String {
-            "\(transposed ? "deconv" : "conv") \(inChannels)->\(outChannels) k\(kernel) s\(stride) p\(padding)\(bias ? " bias" : "")"
-        }
-    }
+    typealias Case = ConvolutionCase
 
     static let cases: [Case] = [
         // Conv with 1 or 3 channels on the input side (grey or RGB images) and the output side.
@@ -39,17 +32,8 @@ struct ChannelPoorConvolutionTests {
     /// Output, input gradient, weight gradient and (if any) bias gradient, and whether the
     /// output's layout pads a dimension below 8.
     func run(_ c: Case) throws -> (results: [Tensor], paddedOutput: Bool) {
-        let x = leaf(deterministicFill([3, c.inChannels, 11, 10], seed: 1))
-        let weightShape = c.transposed ? [c.inChannels, c.outChannels, c.kernel, c.kernel] : [c.outChannels, c.inChannels, c.kernel, c.kernel]
-        let weight = leaf(deterministicFill(weightShape, seed: 2, scale: 0.3))
-        let bias = c.bias ? leaf(deterministicFill([c.outChannels], seed: 3, scale: 0.1)) : nil
-        let y = c.transposed
-            ? try Tensor.convolutionTranspose2d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding, outputPadding: c.outputPadding)
-            : try Tensor.convolution2d(x, weight: weight, bias: bias, stride: c.stride, padding: c.padding)
-        let padded = y.memoryDescriptor.padsDimension(below: ConvolutionLayoutChoice.poorChannels)
-        try project(y, deterministicFill(y.shape, seed: 4)).backward()
-        let gradients = try ([x, weight] + (bias.map { [$0] } ?? [])).map { try #require($0.grad) }
-        return ([try y.plain()] + gradients, padded)
+        let run = try c.run()
+        return (run.results, run.output.memoryDescriptor.padsDimension(below: ConvolutionLayoutChoice.poorChannels))
     }
 
     @Test(arguments: cases)
@@ -60,7 +44,7 @@ struct ChannelPoorConvolutionTests {
         let rerouted = ConvolutionLayoutChoice.candidates(
             inChannels: c.inChannels, outChannels: c.outChannels, kernelArea: c.kernel * c.kernel) != [.automatic]
         if rerouted { #expect(!unpadded.paddedOutput, "the output of a channel-poor convolution is still padded") }
-        let names = ["output", "input gradient", "weight gradient", "bias gradient"]
+        let names = Case.resultNames
         #expect(unpadded.results.count == padded.results.count)
         for (index, (new, old)) in zip(unpadded.results, padded.results).enumerated() {
             let scale = old.scalars.map(abs).max() ?? 1

@@ -8,6 +8,9 @@ Pairs:
   one-class training (batch 128)     mocca speed one-class   vs scripts/bench/torch_mocca_phases.py --phase one-class
   scoring (batch 256)                mocca speed score       vs scripts/bench/torch_mocca_phases.py --phase score
 and, with --thread-scaling, mocca's 2-thread / 1-thread training throughput.
+With --precision bf16, mocca runs --precision bf16 and every PyTorch twin bf16 autocast; the
+autoencoder's twin is then scripts/bench/torch_mocca_phases.py --phase autoencoder --bf16,
+which builds torch_cifar_ae.py's network and times it the same way.
 
 Usage (from the repository root, after `swift build -c release --product mocca`):
     python3 scripts/bench/compare-with-torch.py [--rounds 2] [--threads 2] [--thread-scaling]
@@ -60,6 +63,9 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--thread-scaling", action="store_true", help="also measure mocca's training at 1 thread")
     ap.add_argument("--cpu-time", action="store_true", help="time by process CPU time (meaningful at --threads 1)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: mocca --precision bf16 against PyTorch's bf16 autocast (its autoencoder twin is then "
+                         "torch_mocca_phases.py --phase autoencoder, which builds torch_cifar_ae.py's network)")
     args = ap.parse_args()
     if args.cpu_time and args.threads != 1:
         print("warning: --cpu-time counts every thread's time, waiting included; use --threads 1", file=sys.stderr)
@@ -75,17 +81,20 @@ def main():
         [args.torch_python, "-c", "import torch; print(torch.__version__, torch.backends.cpu.get_cpu_capability())"],
         check=True, capture_output=True, text=True, env=torch_env).stdout.split()
     clock = ["--cpu-time"] if args.cpu_time else []
+    precision = ["--precision", args.precision]
     mocca = {
-        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing + clock,
-        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing + clock,
-        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing + clock,
+        "core": [args.mocca, "speed", "core", "--skip-layers", "--batch", "128"] + threads + timing + clock + precision,
+        "one-class": [args.mocca, "speed", "one-class", "--batch", "128"] + threads + timing + clock + precision,
+        "score": [args.mocca, "speed", "score", "--batch", "256"] + threads + timing + clock + precision,
     }
     # With --cpu-time a twin runs under a bootstrap that swaps its clock before it starts.
     python = [args.torch_python] + (["-c", CPU_TIME_BOOTSTRAP] if args.cpu_time else [])
+    autocast = ["--bf16"] if args.precision == "bf16" else []
     torch = {
-        "core": python + [args.torch_ae_bench, "--batch", "128"] + threads + timing,
-        "one-class": python + [phases, "--phase", "one-class", "--batch", "128"] + threads + timing,
-        "score": python + [phases, "--phase", "score", "--batch", "256"] + threads + timing,
+        "core": (python + [phases, "--phase", "autoencoder", "--ae-bench", args.torch_ae_bench, "--bf16"]
+                 if autocast else python + [args.torch_ae_bench]) + ["--batch", "128"] + threads + timing,
+        "one-class": python + [phases, "--phase", "one-class", "--batch", "128"] + threads + timing + autocast,
+        "score": python + [phases, "--phase", "score", "--batch", "256"] + threads + timing + autocast,
     }
     best = {}
     hosts = []
@@ -119,11 +128,12 @@ def main():
                  f"CPU bf16 {yes(host.get('cpu_bf16'))}), OpenBLAS {host.get('openblas_core', '?')}; "
                  f"PyTorch {torch_host[0]} capability {torch_host[1]}")
     clock_note = ", process CPU time" if args.cpu_time else ""
-    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s{clock_note}, best of {args.rounds} rounds")
+    mode = ", mocca --precision bf16 vs PyTorch bf16 autocast" if autocast else ""
+    print(f"swift-mocca vs PyTorch (CPU), {args.threads} threads, images/s{clock_note}, best of {args.rounds} rounds{mode}")
     print(host_line)
     print(f"| measure | mocca | torch NCHW | torch channels-last | ratio |")
     print(f"|---|---|---|---|---|")
-    table = {"host": dict(host, torch_version=torch_host[0], torch_cpu_capability=torch_host[1])}
+    table = {"host": dict(host, torch_version=torch_host[0], torch_cpu_capability=torch_host[1]), "precision": args.precision}
     for label, phase, key in rows:
         m, a, b = best[(("mocca", phase), key)], best[(("torch", phase), key)], best[(("torch-cl", phase), key)]
         ratio = m / max(a, b)

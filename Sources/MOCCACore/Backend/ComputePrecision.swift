@@ -6,17 +6,20 @@ public enum Precision: String, Codable, Sendable, CaseIterable {
     case fp32
     /// bfloat16 inputs with float32 accumulation and outputs, where the CPU has native
     /// bf16 dot products (AVX512-BF16 or AMX): twice the multiply-adds per cycle, at the
-    /// cost of 8 significant bits per operand. Weights stay float32; they are rounded to
-    /// bf16 as each product runs.
+    /// cost of 8 significant bits per operand. Weights stay float32 (the master copy an
+    /// optimiser updates); they are rounded to bf16 as each product runs.
     case bf16
 }
 
 /// Which precision ops run in, scoped like ``withoutGradients(_:)``, and whether this CPU
 /// can run bf16 natively.
 ///
-/// Only inference (no gradient recorded) is affected so far: ``Tensor/linear(_:weight:bias:)``
-/// runs its product in bf16 there. Every other op, and any op recording gradients, stays
-/// float32.
+/// In bf16, ``Tensor/convolution2d(_:weight:bias:stride:padding:)`` and
+/// ``Tensor/convolutionTranspose2d(_:weight:bias:stride:padding:outputPadding:)`` run every
+/// pass, forward and backward, with bf16 operands and float32 results (training and
+/// inference alike), and ``Tensor/linear(_:weight:bias:)`` runs its product in bf16 where
+/// no gradient is recorded. Every other op (BatchNorm, activations, pooling, 3-D
+/// convolutions, LSTMs, the optimisers) stays float32, as do the tensors between ops.
 public enum ComputePrecision {
     /// The precision of the current task; float32 unless ``run(in:_:)`` says otherwise.
     @TaskLocal static var current: Precision = .fp32

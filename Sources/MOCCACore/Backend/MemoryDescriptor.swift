@@ -63,6 +63,9 @@ struct MemoryDescriptor: Hashable, @unchecked Sendable {
         }
     }
 
+    /// The element type: float32, or bf16 for the operands of a bf16 pass.
+    var dataType: dnnl_data_type_t { raw.data_type }
+
     var shape: [Int] {
         withUnsafeBytes(of: raw.dims) { buffer in
             let dims = buffer.bindMemory(to: Int64.self)
@@ -83,11 +86,10 @@ struct MemoryDescriptor: Hashable, @unchecked Sendable {
         withUnsafeBytes(of: raw.format_desc.blocking) { hasher.combine(bytes: $0) }
     }
 
-    /// A short, stable text form used in primitive-cache keys.
+    /// A short, stable text form used in primitive-cache keys. It names the data type, so
+    /// that a float32 → bf16 reorder is not mistaken for a float32 one of the same layout.
     var key: String {
-        var hasher = Hasher()
-        hash(into: &hasher)
         let strides = withUnsafeBytes(of: raw.format_desc.blocking) { Array($0) }
-        return "\(shape)/\(strides.reduce(into: 0) { $0 = $0 &* 31 &+ Int($1) })"
+        return "\(shape)/\(strides.reduce(into: 0) { $0 = $0 &* 31 &+ Int($1) })/t\(raw.data_type.rawValue)"
     }
 }

@@ -8,6 +8,18 @@ import CDNNL
 /// than 8 channels on a side) are the exception: see ``ConvolutionLayoutChoice``. Weights stay plain (`OIHW`, or
 /// PyTorch's `[in, out, kh, kw]` for transposed convolutions) so that optimisers and
 /// weight files see PyTorch's layout.
+///
+/// Under ``ComputePrecision/run(in:_:)`` with bf16, every pass reads its operands in
+/// bfloat16 and accumulates and writes in float32: the forward pass takes a bf16 source
+/// and bf16 weights and writes a float32 destination; backward-data takes a bf16 output
+/// gradient and the same bf16 weights and writes a float32 input gradient;
+/// backward-weights takes the forward's bf16 source and the bf16 output gradient and
+/// writes float32 weight (and bias) gradients. The float32 weights stay the master copy
+/// that the optimiser updates. Each tensor is rounded once per step, by oneDNN's reorder
+/// (the CPU's own conversion, round to nearest even): the source in the forward pass (its
+/// bf16 copy is kept for backward-weights), the weights in the forward pass (reused by
+/// backward-data), the output gradient once for both backward passes. Activations
+/// between layers stay float32, so BatchNorm and the activations are unchanged.
 extension Tensor {
     /// Cross-correlation of `x` `[N, C, H, W]` with `weight` `[K, C, kh, kw]`, plus `bias` `[K]`.
     public static func convolution2d(
@@ -30,6 +42,8 @@ extension Tensor {
 
     private static func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) throws -> Tensor {
         let forward = try g.forwardPrimitive()
+        // In bf16 these reorders round the source and the weights; the rounded copies are
+        // what the backward passes read too (the precision is the geometry's, fixed here).
         let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
         let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
         let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
@@ -48,6 +62,9 @@ struct ConvolutionGeometry {
     let stride, padding, outputPadding: Int
     let outHeight, outWidth: Int
     let hasBias: Bool
+    /// The operands' precision, taken from ``ComputePrecision`` when the op is called, so
+    /// that the backward passes run as the forward pass did wherever they are started.
+    let precision: Precision
 
     init(op: String, input x: Tensor, weight: Tensor, bias: Tensor?, transposed: Bool,
          stride: Int, padding: Int, outputPadding: Int) throws {
@@ -91,10 +108,11 @@ struct ConvolutionGeometry {
             throw TensorError.shapeMismatch(op: op, message: "the output would be \(outHeight)x\(outWidth)")
         }
         hasBias = bias != nil
+        precision = ComputePrecision.current
     }
 
     var key: String {
-        "\(op)|\(batch),\(inChannels),\(height),\(width)|\(outChannels),\(kernelHeight),\(kernelWidth)|s\(stride)p\(padding)o\(outputPadding)|b\(hasBias)|l\(ConvolutionLayoutChoice.enabled)"
+        "\(op)|\(batch),\(inChannels),\(height),\(width)|\(outChannels),\(kernelHeight),\(kernelWidth)|s\(stride)p\(padding)o\(outputPadding)|b\(hasBias)|l\(ConvolutionLayoutChoice.enabled)|\(precision.rawValue)"
     }
     var sourceShape: [Int] { [batch, inChannels, height, width] }
     var destinationShape: [Int] { [batch, outChannels, outHeight, outWidth] }
@@ -113,11 +131,17 @@ struct ConvolutionGeometry {
                       descriptor: MemoryDescriptor(shape: weightShape, tag: dnnl_iohw))
     }
 
-    private func any(_ shape: [Int]) -> dnnl_memory_desc_t { MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw }
+    /// oneDNN's type for the operands: the source, the weights and the output gradient.
+    /// Results (destination, input and weight gradients) are always float32.
+    var operandType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
+
+    private func any(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+        MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any, dataType: dataType).raw
+    }
 
     func forwardPrimitive() throws -> Primitive {
-        try DNNL.primitive("\(key)|fwd", op: op) { try chooseLayouts { layouts in
-            var src = layouts.source, wei = any(weightShape), dst = layouts.destination
+        try DNNL.primitive("\(key)|fwd", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: dnnl_f32) { layouts in
+            var src = layouts.source, wei = any(weightShape, operand), dst = layouts.destination
             let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
             return try withOptionalPointer(to: bias) { biasPointer in
                 if transposed {
@@ -133,7 +157,7 @@ struct ConvolutionGeometry {
                     strides, paddingLeft, paddingRight), op, "convolution forward descriptor")
                 return try DNNL.makeDescriptor(&desc, op: op)
             }
-        } }
+        } } }
     }
 
     func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
@@ -155,10 +179,19 @@ struct ConvolutionGeometry {
     func backward(_ gradient: Tensor, input: Tensor, source: Tensor, weight: Tensor, weights: Tensor,
                   hasBias: Bool, forward: Primitive) throws -> [Tensor?] {
         var result: [Tensor?] = [nil, nil]
+        // The output gradient in the layout (and, in bf16, the rounding) a pass wants,
+        // converted once when both passes want the same.
+        var converted: Tensor?
+        func outputGradient(_ wanted: MemoryDescriptor) throws -> Tensor {
+            if let converted, converted.memoryDescriptor == wanted { return converted }
+            let made = try DNNL.reorder(gradient, to: wanted)
+            converted = made
+            return made
+        }
         if input.requiresGrad {
             let primitive = try backwardDataPrimitive(forward)
-            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
-            let w = try DNNL.reorder(weights, to: primitive.descriptor(dnnl_query_weights_md))
+            let diffDst = try outputGradient(primitive.descriptor(dnnl_query_diff_dst_md))
+            let w = try Self.copy(of: weightView(weight), among: [weights], as: primitive.descriptor(dnnl_query_weights_md))
             let diffSrcMD = primitive.descriptor(dnnl_query_diff_src_md)
             let diffSrc = Tensor(uninitializedShape: sourceShape, descriptor: diffSrcMD)
             try primitive.execute([
@@ -170,11 +203,10 @@ struct ConvolutionGeometry {
         }
         if weight.requiresGrad || hasBias {
             let primitive = try backwardWeightsPrimitive(forward)
-            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
+            let diffDst = try outputGradient(primitive.descriptor(dnnl_query_diff_dst_md))
             // The forward pass may have reordered the input (to a plain layout, for a
-            // channel-poor end); take whichever copy already has the layout wanted here.
-            let wanted = primitive.descriptor(dnnl_query_src_md)
-            let src = try DNNL.reorder(input.memoryDescriptor == wanted ? input : source, to: wanted)
+            // channel-poor end, or to bf16): take the copy that needs least work.
+            let src = try Self.copy(of: input, among: [source, input], as: primitive.descriptor(dnnl_query_src_md))
             let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
             let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
             var args: [(Int32, Tensor, MemoryDescriptor)] = [
@@ -191,6 +223,16 @@ struct ConvolutionGeometry {
         return result
     }
 
+    /// `original`'s values in layout `wanted`: the first of `copies` (the same values in other
+    /// layouts, or rounded to bf16) that already has it, else a reorder of the first copy of
+    /// `wanted`'s data type, else of `original`. A bf16 copy is never widened back to
+    /// float32 (its rounding would stay); rounding `original` again gives the same bf16 values.
+    static func copy(of original: Tensor, among copies: [Tensor], as wanted: MemoryDescriptor) throws -> Tensor {
+        if let ready = copies.first(where: { $0.memoryDescriptor == wanted }) { return ready }
+        let sameType = copies.first { $0.memoryDescriptor.dataType == wanted.dataType }
+        return try DNNL.reorder(sameType ?? original, to: wanted)
+    }
+
     /// Reorders a weight gradient into the user's weight layout.
     private func plainWeightGradient(_ gradient: Tensor, like weight: Tensor) throws -> Tensor {
         guard transposed else { return try gradient.plain() }
@@ -199,8 +241,8 @@ struct ConvolutionGeometry {
     }
 
     private func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_data", op: op) { try chooseLayouts { layouts in
-            var diffSrc = layouts.source, wei = any(weightShape), diffDst = layouts.destination
+        try DNNL.primitive("\(key)|bwd_data", op: op) { try inPassPrecision { operand in try chooseLayouts(source: dnnl_f32, destination: operand) { layouts in
+            var diffSrc = layouts.source, wei = any(weightShape, operand), diffDst = layouts.destination
             if transposed {
                 var desc = dnnl_deconvolution_desc_t()
                 try DNNL.check(dnnl_deconvolution_backward_data_desc_init(
@@ -213,11 +255,11 @@ struct ConvolutionGeometry {
                 &desc, dnnl_convolution_direct, &diffSrc, &wei, &diffDst, strides, paddingLeft, paddingRight),
                 op, "convolution backward-data descriptor")
             return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-        } }
+        } } }
     }
 
     private func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_weights", op: op) { try chooseLayouts { layouts in
+        try DNNL.primitive("\(key)|bwd_weights", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: operand) { layouts in
             var src = layouts.source, diffWei = any(weightShape), diffDst = layouts.destination
             let diffBias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
             return try withOptionalPointer(to: diffBias) { biasPointer in
@@ -234,7 +276,40 @@ struct ConvolutionGeometry {
                     strides, paddingLeft, paddingRight), op, "convolution backward-weights descriptor")
                 return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
             }
-        } }
+        } } }
+    }
+
+    /// Creates a pass's primitive descriptor with `make`, given the operands' data type: the
+    /// geometry's, except where bf16 would be slower than float32.
+    ///
+    /// In bf16, a pass that oneDNN 2.6 can only run on its gemm-based kernel (im2col and a
+    /// bf16 GEMM) or a reference kernel, while float32 gets a JIT kernel, is created in
+    /// float32 instead. That happens on channel-poor backward passes, whose bf16 JIT
+    /// kernels take neither the plain nor the channels-last narrow side: in the
+    /// Fashion-MNIST demo's network (one thread, totals of a 3-epoch run), the 8 → 4
+    /// convolution's backward passes took 56 ms on the bf16 gemm kernel against 19 in float32
+    /// JIT, the 4 → 8 transposed one's 103 against 17, the 1 → 8 one's 56 against 7. Where
+    /// float32 also runs gemm, bf16 stays (the 8 → 1 transposed forward: 33 ms against 112).
+    /// The choice is fixed by the kernels oneDNN offers, not timed, like the layouts'.
+    func inPassPrecision(_ make: (_ operandType: dnnl_data_type_t) throws -> dnnl_primitive_desc_t) throws -> dnnl_primitive_desc_t {
+        let pd = try make(operandType)
+        guard operandType == dnnl_bf16, Self.isGenericKernel(pd) else { return pd }
+        guard let float32 = try? make(dnnl_f32) else { return pd }
+        if Self.isGenericKernel(float32) {
+            dnnl_primitive_desc_destroy(float32)
+            return pd
+        }
+        dnnl_primitive_desc_destroy(pd)
+        return float32
+    }
+
+    /// Whether oneDNN runs a descriptor on its gemm-based or reference convolution rather
+    /// than a JIT (direct or brgemm) kernel.
+    static func isGenericKernel(_ pd: dnnl_primitive_desc_t) -> Bool {
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info else { return false }
+        let name = String(cString: info)
+        return name.hasPrefix("ref") || name.contains("gemm:")
     }
 }
 
@@ -298,13 +373,14 @@ enum ConvolutionLayoutChoice: CaseIterable {
         return [.automatic, .channelsLast, .plainNarrowSide]
     }
 
-    /// The memory descriptors this request gives a side of `shape` (`[N, C, H, W]`).
-    func descriptor(_ shape: [Int]) -> dnnl_memory_desc_t {
+    /// The memory descriptor this request gives a side of `shape` (`[N, C, H, W]`) holding
+    /// `dataType` (float32, or bf16 for a bf16 pass's operands).
+    func descriptor(_ shape: [Int], dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         switch self {
-        case .automatic: return MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw
+        case .automatic: return MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any, dataType: dataType).raw
         case .plainNarrowSide:
-            return MemoryDescriptor(shape: shape, tag: shape[1] < Self.poorChannels ? dnnl_abcd : dnnl_format_tag_any).raw
-        case .channelsLast: return MemoryDescriptor(shape: shape, tag: dnnl_acdb).raw
+            return MemoryDescriptor(shape: shape, tag: shape[1] < Self.poorChannels ? dnnl_abcd : dnnl_format_tag_any, dataType: dataType).raw
+        case .channelsLast: return MemoryDescriptor(shape: shape, tag: dnnl_acdb, dataType: dataType).raw
         }
     }
 
@@ -332,8 +408,10 @@ extension ConvolutionGeometry {
     /// Creates a pass's primitive descriptor with oneDNN's layouts, or, for a channel-poor
     /// convolution where those pad a small tensor, with the first acceptable request of
     /// ``ConvolutionLayoutChoice/candidates(inChannels:outChannels:kernelArea:)``. Falls back
-    /// to oneDNN's own choice when no request is acceptable.
+    /// to oneDNN's own choice when no request is acceptable. `source` and `destination` are
+    /// the data types of the pass's tensors on those sides.
     func chooseLayouts(
+        source sourceType: dnnl_data_type_t = dnnl_f32, destination destinationType: dnnl_data_type_t = dnnl_f32,
         _ make: (_ layouts: (source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t)) throws -> dnnl_primitive_desc_t
     ) throws -> dnnl_primitive_desc_t {
         let candidates = ConvolutionLayoutChoice.candidates(
@@ -341,11 +419,12 @@ extension ConvolutionGeometry {
         var fallback: dnnl_primitive_desc_t?
         for choice in candidates {
             let pd: dnnl_primitive_desc_t
+            let layouts = (choice.descriptor(sourceShape, dataType: sourceType), choice.descriptor(destinationShape, dataType: destinationType))
             if choice == .automatic {
                 // oneDNN's own choice must exist: its errors are the op's errors.
-                pd = try make((choice.descriptor(sourceShape), choice.descriptor(destinationShape)))
+                pd = try make(layouts)
             } else {
-                guard let made = try? make((choice.descriptor(sourceShape), choice.descriptor(destinationShape))) else { continue }
+                guard let made = try? make(layouts) else { continue }
                 pd = made
             }
             if candidates.count == 1 || ConvolutionLayoutChoice.isAcceptable(pd) {

@@ -42,7 +42,9 @@ public final class Tensor {
     convenience init(uninitializedShape shape: [Int], descriptor: MemoryDescriptor? = nil) {
         let count = shape.reduce(1, *)
         let bytes = descriptor?.byteCount ?? count * MemoryLayout<Float>.stride
-        let padded = bytes > count * MemoryLayout<Float>.stride
+        // Asked of the layout too, not only inferred from the size: a padded bf16 tensor
+        // can take fewer bytes than its float32 values would.
+        let padded = descriptor?.isPadded == true || bytes > count * MemoryLayout<Float>.stride
         self.init(shape: shape, storage: TensorStorage(byteCount: bytes, zeroed: padded), descriptor: descriptor)
     }
 
