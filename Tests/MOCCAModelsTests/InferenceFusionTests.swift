@@ -127,4 +127,19 @@ struct InferenceFusionTests {
         let folded = try withoutGradients { try conv(x, normalizedBy: bn, activation: .leakyRelu(slope: 0.01)) }
         Self.expectClose(folded, try bn(conv(x)).leakyRelu(), "convolution with an affine BatchNorm folded")
     }
+
+    /// Fusion runs only in float32 evaluation: not while recording gradients, not in
+    /// training mode, and not under bf16, whose unfused convolutions are faster.
+    @Test func fusionAppliesOnlyToFloat32Evaluation() throws {
+        var generator = RandomGenerator(seed: 1)
+        let layer = Conv2d(inChannels: 8, outChannels: 8, kernelSize: 3, generator: &generator)
+        layer.eval()
+        #expect(withoutGradients { InferenceFusion.applies(to: layer) })
+        #expect(!InferenceFusion.applies(to: layer))           // gradients recorded
+        layer.train()
+        #expect(!withoutGradients { InferenceFusion.applies(to: layer) })
+        layer.eval()
+        guard ComputePrecision.bf16IsNative else { return }    // bf16 is refused there (tested elsewhere)
+        try ComputePrecision.run(in: .bf16) { #expect(!withoutGradients { InferenceFusion.applies(to: layer) }) }
+    }
 }

@@ -24,6 +24,9 @@ public enum ComputePrecision {
     /// The precision of the current task; float32 unless ``run(in:_:)`` says otherwise.
     @TaskLocal static var current: Precision = .fp32
 
+    /// The precision of the current task, for code outside the core that picks kernels by it.
+    public static var precision: Precision { current }
+
     /// Whether oneDNN runs native bf16 kernels on this CPU (AVX512-BF16 or AMX), given
     /// `ONEDNN_MAX_CPU_ISA` (``ComputeHost/oneDNNBF16``).
     public static var bf16IsNative: Bool { ComputeHost.oneDNNBF16 }
