@@ -46,11 +46,7 @@ public final class TemporalLSTMHead: TapHead {
         let steps: Tensor
         switch input.rank {
         case 5: steps = try VideoAutoencoder.stepMaps(input)                  // [T·N, C, H, W]
-        case 3:
-            let (length, width) = (input.shape[1], input.shape[2])
-            steps = try Tensor.concatenate((0..<length).map { t in
-                try input.slice(alongAxis: 1, t..<(t + 1)).reshaped(to: [n, width])
-            }, alongAxis: 0)                                                  // [T·N, D]
+        case 3: steps = try VideoAutoencoder.stepRows(ofSequence: input)       // [T·N, D]
         default:
             throw TensorError.rankMismatch(op: "temporal LSTM head", expected: "[N, C, T, H, W] or [N, T, D]", got: input.shape)
         }

@@ -206,15 +206,22 @@ public final class VideoAutoencoder: Module, TappedAutoencoder {
         }
         let d = decoderLayers
         let (n, steps) = (code.shape[0], code.shape[1])
-        let rows = try Tensor.concatenate((0..<steps).map { t in
-            try code.slice(alongAxis: 1, t..<(t + 1)).reshaped(to: [n, code.shape[2]])
-        }, alongAxis: 0)                                              // [T'·N, code], step-major
+        let rows = try Self.stepRows(ofSequence: code)                // [T'·N, code], step-major
         let features = try d.fc2(d.fc1(rows).tanh()).leakyRelu()
         let (h, w) = (configuration.height / 32, configuration.width / 32)
         let map = try Tensor.concatenate((0..<steps).map { t in
             try features.slice(alongAxis: 0, (t * n)..<((t + 1) * n)).reshaped(to: [n, Self.deepestChannels, 1, h, w])
         }, alongAxis: 2)                                              // [N, 64, T', h, w]
         return try d.conv(d.up5(d.up4(d.up3(d.up2(d.up1(map))))))
+    }
+
+    /// A batch-first sequence `[N, T, D]` as the step-major rows `[T·N, D]`: row `t·N + n`
+    /// is sample `n`'s step `t` (the inverse of ``sequence(fromRows:batch:)``).
+    static func stepRows(ofSequence sequence: Tensor) throws -> Tensor {
+        let (n, steps, width) = (sequence.shape[0], sequence.shape[1], sequence.shape[2])
+        return try Tensor.concatenate((0..<steps).map { t in
+            try sequence.slice(alongAxis: 1, t..<(t + 1)).reshaped(to: [n, width])
+        }, alongAxis: 0)
     }
 
     /// `[N, C, T, H, W]` as the step-major batch of feature maps `[T·N, C, H, W]`: item
