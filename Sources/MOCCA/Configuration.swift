@@ -108,6 +108,10 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
     /// is written only when not float32, so float32 manifests and pretraining keys are
     /// those of releases without it.
     public var precision: Precision = .fp32
+    /// Beyond the paper, for detectors of whole inspection images: anomaly maps from one
+    /// feature-map tap, each location scored by its nearest training location (see
+    /// ``LocalFeatureMemory``). Nil (the default): maps only from patch scores.
+    public var localMaps: LocalMapOptions?
 
     /// The network of a configuration made without one.
     public static let defaultNetwork = NetworkSpecification(name: CIFAR10LeNetConfiguration.networkName,
@@ -150,6 +154,7 @@ public struct MOCCAConfiguration: Codable, Sendable, Equatable {
         if let referenceLimit, referenceLimit <= neighbors {
             try fail("the reference limit must exceed k = \(neighbors), got \(referenceLimit)")
         }
+        try localMaps?.validate(availableTaps: availableTaps)
         if fusion == .mean && (tapScore == .nearestNeighbor || reconstructionChannel) {
             try fail("the plain mean adds channels of different scales (\(tapScore != .nearestNeighbor ? "the reconstruction error" : "nearest-neighbour distances")); use --fusion standardized")
         }
@@ -194,6 +199,7 @@ extension MOCCAConfiguration {
         keepsLowestLossEpoch = try c.decodeIfPresent(Bool.self, forKey: .keepsLowestLossEpoch) ?? false
         trainsEndToEnd = try c.decodeIfPresent(Bool.self, forKey: .trainsEndToEnd) ?? false
         precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? .fp32
+        localMaps = try c.decodeIfPresent(LocalMapOptions.self, forKey: .localMaps)
         // Detectors written before fusion was checked fused these channels standardised
         // whatever their stored fusion said; say so now.
         if tapScore == .nearestNeighbor || reconstructionChannel { fusion = .standardized }
@@ -204,12 +210,13 @@ extension MOCCAConfiguration {
     private enum CodingKeys: String, CodingKey {
         case network, taps, boundary, nu, warmUpEpochs, autoencoderEpochs, autoencoderLearningRate, autoencoderMilestones
         case oneClassEpochs, oneClassLearningRate, oneClassMilestones, weightDecay, batchSize, seed, fusion
-        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch, trainsEndToEnd, precision
+        case reconstructionChannel, tapScore, neighbors, referenceLimit, keepsLowestLossEpoch, trainsEndToEnd, precision, localMaps
     }
 
     /// Encodes every option, ``referenceLimit`` as `null` when there is none, so that a
     /// manifest (and the pretraining key's text) names every option there is; ``precision``
-    /// only when it is not float32, so that float32 configurations encode as before.
+    /// only when it is not float32 and ``localMaps`` only when set, so that configurations
+    /// without them encode as before.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(network, forKey: .network)
@@ -234,5 +241,6 @@ extension MOCCAConfiguration {
         try c.encode(keepsLowestLossEpoch, forKey: .keepsLowestLossEpoch)
         try c.encode(trainsEndToEnd, forKey: .trainsEndToEnd)
         if precision != .fp32 { try c.encode(precision, forKey: .precision) }
+        try c.encodeIfPresent(localMaps, forKey: .localMaps)
     }
 }

@@ -43,6 +43,8 @@ extension MOCCADetector {
 
     /// The weights-file key of a scorer's tensor for one tap (`mocca.references.conv1`, ...).
     static func scorerKey(_ name: String, tap: String) -> String { "mocca.\(name).\(tap)" }
+    /// The weights-file key of a local-map tensor (`mocca.local.references`, ...).
+    static func localMapKey(_ name: String) -> String { "mocca.local.\(name)" }
 
     /// Saves the detector as a folder holding `manifest.json` (every hyperparameter, the
     /// network, the taps, centroids, radii, preprocessing constants, threshold, format and
@@ -66,6 +68,7 @@ extension MOCCADetector {
         for tap in taps {
             for (name, tensor) in tap.scorer?.tensors ?? [:] { tensors[Self.scorerKey(name, tap: tap.name)] = tensor }
         }
+        for (name, tensor) in localMemory?.scorer.tensors ?? [:] { tensors[Self.localMapKey(name)] = tensor }
         tensors[Self.trainingScoresKey] = try Tensor(shape: [trainingScores.count], scalars: trainingScores)
         let manifestData: Data
         do { manifestData = try Self.encoder.encode(manifest) } catch {
@@ -120,6 +123,19 @@ extension MOCCADetector {
             for tensor in scorer.tensorNames { own[tensor] = weights.tensors[scorerKey(tensor, tap: name)] }
             do { tap.scorer = try scorer.init(loading: own, tap: tap, configuration: configuration) } catch { throw fail("\(weightsName): \(error)") }
             return tap
+        }
+        if let options = configuration.localMaps {
+            var own: [String: Tensor] = [:]
+            for name in LocalFeatureMemory.tensorNames { own[name] = weights.tensors[localMapKey(name)] }
+            guard let width = own["references"].flatMap({ $0.rank == 2 ? $0.shape[1] : nil }) else {
+                throw fail("\(weightsName): the local maps' references (\(localMapKey("references"))) are missing")
+            }
+            var search = configuration
+            search.neighbors = 1
+            let state = TapState(name: options.tap, centroid: Tensor(zeros: [width]))
+            do {
+                detector.localMemory = LocalFeatureMemory(options: options, scorer: try NearestNeighborScorer(loading: own, tap: state, configuration: search))
+            } catch { throw fail("\(weightsName): local maps: \(error)") }
         }
         detector.preprocessor = manifest.preprocessor
         detector.trainingData = manifest.trainingData

@@ -57,6 +57,10 @@ public struct InspectionEvaluation: Codable, Sendable {
     /// ``InspectionScores/patchSeries``), where asked for.
     public var pixelMetricsBySeries: [String: PixelMetrics] = [:]
 
+    /// Image-level metrics of the local maps' maxima (``InspectionScores/localMaps``), where
+    /// the detector has local maps.
+    public var localMapScore: DetectionMetrics?
+
     /// The pixel AUROC, where computed.
     public var pixelAUROC: Double? { pixelMetrics?.pixel.auroc }
     /// The per-region overlap, where computed.
@@ -80,12 +84,16 @@ extension MOCCADetector {
         let scores = try score(patches)
         var evaluation = try evaluate(inspection: images, scores: scores)
         let masked = images.allSatisfy { !$0.isAnomalous || $0.mask != nil }
-        if masked, patches.patchesPerImage > 1 {
-            let side = min(preprocessing.imageSize, AnomalyMap.maximumMetricSide)
+        let patched = patches.patchesPerImage > 1
+        if masked, patched || scores.localMaps != nil {
+            // Local maps are scored at the metric side whatever the image size, so that a
+            // detector of small whole images is held to the masks' detail.
+            let side = patched ? min(preprocessing.imageSize, AnomalyMap.maximumMetricSide) : AnomalyMap.maximumMetricSide
             let masks = try images.indices.map { try store.mask(at: $0, side: side) ?? [] }
             // Defects too small to survive the resize leave nothing to localise.
             if masks.contains(where: { $0.contains(1) }) {
-                for series in [nil] + mapSeries.filter({ scores.patchSeries[$0] != nil }).map(Optional.some) {
+                let series = patched ? mapSeries.filter { scores.patchSeries[$0] != nil } : []
+                for series in [nil] + series.map(Optional.some) {
                     let maps = try images.indices.map { try AnomalyMap.map(ofImage: $0, scores: scores, preprocessing: preprocessing, side: side, series: series) }
                     let metrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side)
                     if let series { evaluation.pixelMetricsBySeries[series] = metrics } else { evaluation.pixelMetrics = metrics }
@@ -110,7 +118,7 @@ extension MOCCADetector {
             perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels),
             tapScore: try DetectionMetrics(scores: scores.tapImages, labels: labels), threshold: threshold,
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
-            pixelMetrics: nil)
+            pixelMetrics: nil, localMapScore: try scores.localMaps.map { try DetectionMetrics(scores: $0.imageScores, labels: labels) })
     }
 }
 
@@ -127,6 +135,7 @@ extension MOCCADetector {
     /// - Throws: what fitting throws, and ``DataError`` for unreadable images.
     public func fit(inspection split: InspectionSplit, preprocessing: InspectionPreprocessing, samplesPerEpoch: Int? = nil,
                     progress: ((TrainingProgress) -> Void)? = nil) throws {
+        try checkLocalMaps(preprocessing)
         let store = InspectionImageStore(split.train, preprocessing: preprocessing)
         try fit(normal: InspectionTrainingSamples(store, count: samplesPerEpoch, seed: configuration.seed), progress: progress)
         try fitInspectionScorers(split: split, preprocessing: preprocessing)
@@ -139,11 +148,24 @@ extension MOCCADetector {
     /// into, at the same positions and without rotation, as memory-bank methods do; the
     /// rotated random crops of training cover them sparsely (on MTD, with 4,000 crops the
     /// image AUROC was at chance).
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` for local maps on patches.
     public func fitInspectionScorers(split: InspectionSplit, preprocessing: InspectionPreprocessing) throws {
+        try checkLocalMaps(preprocessing)
         if preprocessing.patchSize != nil {
             try fitScorers(on: InspectionPatches(InspectionImageStore(split.train, preprocessing: preprocessing)))
         }
         try calibrateImageThreshold(split: split, preprocessing: preprocessing)
+    }
+
+    /// Throws ``MOCCAError/invalidConfiguration(_:)`` for local maps
+    /// (``MOCCAConfiguration/localMaps``) on patches, which they do not map, or on a tap
+    /// that is not a feature map: before training rather than after.
+    func checkLocalMaps(_ preprocessing: InspectionPreprocessing) throws {
+        guard let options = configuration.localMaps else { return }
+        if let patchSize = preprocessing.patchSize {
+            throw MOCCAError.invalidConfiguration("local maps score whole images, not \(patchSize)-px patches; train on whole images (patch size 0) or leave local maps out")
+        }
+        try checkLocalMapTap(options.tap)
     }
 
     /// Sets the threshold to the `(1 − ν)` quantile of the image scores of the split's

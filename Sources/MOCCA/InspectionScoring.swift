@@ -24,6 +24,9 @@ public struct InspectionScores: Sendable {
     /// Every patch's other scores from the same pass, by name: `taps` (the taps alone,
     /// fused), `paper` (the centroid score) and each channel's, for maps of any of them.
     public var patchSeries: [String: [Float]] = [:]
+    /// Each image's local map (``LocalFeatureMemory``), where the detector has local maps
+    /// and scores whole images.
+    public var localMaps: LocalMaps?
 
     /// Scores from their parts (one entry of `images`, of each `imagesPerChannel` row and
     /// of `paperImages` per image; `patchesPerImage` entries of `patches` per image).
@@ -58,6 +61,7 @@ extension MOCCADetector {
                                       tapImages: patches.imageScores(series.taps))
         scores.patchSeries = Dictionary(uniqueKeysWithValues: zip(channels, raw))
         (scores.patchSeries["taps"], scores.patchSeries["paper"]) = (series.taps, series.paper)
+        if patches.patchesPerImage == 1 { scores.localMaps = try localMaps(patches) }
         return scores
     }
 }
@@ -78,8 +82,14 @@ public enum AnomalyMap {
     /// the image sizes that still leaves 8 cells per stride; smoothing costs `O(σ)` per
     /// pixel, and at full size (σ = 32 pixels for 64-pixel patches) it took most of an
     /// evaluation's time.
+    ///
+    /// A detector with local maps (``InspectionScores/localMaps``) draws its own map from
+    /// them instead, for `series` nil or `local`.
     public static func map(ofImage index: Int, scores: InspectionScores, preprocessing p: InspectionPreprocessing,
                            side: Int? = nil, series: String? = nil) throws -> [Float] {
+        if let local = scores.localMaps, series == nil || series == "local" {
+            return try local.map(ofImage: index, side: side ?? p.imageSize)
+        }
         let k = cellSize(stride: p.stride, patchSize: p.sampleSide, imageSize: p.imageSize)
         let n = p.imageSize / k
         let origins = p.scoringOrigins.map { (y: $0.y / k, x: $0.x / k) }

@@ -38,6 +38,9 @@ public final class MOCCADetector {
     public internal(set) var thresholdRule: ThresholdRule
     /// Scores above this are anomalies.
     public internal(set) var threshold: Float = .infinity
+    /// The local feature maps' reference locations, where ``MOCCAConfiguration/localMaps``
+    /// asks for them and they are fitted (``fitLocalMaps(on:)``).
+    public internal(set) var localMemory: LocalFeatureMemory?
     /// What the last fit measured.
     public internal(set) var summary: TrainingSummary?
     /// The fused scores of the training samples after fitting, for re-calibrating the threshold.
@@ -198,6 +201,7 @@ public final class MOCCADetector {
     /// searches. A reference is not its own neighbour.
     public func fitScorers(on references: any SampleSource) throws {
         try fitTapScorers(references)
+        try fitLocalMaps(on: references)
         let raw = try channelScores(references, leaveOneOut: true)
         fusion.statistics = raw.map(ChannelStatistics.init)
         trainingScores = fusion.fuse(raw)

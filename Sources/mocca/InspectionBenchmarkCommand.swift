@@ -47,6 +47,8 @@ struct InspectionBenchmark: ParsableCommand {
     /// One run's figures on one split.
     struct Figures: Codable {
         var nearestNeighbor: Double, paper: Double, reconstruction: Double?, overall: Double
+        /// The local maps' maxima, where the detector has local maps.
+        var localMap: Double?
         /// Pixel AUROC and PRO of the maps of each score (keyed as ``value(_:)``).
         var pixelAUROC: [String: Double], pro: [String: Double]
         var perDefect: [String: Double]
@@ -56,8 +58,9 @@ struct InspectionBenchmark: ParsableCommand {
             paper = e.paperScore.auroc
             reconstruction = e.channels.firstIndex(of: "reconstruction").map { e.perChannel[$0].auroc }
             overall = e.overall.auroc
+            localMap = e.localMapScore?.auroc
             let series = ["nearest-neighbor": "taps", "paper": "paper", "reconstruction": "reconstruction"]
-            let metrics = series.compactMapValues { e.pixelMetricsBySeries[$0] }.merging(e.pixelMetrics.map { ["overall": $0] } ?? [:]) { a, _ in a }
+            let metrics = series.compactMapValues { e.pixelMetricsBySeries[$0] }.merging(e.pixelMetrics.map { [e.localMapScore != nil ? "local-map" : "overall": $0] } ?? [:]) { a, _ in a }
             (pixelAUROC, pro) = (metrics.mapValues(\.pixel.auroc), metrics.mapValues(\.pro))
             perDefect = e.perDefect.mapValues(\.auroc)
         }
@@ -74,6 +77,7 @@ struct InspectionBenchmark: ParsableCommand {
             case "nearest-neighbor": return nearestNeighbor
             case "paper": return paper
             case "reconstruction": return reconstruction
+            case "local-map": return localMap
             default: return overall
             }
         }
@@ -101,7 +105,7 @@ struct InspectionBenchmark: ParsableCommand {
         base.reconstructionChannel = true
         base.fusion = base.tapScore == .nearestNeighbor ? .standardized : base.fusion
         let preprocessing = try inspection.preprocessing(for: data)
-        base = try fitted(base, to: preprocessing)
+        base = try fitted(base, to: preprocessing, inspection: inspection)
         var records: [Record] = []
         for seed in try seedList() {
             var configuration = base
@@ -146,9 +150,10 @@ struct InspectionBenchmark: ParsableCommand {
                 }
                 records.append(record)
                 try append(record)
-                print(String(format: "seed %llu %@: validation AUROC nn %.4f paper %.4f reconstruction %.4f | test nn %.4f paper %.4f reconstruction %.4f",
+                print(String(format: "seed %llu %@: validation AUROC nn %.4f paper %.4f reconstruction %.4f local map %.4f | test nn %.4f paper %.4f reconstruction %.4f local map %.4f",
                              seed, boundary.rawValue, record.validation.nearestNeighbor, record.validation.paper, record.validation.reconstruction ?? .nan,
-                             record.test.nearestNeighbor, record.test.paper, record.test.reconstruction ?? .nan))
+                             record.validation.localMap ?? .nan, record.test.nearestNeighbor, record.test.paper, record.test.reconstruction ?? .nan,
+                             record.test.localMap ?? .nan))
             }
         }
         print(summary(records))
@@ -196,8 +201,9 @@ struct InspectionBenchmark: ParsableCommand {
         var best: (key: String, validation: Double)?
         for boundary in Set(records.map(\.boundary)).sorted() {
             let runs = records.filter { $0.boundary == boundary }
-            for score in ["nearest-neighbor", "paper", "reconstruction"] {
+            for score in ["nearest-neighbor", "paper", "reconstruction", "local-map"] {
                 let validation = runs.compactMap { $0.validation.value(score) }, test = runs.compactMap { $0.test.value(score) }
+                if validation.isEmpty { continue }
                 lines.append(boundary.padding(toLength: 10, withPad: " ", startingAt: 0) + score.padding(toLength: 19, withPad: " ", startingAt: 0)
                              + stats(validation) + "  " + stats(test))
                 let mean = validation.reduce(0, +) / Double(max(validation.count, 1))

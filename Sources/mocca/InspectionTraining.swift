@@ -18,6 +18,24 @@ struct InspectionOptions: ParsableArguments {
     var normalization: InspectionPreprocessing.Normalization?
     @Flag(help: "Leave out images or masks that cannot be read (they are listed) instead of stopping before training.")
     var skipBad = false
+    @Option(help: "Anomaly maps of whole images (patch size 0) from this feature-map tap (o2 of mvtec-resnet, say): each location scored by its distance to the nearest training location; the maps' maximum is also an image score.")
+    var localMaps: String?
+    @Option(help: "Training locations the local maps keep, a farthest-point coreset (default: 4096).")
+    var localReferences: Int?
+
+    /// The local-map options asked for, checked against the preprocessing.
+    func localMapOptions(_ preprocessing: InspectionPreprocessing) throws -> LocalMapOptions? {
+        guard let tap = localMaps else {
+            if localReferences != nil { throw ValidationError("--local-references needs --local-maps TAP") }
+            return nil
+        }
+        if let patchSize = preprocessing.patchSize {
+            throw ValidationError("--local-maps maps whole images; with \(patchSize)-px patches, add --patch-size 0 or leave --local-maps out")
+        }
+        var options = LocalMapOptions(tap: tap)
+        if let localReferences { options.references = localReferences }
+        return options
+    }
 
     /// The preprocessing for `data`, the data set's preset with these options applied, checked.
     func preprocessing(for data: DataOptions) throws -> InspectionPreprocessing {
@@ -65,8 +83,11 @@ struct InspectionOptions: ParsableArguments {
 /// `configuration` with its network's input fitted to the samples: a network whose
 /// configuration has `channels` and `imageSize` (the residual inspection autoencoder) takes
 /// them from the preprocessing; any other must already match (checked when training starts).
-func fitted(_ configuration: MOCCAConfiguration, to preprocessing: InspectionPreprocessing) throws -> MOCCAConfiguration {
+///
+/// It also sets the local maps that `inspection` asks for.
+func fitted(_ configuration: MOCCAConfiguration, to preprocessing: InspectionPreprocessing, inspection: InspectionOptions) throws -> MOCCAConfiguration {
     var c = configuration
+    c.localMaps = try inspection.localMapOptions(preprocessing)
     var network = c.network.configuration
     if network["channels"] != nil { network = network.setting("channels", to: .number(Double(preprocessing.channels))) }
     if network["imageSize"] != nil { network = network.setting("imageSize", to: .number(Double(preprocessing.sampleSide))) }
@@ -124,7 +145,7 @@ func checkFiles(_ split: InspectionSplit, preprocessing: InspectionPreprocessing
 func trainInspectionDetector(data: DataOptions, inspection: InspectionOptions, configuration: MOCCAConfiguration,
                              evaluate: Bool, allowDivergence: Bool) throws -> (MOCCADetector, InspectionSplit) {
     let preprocessing = try inspection.preprocessing(for: data)
-    let configuration = try fitted(configuration, to: preprocessing)
+    let configuration = try fitted(configuration, to: preprocessing, inspection: inspection)
     let start = Date()
     var (split, source) = try inspectionSplit(data, seed: configuration.seed, requireTest: evaluate)
     split = try checkFiles(split, preprocessing: preprocessing, skipBad: inspection.skipBad)
@@ -154,6 +175,7 @@ func renderInspection(_ e: InspectionEvaluation, title: String) -> String {
     for (type, m) in e.perDefect.sorted(by: { $0.key < $1.key }) { lines.append(row("  defect \(type)", m)) }
     if e.channels.contains("reconstruction") { lines.append(row("taps alone", e.tapScore)) }
     lines.append(row("paper: centroid, mean", e.paperScore))
+    if let local = e.localMapScore { lines.append(row("local map, maximum", local)) }
     if let pixel = e.pixelAUROC { lines.append(String(format: "pixel AUROC %.4f", pixel) + (e.pro.map { String(format: ", PRO (FPR ≤ 0.3) %.4f", $0) } ?? "")) }
     let c = e.confusion
     lines.append(String(format: "threshold %.6g: %d of %d defective images flagged, %d of %d defect-free flagged (balanced accuracy %.4f)",

@@ -48,7 +48,7 @@ struct Report: ParsableCommand {
             let image = images[index]
             shown.append(InspectionReport.Example(
                 name: image.path, image: try patches.store.image(at: index),
-                anomalyMap: patches.patchesPerImage > 1 ? try AnomalyMap.map(ofImage: index, scores: scores, preprocessing: p) : nil,
+                anomalyMap: patches.patchesPerImage > 1 || scores.localMaps != nil ? try AnomalyMap.map(ofImage: index, scores: scores, preprocessing: p) : nil,
                 mask: try patches.store.mask(at: index), score: scores.images[index], label: image.label, defectType: image.defectName))
         }
         let c = detector.configuration

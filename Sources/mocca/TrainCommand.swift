@@ -56,7 +56,7 @@ struct Train: ParsableCommand {
         }
         let configuration = try method.configuration(defaultNetwork: data.dataset.defaultNetwork)
         if data.dataset.isInspection {
-            _ = try fitted(configuration, to: inspection.preprocessing(for: data))
+            _ = try fitted(configuration, to: inspection.preprocessing(for: data), inspection: inspection)
         } else if inspection.patchSize != nil || inspection.scoringStride != nil || inspection.samplesPerEpoch != nil || inspection.rotation != nil || inspection.normalization != nil || inspection.skipBad {
             throw ValidationError("--patch-size, --scoring-stride, --samples-per-epoch, --rotation, --normalization and --skip-bad apply to inspection data sets (--dataset mvtec, mtd, folder)")
         }

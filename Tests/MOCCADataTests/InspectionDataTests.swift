@@ -84,6 +84,56 @@ struct InspectionLayoutTests {
         #expect(try InspectionLayout.mtd(root: root.path, seed: 4).train != split.train)
     }
 
+    @Test func mtdPhotosAreGatheredByTile() {
+        let names = ["exp2_num_31", "exp1_num_10", "exp3_num_15", "other", "exp1_num_30", "exp2_num_12", "exp6_num_29"]
+        let tiles = InspectionLayout.mtdTiles(names.map { InspectionImage(path: "/d/\($0).jpg") })
+        let stems = tiles.map { $0.map { (($0.path as NSString).lastPathComponent as NSString).deletingPathExtension } }
+        // Capture order 10, 12, 15, 29, 30, 31: the lighting rises 1, 2, 3, 6, then starts again at 1.
+        #expect(stems == [["exp1_num_10", "exp2_num_12", "exp3_num_15", "exp6_num_29"], ["exp1_num_30", "exp2_num_31"], ["other"]])
+    }
+
+    /// Every photo of a tile lands in one part, and the parts still hold their shares.
+    @Test func mtdSplitKeepsEachTileInOnePart() throws {
+        let root = try makeTemporaryDirectory("mtd-tiles")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try SyntheticInspection.writeMTD(root: root, size: 8, freeCount: 60, defects: ["Crack": 18])
+        // Tile k's six photos under lightings 1…6, numbered in capture order.
+        func rename(_ folder: String, _ prefix: String, count: Int) throws {
+            for i in 0..<count {
+                for ext in ["jpg", "png"] {
+                    let from = root.appendingPathComponent("\(folder)/Imgs/\(prefix)_\(i).\(ext)")
+                    try FileManager.default.moveItem(at: from, to: root.appendingPathComponent("\(folder)/Imgs/exp\(i % 6 + 1)_num_\(100 + i).\(ext)"))
+                }
+            }
+        }
+        try rename("MT_Free", "free", count: 60)
+        try rename("MT_Crack", "crack", count: 18)
+        func tile(_ image: InspectionImage) -> String {
+            let number = Int(((image.path as NSString).lastPathComponent as NSString).deletingPathExtension.split(separator: "_")[2]) ?? -1
+            return "\(image.defect ?? "free")-\((number - 100) / 6)"
+        }
+        for seed in [UInt64(0), 1, 2] {
+            let split = try InspectionLayout.mtd(root: root.path, seed: seed)
+            let parts = [split.train, split.validation, split.test].map { Set($0.map(tile)) }
+            #expect(parts[0].isDisjoint(with: parts[1]) && parts[0].isDisjoint(with: parts[2]) && parts[1].isDisjoint(with: parts[2]), "seed \(seed)")
+            #expect(split.train.count == 42 && split.validation.filter { !$0.isAnomalous }.count == 6, "seed \(seed): whole tiles of six")
+            #expect(split.validation.filter(\.isAnomalous).count == 6 && split.test.filter(\.isAnomalous).count == 12)
+            // Photo by photo, as detectors written before the tile split read it: tiles straddle parts.
+            let photos = try InspectionLayout.mtd(root: root.path, seed: seed, byTile: false)
+            #expect(photos.train.count == 42 && !Set(photos.train.map(tile)).isDisjoint(with: Set(photos.test.map(tile))))
+        }
+        // A detector's description reads the split it was trained on: new ones by tile, old ones (no field) by photo.
+        let preprocessing = InspectionPreprocessing(channels: 1, imageSize: 8)
+        let description = InspectionDataDescription(source: .init(layout: "mtd", path: root.path), splitSeed: 1, preprocessing: preprocessing)
+        #expect(description.splitByTile)
+        let decoded = try JSONDecoder().decode(InspectionDataDescription.self, from: JSONEncoder().encode(description))
+        #expect(try decoded.split() == InspectionLayout.mtd(root: root.path, seed: 1))
+        var legacy = try JSONSerialization.jsonObject(with: JSONEncoder().encode(description)) as? [String: Any] ?? [:]
+        legacy["splitByTile"] = nil
+        let old = try JSONDecoder().decode(InspectionDataDescription.self, from: JSONSerialization.data(withJSONObject: legacy))
+        #expect(try old.split() == InspectionLayout.mtd(root: root.path, seed: 1, byTile: false))
+    }
+
     @Test func mtdWithoutFreeImagesOrDefectFoldersIsAnError() throws {
         let root = try makeTemporaryDirectory("mtd-bad")
         defer { try? FileManager.default.removeItem(at: root) }

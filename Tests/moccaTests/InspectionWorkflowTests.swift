@@ -96,6 +96,38 @@ import Testing
         #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
     }
 
+    /// Whole images with local maps: pixel metrics and the maps' own image score, kept by the
+    /// saved detector for `evaluate` and `report`; refused on patches and on a vector tap.
+    @Test func wholeImagesWithLocalMapsGetAnomalyMaps() throws {
+        let folder = try makeTemporaryDirectory("mtd-local")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mtd")
+        try SyntheticInspection.writeMTD(root: data, size: 56, freeCount: 12, defects: ["Crack": 4, "Blowhole": 4])
+        let out = folder.appendingPathComponent("det")
+        let whole = ["--network", "mnist-lenet", "--channels", "1", "--image-size", "28", "--patch-size", "0", "--ae-epochs", "1", "--oc-epochs", "1",
+                     "--batch-size", "4", "--normalization", "image"]
+        let run = try Mocca.run(["train", "--dataset", "mtd", "--data", data.path, "--out", out.path, "--local-maps", "conv1", "--local-references", "50"] + whole)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("local map, maximum") && run.stdout.contains("pixel AUROC"), "\(run.stdout)")
+        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"localMaps\"") && manifest.contains("\"references\" : 50"), "\(manifest)")
+        let evaluated = try Mocca.run(["evaluate", out.path])
+        #expect(evaluated.status == 0 && evaluated.stdout.contains("pixel AUROC"), "\(evaluated.stderr)")
+        let report = folder.appendingPathComponent("report")
+        let reported = try Mocca.run(["report", out.path, "--out", report.path, "--examples", "2"])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let page = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        for source in sources { #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(source).path), "\(source)") }
+
+        let base = ["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("bad").path]
+        let patches = try Mocca.run(base + ["--local-maps", "conv1"] + Self.lenetPatches)
+        #expect(patches.status != 0 && patches.stderr.contains("--local-maps maps whole images"), "\(patches.stderr)")
+        let vector = try Mocca.run(base + ["--local-maps", "code"] + whole)
+        #expect(vector.status != 0 && vector.stderr.contains("code of the mnist-lenet network is not one"), "\(vector.stderr)")
+        #expect(!vector.stderr.contains("autoencoder epoch"), "refused before training")
+    }
+
     @Test func inspectionBenchmarkComparesScoresOnValidationAndReportsTest() throws {
         let folder = try makeTemporaryDirectory("mtd-bench")
         defer { try? FileManager.default.removeItem(at: folder) }

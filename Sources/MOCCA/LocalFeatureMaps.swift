@@ -1,0 +1,189 @@
+import MOCCACore
+import MOCCAData
+
+/// Options of a detector's local feature maps (see ``LocalFeatureMemory``).
+public struct LocalMapOptions: Codable, Sendable, Equatable {
+    /// The feature-map tap whose locations are scored (`o2` of `mvtec-resnet`, say).
+    public var tap: String
+    /// Training locations kept as references: a farthest-point coreset.
+    public var references: Int
+    /// Locations drawn from each training image before the coreset, which bounds its cost
+    /// (`N · references · C` multiply-adds) and the memory held while it is chosen.
+    public var locationsPerImage: Int
+
+    /// Options for `tap`, with 4,096 references drawn from 256 locations per image.
+    public init(tap: String, references: Int = 4096, locationsPerImage: Int = 256) {
+        self.tap = tap
+        self.references = references
+        self.locationsPerImage = locationsPerImage
+    }
+
+    /// Throws ``MOCCAError/invalidConfiguration(_:)`` unless `tap` is one of `taps` and the counts are usable.
+    func validate(availableTaps taps: [String]) throws {
+        guard taps.contains(tap) else {
+            throw MOCCAError.invalidConfiguration("local maps: unknown tap '\(tap)'; the network has \(taps.joined(separator: ", "))")
+        }
+        guard references > 1 else { throw MOCCAError.invalidConfiguration("local maps: keep at least 2 references, got \(references)") }
+        guard locationsPerImage > 0 else {
+            throw MOCCAError.invalidConfiguration("local maps: draw at least 1 location per image, got \(locationsPerImage)")
+        }
+    }
+}
+
+/// Beyond the paper: anomaly maps for a detector that scores whole images.
+///
+/// Every location of one feature-map tap (`[C, h, w]` per image) is a `C`-vector that
+/// describes the neighbourhood its receptive field sees. The memory keeps such vectors from
+/// the defect-free training images, standardised per channel and thinned to a
+/// farthest-point coreset, and scores each location of a new image by its distance to the
+/// nearest one, as PatchCore does with pretrained features. A location unlike any normal
+/// one, a crack or a blowhole, stands out at its place, so the map localises; its maximum is
+/// also an image score.
+///
+/// Patch scoring (``InspectionPreprocessing/patchSize``) localises only to the patch grid
+/// and sees each patch apart from the whole image; these maps come from one forward pass
+/// over the whole image at the tap's resolution.
+public struct LocalFeatureMemory {
+    /// The options it was fitted with.
+    public let options: LocalMapOptions
+    /// The nearest-neighbour search over the standardised reference locations.
+    let scorer: NearestNeighborScorer
+
+    /// The weights-file names of its tensors (under `mocca.local.`).
+    static let tensorNames = NearestNeighborScorer.tensorNames
+
+    init(options: LocalMapOptions, scorer: NearestNeighborScorer) {
+        self.options = options
+        self.scorer = scorer
+    }
+
+    /// The channels of a location vector.
+    public var channels: Int { scorer.references.shape[1] }
+    /// The reference locations kept.
+    public var referenceCount: Int { scorer.references.shape[0] }
+}
+
+/// Per-location scores of a batch of images: `height × width` values per image, image-major.
+public struct LocalMaps: Sendable {
+    /// The tap's spatial size.
+    public var height: Int, width: Int
+    /// Every location's distance to its nearest reference, image by image, row-major.
+    public var values: [Float]
+
+    /// The images held.
+    public var imageCount: Int { values.count / max(height * width, 1) }
+
+    /// Image `index`'s map.
+    public func map(ofImage index: Int) -> ArraySlice<Float> {
+        values[(index * height * width)..<((index + 1) * height * width)]
+    }
+
+    /// Each image's highest location score: the map's image-level score.
+    public var imageScores: [Float] { (0..<imageCount).map { map(ofImage: $0).max() ?? -.infinity } }
+
+    /// Image `index`'s map at `side × side` pixels: resized bilinearly, then smoothed by a
+    /// Gaussian of half a location's footprint, which blurs the blocks a location cell
+    /// leaves (the scale the map cannot resolve).
+    public func map(ofImage index: Int, side: Int) throws -> [Float] {
+        let resized = try HeatMap.resize(Array(map(ofImage: index)), width: width, height: height, toWidth: side, toHeight: side)
+        return try HeatMap.smooth(resized, width: side, height: side, sigma: Double(side) / Double(2 * max(height, width)))
+    }
+}
+
+extension MOCCADetector {
+    /// Fits the local feature maps (``MOCCAConfiguration/localMaps``) on defect-free
+    /// samples: up to ``LocalMapOptions/locationsPerImage`` seeded random locations of each
+    /// sample's tap map, then a farthest-point coreset of ``LocalMapOptions/references``.
+    /// Without that option it does nothing.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the tap is not a feature map,
+    ///   and what scoring throws.
+    public func fitLocalMaps(on samples: any SampleSource) throws {
+        guard let options = configuration.localMaps else { return }
+        var generator = RandomGenerator(seed: configuration.seed &+ 0x10CA1)
+        var rows: [Float] = [], channels = 0
+        try forEachLocalBatch(samples, tap: options.tap) { _, values, shape in
+            let (batch, c, locations) = (shape[0], shape[1], shape[2] * shape[3])
+            channels = c
+            for image in 0..<batch {
+                let drawn = locations <= options.locationsPerImage ? Array(0..<locations)
+                    : Self.distinctDraws(options.locationsPerImage, below: locations, using: &generator)
+                for location in drawn {
+                    for channel in 0..<c { rows.append(values[(image * c + channel) * locations + location]) }
+                }
+            }
+        }
+        var search = configuration
+        search.neighbors = 1
+        search.referenceLimit = options.references
+        let representations = try Tensor(shape: [rows.count / max(channels, 1), channels], scalars: rows)
+        let state = TapState(name: options.tap, centroid: Tensor(zeros: [channels]))
+        localMemory = LocalFeatureMemory(options: options, scorer: try NearestNeighborScorer(fitting: state, representations: representations,
+                                                                                            configuration: search))
+    }
+
+    /// Each sample's local map: every location of the tap scored by its distance to the
+    /// nearest reference location. Nil for a detector without local maps.
+    /// - Throws: ``MOCCAError/nonFiniteScore(sample:channel:)`` naming the first sample with
+    ///   a score that is not a number, and what scoring throws.
+    public func localMaps(_ samples: any SampleSource) throws -> LocalMaps? {
+        guard let memory = localMemory else { return nil }
+        var maps = LocalMaps(height: 0, width: 0, values: [])
+        try forEachLocalBatch(samples, tap: memory.options.tap) { indices, values, shape in
+            let (batch, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+            (maps.height, maps.width) = (h, w)
+            var rows = [Float](repeating: 0, count: batch * h * w * c)
+            for image in 0..<batch {
+                for channel in 0..<c {
+                    for location in 0..<(h * w) { rows[((image * h * w) + location) * c + channel] = values[(image * c + channel) * h * w + location] }
+                }
+            }
+            let distances = try memory.scorer.score(Tensor(shape: [batch * h * w, c], scalars: rows), trainingOffset: nil)
+            if let bad = distances.firstIndex(where: { !$0.isFinite }) {
+                throw MOCCAError.nonFiniteScore(sample: samples.origin(of: indices[bad / (h * w)]), channel: "local map \(memory.options.tap)")
+            }
+            maps.values += distances
+        }
+        return maps
+    }
+
+    /// Calls `body` with each scoring batch's indices, the tap's output as plain `[B, C, h, w]`
+    /// values, and its shape, in evaluation mode and without gradients.
+    private func forEachLocalBatch(_ samples: any SampleSource, tap: String, _ body: ([Int], [Float], [Int]) throws -> Void) throws {
+        network.eval()
+        defer {
+            network.train()
+            Tensor.releaseCachedBuffers()
+        }
+        try ComputePrecision.run(in: scoringPrecision) {
+            try withoutGradients {
+                let size = Self.scoringBatch(sampleCount: samples.sampleShape.reduce(1, *))
+                for loaded in BatchLoader(samples, consecutiveBatchesOf: size) {
+                    let batch = try checkedBatch(loaded, samples)
+                    guard let output = try network.tapOutputs(batch, taps: [tap]).first, output.rank == 4 else {
+                        throw Self.notAFeatureMap(tap, network: resolvedNetwork.specification.name)
+                    }
+                    try body(loaded.indices, output.scalars, output.shape)
+                }
+            }
+        }
+    }
+
+    /// Throws ``MOCCAError/invalidConfiguration(_:)`` unless `tap`'s output is a feature map.
+    func checkLocalMapTap(_ tap: String) throws {
+        network.eval()
+        defer { network.train() }
+        let output = try withoutGradients { try network.tapOutputs(Tensor(zeros: [2] + network.inputShape), taps: [tap]).first }
+        guard let output, output.rank == 4 else { throw Self.notAFeatureMap(tap, network: resolvedNetwork.specification.name) }
+    }
+
+    static func notAFeatureMap(_ tap: String, network: String) -> MOCCAError {
+        .invalidConfiguration("local maps need a feature-map tap ([N, C, H, W]); \(tap) of the \(network) network is not one")
+    }
+
+    /// `count` distinct integers below `bound`, drawn uniformly (a partial Fisher–Yates shuffle).
+    static func distinctDraws(_ count: Int, below bound: Int, using generator: inout RandomGenerator) -> [Int] {
+        var pool = Array(0..<bound)
+        for i in 0..<min(count, bound) { pool.swapAt(i, i + Int(generator.next() % UInt64(bound - i))) }
+        return Array(pool.prefix(count))
+    }
+}
