@@ -148,7 +148,7 @@ extension MOCCADetector {
     /// into, at the same positions and without rotation, as memory-bank methods do; the
     /// rotated random crops of training cover them sparsely (on MTD, with 4,000 crops the
     /// image AUROC was at chance).
-    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` for local maps on patches.
+    /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` for local maps on a tap that is not a feature map.
     public func fitInspectionScorers(split: InspectionSplit, preprocessing: InspectionPreprocessing) throws {
         try checkLocalMaps(preprocessing)
         if preprocessing.patchSize != nil {
@@ -158,13 +158,10 @@ extension MOCCADetector {
     }
 
     /// Throws ``MOCCAError/invalidConfiguration(_:)`` for local maps
-    /// (``MOCCAConfiguration/localMaps``) on patches, which they do not map, or on a tap
-    /// that is not a feature map: before training rather than after.
+    /// (``MOCCAConfiguration/localMaps``) on a tap that is not a feature map: before
+    /// training rather than after.
     func checkLocalMaps(_ preprocessing: InspectionPreprocessing) throws {
         guard let options = configuration.localMaps else { return }
-        if let patchSize = preprocessing.patchSize {
-            throw MOCCAError.invalidConfiguration("local maps score whole images, not \(patchSize)-px patches; train on whole images (patch size 0) or leave local maps out")
-        }
         try checkLocalMapTap(options.tap)
     }
 

@@ -24,8 +24,8 @@ public struct InspectionScores: Sendable {
     /// Every patch's other scores from the same pass, by name: `taps` (the taps alone,
     /// fused), `paper` (the centroid score) and each channel's, for maps of any of them.
     public var patchSeries: [String: [Float]] = [:]
-    /// Each image's local map (``LocalFeatureMemory``), where the detector has local maps
-    /// and scores whole images.
+    /// Each image's local map (``LocalFeatureMemory``), where the detector has local maps:
+    /// the tap's map for whole images, the patches' maps placed back for patches.
     public var localMaps: LocalMaps?
 
     /// Scores from their parts (one entry of `images`, of each `imagesPerChannel` row and
@@ -61,7 +61,8 @@ extension MOCCADetector {
                                       tapImages: patches.imageScores(series.taps))
         scores.patchSeries = Dictionary(uniqueKeysWithValues: zip(channels, raw))
         (scores.patchSeries["taps"], scores.patchSeries["paper"]) = (series.taps, series.paper)
-        if patches.patchesPerImage == 1 { scores.localMaps = try localMaps(patches) }
+        let local = try localMaps(patches)
+        scores.localMaps = patches.patchesPerImage == 1 ? local : try local?.assembled(on: patches)
         return scores
     }
 }

@@ -65,10 +65,18 @@ public struct LocalFeatureMemory {
 
 /// Per-location scores of a batch of images: `height × width` values per image, image-major.
 public struct LocalMaps: Sendable {
-    /// The tap's spatial size.
+    /// The map's size: the tap's, or the image's where patch maps were assembled.
     public var height: Int, width: Int
     /// Every location's distance to its nearest reference, image by image, row-major.
     public var values: [Float]
+    /// The side of one tap location in map cells: 1, or more where patch maps were
+    /// assembled at pixel resolution.
+    public var footprint: Double = 1
+
+    /// Maps of `height × width` locations, image by image.
+    public init(height: Int, width: Int, values: [Float], footprint: Double = 1) {
+        (self.height, self.width, self.values, self.footprint) = (height, width, values, footprint)
+    }
 
     /// The images held.
     public var imageCount: Int { values.count / max(height * width, 1) }
@@ -85,28 +93,65 @@ public struct LocalMaps: Sendable {
     /// Gaussian of half a location's footprint, which blurs the blocks a location cell
     /// leaves (the scale the map cannot resolve).
     public func map(ofImage index: Int, side: Int) throws -> [Float] {
-        let resized = try HeatMap.resize(Array(map(ofImage: index)), width: width, height: height, toWidth: side, toHeight: side)
-        return try HeatMap.smooth(resized, width: side, height: side, sigma: Double(side) / Double(2 * max(height, width)))
+        let resized = width == side && height == side ? Array(map(ofImage: index))
+            : try HeatMap.resize(Array(map(ofImage: index)), width: width, height: height, toWidth: side, toHeight: side)
+        return try HeatMap.smooth(resized, width: side, height: side, sigma: footprint * Double(side) / Double(2 * max(height, width)))
+    }
+
+    /// The maps of `patches`' patches (one map per patch, in their order) placed back on
+    /// their images: each resized to the patch's pixels and put at its origin, a pixel
+    /// taking the mean of the patches covering it, on an image of at most
+    /// ``AnomalyMap/maximumMetricSide`` pixels.
+    public func assembled(on patches: InspectionPatches) throws -> LocalMaps {
+        let p = patches.store.preprocessing
+        let scale = min(1, Double(AnomalyMap.maximumMetricSide) / Double(p.imageSize))
+        let side = Int((Double(p.imageSize) * scale).rounded()), patchSide = max(1, Int((Double(p.sampleSide) * scale).rounded()))
+        let origins = patches.origins.map { (y: min(side - patchSide, Int((Double($0.y) * scale).rounded())),
+                                             x: min(side - patchSide, Int((Double($0.x) * scale).rounded()))) }
+        var out = LocalMaps(height: side, width: side, values: [], footprint: Double(patchSide) / Double(max(height, width)))
+        out.values.reserveCapacity(patches.imageCount * side * side)
+        for image in 0..<patches.imageCount {
+            var sum = [Float](repeating: 0, count: side * side), coverage = sum
+            for (k, origin) in origins.enumerated() {
+                let patch = try HeatMap.resize(Array(map(ofImage: image * patches.patchesPerImage + k)), width: width, height: height,
+                                               toWidth: patchSide, toHeight: patchSide)
+                for y in 0..<patchSide {
+                    for x in 0..<patchSide {
+                        sum[(origin.y + y) * side + origin.x + x] += patch[y * patchSide + x]
+                        coverage[(origin.y + y) * side + origin.x + x] += 1
+                    }
+                }
+            }
+            out.values += zip(sum, coverage).map { $1 > 0 ? $0 / $1 : 0 }
+        }
+        return out
     }
 }
 
 extension MOCCADetector {
+    /// Locations drawn for the local maps' coreset at most, over all samples.
+    static let localMapDraws = 100_000
+
     /// Fits the local feature maps (``MOCCAConfiguration/localMaps``) on defect-free
     /// samples: up to ``LocalMapOptions/locationsPerImage`` seeded random locations of each
-    /// sample's tap map, then a farthest-point coreset of ``LocalMapOptions/references``.
-    /// Without that option it does nothing.
+    /// sample's tap map (fewer where there are more than 100,000 in all), then a
+    /// farthest-point coreset of ``LocalMapOptions/references``. Without that option it does
+    /// nothing.
     /// - Throws: ``MOCCAError/invalidConfiguration(_:)`` when the tap is not a feature map,
     ///   and what scoring throws.
     public func fitLocalMaps(on samples: any SampleSource) throws {
         guard let options = configuration.localMaps else { return }
         var generator = RandomGenerator(seed: configuration.seed &+ 0x10CA1)
         var rows: [Float] = [], channels = 0
+        // At most `localMapDraws` locations in all: with thousands of patches, 256 each
+        // would hold gigabytes and make the coreset's search quadratic in them.
+        let perSample = min(options.locationsPerImage, max(1, Self.localMapDraws / max(samples.count, 1)))
         try forEachLocalBatch(samples, tap: options.tap) { _, values, shape in
             let (batch, c, locations) = (shape[0], shape[1], shape[2] * shape[3])
             channels = c
             for image in 0..<batch {
-                let drawn = locations <= options.locationsPerImage ? Array(0..<locations)
-                    : Self.distinctDraws(options.locationsPerImage, below: locations, using: &generator)
+                let drawn = locations <= perSample ? Array(0..<locations)
+                    : Self.distinctDraws(perSample, below: locations, using: &generator)
                 for location in drawn {
                     for channel in 0..<c { rows.append(values[(image * c + channel) * locations + location]) }
                 }

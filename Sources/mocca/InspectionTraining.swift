@@ -18,19 +18,16 @@ struct InspectionOptions: ParsableArguments {
     var normalization: InspectionPreprocessing.Normalization?
     @Flag(help: "Leave out images or masks that cannot be read (they are listed) instead of stopping before training.")
     var skipBad = false
-    @Option(help: "Anomaly maps of whole images (patch size 0) from this feature-map tap (o2 of mvtec-resnet, say): each location scored by its distance to the nearest training location; the maps' maximum is also an image score.")
+    @Option(help: "Anomaly maps from this feature-map tap (o2 of mvtec-resnet, say): each location of an image or patch scored by its distance to the nearest training location; the maps' maximum is also an image score.")
     var localMaps: String?
     @Option(help: "Training locations the local maps keep, a farthest-point coreset (default: 4096).")
     var localReferences: Int?
 
-    /// The local-map options asked for, checked against the preprocessing.
-    func localMapOptions(_ preprocessing: InspectionPreprocessing) throws -> LocalMapOptions? {
+    /// The local-map options asked for.
+    func localMapOptions() throws -> LocalMapOptions? {
         guard let tap = localMaps else {
             if localReferences != nil { throw ValidationError("--local-references needs --local-maps TAP") }
             return nil
-        }
-        if let patchSize = preprocessing.patchSize {
-            throw ValidationError("--local-maps maps whole images; with \(patchSize)-px patches, add --patch-size 0 or leave --local-maps out")
         }
         var options = LocalMapOptions(tap: tap)
         if let localReferences { options.references = localReferences }
@@ -87,7 +84,7 @@ struct InspectionOptions: ParsableArguments {
 /// It also sets the local maps that `inspection` asks for.
 func fitted(_ configuration: MOCCAConfiguration, to preprocessing: InspectionPreprocessing, inspection: InspectionOptions) throws -> MOCCAConfiguration {
     var c = configuration
-    c.localMaps = try inspection.localMapOptions(preprocessing)
+    c.localMaps = try inspection.localMapOptions()
     var network = c.network.configuration
     if network["channels"] != nil { network = network.setting("channels", to: .number(Double(preprocessing.channels))) }
     if network["imageSize"] != nil { network = network.setting("imageSize", to: .number(Double(preprocessing.sampleSide))) }

@@ -13,6 +13,33 @@ struct AnomalyMapTests {
         #expect(map[0 * 6 + 2] == 1.5)          // covered by the top two
     }
 
+    /// Patch maps placed back: each patch's 2×2 map covers its 4×4 pixels; where patches
+    /// overlap, a pixel takes their mean.
+    @Test func localPatchMapsArePlacedBackOnTheirImage() throws {
+        let store = InspectionImageStore([InspectionImage(path: "/none.png")], preprocessing: InspectionPreprocessing(channels: 1, imageSize: 8, patchSize: 4))
+        // Patch k (row-major: top left, top right, bottom left, bottom right) scores k + 1 everywhere
+        // but its own top-left location, which scores 10 × (k + 1).
+        var values: [Float] = []
+        for k in 0..<4 {
+            let score = Float(k + 1)
+            values += [10 * score, score, score, score]
+        }
+        let grid = try LocalMaps(height: 2, width: 2, values: values).assembled(on: InspectionPatches(store))
+        #expect(grid.height == 8 && grid.width == 8 && grid.footprint == 2)
+        #expect(grid.values[0] == 10 && grid.values[3] == 1 && grid.values[7] == 2 && grid.values[7 * 8] == 3 && grid.values[63] == 4)
+        #expect(grid.values[4 * 8 + 4] == 40, "the bottom-right patch's top-left location")
+
+        var overlapping = InspectionPreprocessing(channels: 1, imageSize: 8, patchSize: 4, scoringStride: 2)
+        overlapping.augmentation = nil
+        let patches = InspectionPatches(InspectionImageStore([InspectionImage(path: "/none.png")], preprocessing: overlapping))
+        var constant: [Float] = []
+        for k in 0..<patches.patchesPerImage { constant += [Float](repeating: Float(k), count: 4) }
+        let flat = try LocalMaps(height: 2, width: 2, values: constant).assembled(on: patches)
+        // Pixel (2, 2) lies in patches 0, 1, 3 and 4 of the 3×3 grid: the mean of their scores.
+        let expected: Float = (0 + 1 + 3 + 4) / 4
+        #expect(flat.values[2 * 8 + 2] == expected)
+    }
+
     /// A defect painted into a synthetic image: the patches over it score high, and the
     /// smoothed, resized map peaks inside the defect.
     @Test func aPaintedDefectLandsUnderTheMapsMaximum() throws {

@@ -79,15 +79,11 @@ extension DetectorTests {
             configuration.localMaps = LocalMapOptions(tap: "conv1", references: 1)
             _ = try MOCCADetector(configuration: configuration)
         }
-        // The code is a vector, not a map; patches are not whole images. Both are refused
-        // before any training.
+        // The code is a vector, not a map: refused before any training.
         let split = InspectionSplit(name: "empty", train: [], validation: [], test: [])
         let whole = InspectionPreprocessing(channels: 1, imageSize: 28)
         Self.expectInvalidConfiguration("a vector tap") {
             try MOCCADetector(configuration: Self.localMapConfiguration(tap: "code")).fit(inspection: split, preprocessing: whole)
-        }
-        Self.expectInvalidConfiguration("patches") {
-            try MOCCADetector(configuration: Self.localMapConfiguration()).fit(inspection: split, preprocessing: InspectionPreprocessing(channels: 1, imageSize: 56, patchSize: 28))
         }
     }
 }

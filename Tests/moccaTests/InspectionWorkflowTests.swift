@@ -97,7 +97,7 @@ import Testing
     }
 
     /// Whole images with local maps: pixel metrics and the maps' own image score, kept by the
-    /// saved detector for `evaluate` and `report`; refused on patches and on a vector tap.
+    /// saved detector for `evaluate` and `report`; patches get them too; a vector tap is refused.
     @Test func wholeImagesWithLocalMapsGetAnomalyMaps() throws {
         let folder = try makeTemporaryDirectory("mtd-local")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -120,10 +120,15 @@ import Testing
         let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
         for source in sources { #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(source).path), "\(source)") }
 
-        let base = ["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("bad").path]
-        let patches = try Mocca.run(base + ["--local-maps", "conv1"] + Self.lenetPatches)
-        #expect(patches.status != 0 && patches.stderr.contains("--local-maps maps whole images"), "\(patches.stderr)")
-        let vector = try Mocca.run(base + ["--local-maps", "code"] + whole)
+        // On patches, each patch's map is placed back on its image.
+        let base = ["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("patches").path]
+        let patches = try Mocca.run(base + ["--local-maps", "conv1", "--no-evaluate"] + Self.lenetPatches)
+        #expect(patches.status == 0, "\(patches.stderr)")
+        let patchEvaluation = try Mocca.run(["evaluate", folder.appendingPathComponent("patches").path])
+        #expect(patchEvaluation.status == 0 && patchEvaluation.stdout.contains("local map, maximum") && patchEvaluation.stdout.contains("pixel AUROC"),
+                "\(patchEvaluation.stdout)")
+        let vector = try Mocca.run(["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("vector").path,
+                                    "--local-maps", "code"] + whole)
         #expect(vector.status != 0 && vector.stderr.contains("code of the mnist-lenet network is not one"), "\(vector.stderr)")
         #expect(!vector.stderr.contains("autoencoder epoch"), "refused before training")
     }
