@@ -82,6 +82,12 @@ extension MOCCADetector {
     /// Calls `body` with each scoring batch's indices, samples and tap vectors `[B, D]`, in
     /// evaluation mode and without gradients.
     func forEachTapBatch(_ samples: any SampleSource, _ body: ([Int], Tensor, [Tensor]) throws -> Void) throws {
+        try forEachScoringBatch(samples) { indices, batch in try body(indices, batch, network.tapVectors(batch, taps: configuration.taps)) }
+    }
+
+    /// Calls `body` with each scoring batch's indices and samples, the network in evaluation
+    /// mode, without gradients and at the scoring precision.
+    func forEachScoringBatch(_ samples: any SampleSource, _ body: ([Int], Tensor) throws -> Void) throws {
         network.eval()
         defer {
             network.train()
@@ -91,8 +97,7 @@ extension MOCCADetector {
             try withoutGradients {
                 let size = Self.scoringBatch(sampleCount: samples.sampleShape.reduce(1, *))
                 for loaded in BatchLoader(samples, consecutiveBatchesOf: size) {
-                    let batch = try checkedBatch(loaded, samples)
-                    try body(loaded.indices, batch, network.tapVectors(batch, taps: configuration.taps))
+                    try body(loaded.indices, checkedBatch(loaded, samples))
                 }
             }
         }

@@ -194,22 +194,11 @@ extension MOCCADetector {
     /// Calls `body` with each scoring batch's indices, the tap's output as plain `[B, C, h, w]`
     /// values, and its shape, in evaluation mode and without gradients.
     private func forEachLocalBatch(_ samples: any SampleSource, tap: String, _ body: ([Int], [Float], [Int]) throws -> Void) throws {
-        network.eval()
-        defer {
-            network.train()
-            Tensor.releaseCachedBuffers()
-        }
-        try ComputePrecision.run(in: scoringPrecision) {
-            try withoutGradients {
-                let size = Self.scoringBatch(sampleCount: samples.sampleShape.reduce(1, *))
-                for loaded in BatchLoader(samples, consecutiveBatchesOf: size) {
-                    let batch = try checkedBatch(loaded, samples)
-                    guard let output = try network.tapOutputs(batch, taps: [tap]).first, output.rank == 4 else {
-                        throw Self.notAFeatureMap(tap, network: resolvedNetwork.specification.name)
-                    }
-                    try body(loaded.indices, output.scalars, output.shape)
-                }
+        try forEachScoringBatch(samples) { indices, batch in
+            guard let output = try network.tapOutputs(batch, taps: [tap]).first, output.rank == 4 else {
+                throw Self.notAFeatureMap(tap, network: resolvedNetwork.specification.name)
             }
+            try body(indices, output.scalars, output.shape)
         }
     }
 
