@@ -110,7 +110,8 @@ extension Tensor {
     /// `mvtec-resnet` step at batch 16 (`ONEDNN_VERBOSE=1 mocca speed mvtec-ae --batch 16
     /// --threads 2`) spent 2.6 s of its 5.2 s of oneDNN time in batch normalisation, 133 ms
     /// for one forward pass over 16×128×32×32, against 0.21 s for all of it on one thread.
-    /// The passes are memory-bound, so a second thread would gain little even on idle cores.
+    /// The passes are memory-bound; what a second thread would gain on idle cores was not
+    /// measured (the host was never idle), so this may cost a little on a quiet machine.
     static let batchNormThreads = 1
 
     /// The layout handed to oneDNN for a tensor in `layout`. A channels-last tensor of
