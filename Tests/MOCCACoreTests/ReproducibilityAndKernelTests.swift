@@ -68,6 +68,31 @@ struct BufferPoolTests {
         #expect(BufferPool.sizeClass(5_200_000) == 5_242_880)
     }
 
+    /// Buffers of sizes no longer asked for must not pile up beside the working set: the
+    /// pooled bytes, in use and cached, stay within the most ever in use at once.
+    @Test func cachedBuffersNeverTakeThePoolBeyondTheWorkingSetsPeak() {
+        let pool = BufferPool(limit: 1 << 30)
+        let sizes = (0..<6).map { BufferPool.sizeClass((1 << 20) * (3 + 2 * $0)) }
+        // One "step" per size: two buffers of that size in use at once, then freed. A fixed
+        // cap would have kept all twelve cached; the peak in use is the largest pair.
+        for size in sizes {
+            let a = pool.take(size), b = pool.take(size)
+            #expect(pool.mappedBytes <= pool.peakLiveBytes)
+            pool.give(a, size: size)
+            pool.give(b, size: size)
+        }
+        #expect(pool.liveBytes == 0)
+        #expect(pool.peakLiveBytes == 2 * sizes[sizes.count - 1])
+        #expect(pool.mappedBytes <= pool.peakLiveBytes, "mapped \(pool.mappedBytes), peak in use \(pool.peakLiveBytes)")
+        // A repeated size is served from the cache: nothing new is mapped.
+        let before = pool.mappedBytes
+        let again = pool.take(sizes[sizes.count - 1])
+        #expect(pool.mappedBytes == before)
+        pool.give(again, size: sizes[sizes.count - 1])
+        pool.drain()
+        #expect(pool.mappedBytes == 0 && pool.peakLiveBytes == 0)
+    }
+
     @Test func tensorsAfterReleasingTheCacheAreValidAndZeroed() throws {
         for _ in 0..<3 {
             let big = Tensor(repeating: 7, shape: [64, 32, 32])

@@ -39,9 +39,13 @@ extension Tensor {
         if let seed, seed.shape != shape {
             throw TensorError.shapeMismatch(op: "backward", message: "seed \(seed.shape) vs tensor \(shape)")
         }
-        let order = topologicalOrder()
+        var order = topologicalOrder()
         var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(repeating: 1, shape: shape)]
-        for node in order.reversed() {
+        // Each node leaves the list as it is processed: once its consumers have dropped
+        // their references too, its values and what its backward saved are freed while the
+        // pass goes on, rather than all at its end (the MTD autoencoder at batch 32 held
+        // every activation of the step until the last gradient was computed).
+        while let node = order.popLast() {
             guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(node)) else { continue }
             guard let function = node.gradientFunction else {
                 node.grad = try node.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()

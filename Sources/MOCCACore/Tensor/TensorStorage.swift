@@ -31,9 +31,15 @@ final class TensorStorage {
 
 /// A cache of freed buffers by size class. Training repeats the same shapes every step,
 /// so reuse hits almost always; size classes (four per power of two) let nearby sizes
-/// share buffers instead of each caching its own. The cache is
-/// bounded so that it never holds more than ``limit`` bytes that nobody uses, and
-/// ``drain()`` empties it between phases whose shapes differ.
+/// share buffers instead of each caching its own.
+///
+/// The cache never makes the pooled buffers, in use and cached together, exceed the most
+/// that were in use at once since the last ``drain()`` (the working set's peak): a miss
+/// that would go beyond it first returns the longest-cached buffers to the system. A fixed
+/// cap alone let buffers of sizes no longer asked for pile up next to the working set: an
+/// MTD run (64-px grey patches, batch 32) peaked at 1.44 GB with 1 GiB of them cached
+/// while scoring needed about 300 MB. ``limit`` still caps the cache, and ``drain()``
+/// empties it between phases whose shapes differ.
 final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
 
@@ -41,14 +47,20 @@ final class BufferPool: @unchecked Sendable {
     /// step at batch 128 frees about 300 MB that the next step needs again; a smaller cap
     /// makes every step fault fresh pages in (5% of the step). Phases drain the cache when
     /// they end, so this bounds one phase's working set, not a sum of them.
-    let limit = 1 << 30
+    let limit: Int
     /// Buffers smaller than this come straight from malloc, which already caches them well.
     /// Larger ones are mapped from the kernel directly: malloc would serve them from its heap
     /// once its dynamic mmap threshold has grown, and a heap fragmented by one phase's
     /// tensors never shrinks, so the process would keep every phase's peak.
     static let minimumSize = 64 << 10
-    private var available: [Int: [UnsafeMutableRawPointer]] = [:]
-    private var cachedBytes = 0
+    /// Cached buffers per size class, each with the stamp of when it was cached: reuse takes
+    /// the newest (its pages are likeliest still in the CPU's caches), eviction the oldest.
+    private var available: [Int: [(pointer: UnsafeMutableRawPointer, stamp: Int)]] = [:]
+    private var stamp = 0
+    /// Bytes of pooled buffers cached, and in use (handed out and not yet given back).
+    private(set) var cachedBytes = 0, liveBytes = 0
+    /// The most bytes of pooled buffers in use at once since the last drain.
+    private(set) var peakLiveBytes = 0
     /// Heap-allocated: a pthread mutex must not move.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -56,19 +68,34 @@ final class BufferPool: @unchecked Sendable {
         return mutex
     }()
 
-    private init() {}
+    /// A pool caching at most `limit` bytes (tests make small ones; the process shares ``shared``).
+    init(limit: Int = 1 << 30) { self.limit = limit }
+
+    /// Pooled bytes mapped from the system: in use and cached.
+    var mappedBytes: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return liveBytes + cachedBytes
+    }
 
     func take(_ size: Int) -> UnsafeMutableRawPointer {
         if size >= Self.minimumSize {
             pthread_mutex_lock(mutex)
+            liveBytes += size
+            peakLiveBytes = max(peakLiveBytes, liveBytes)
             if let reused = available[size]?.popLast() {
                 cachedBytes -= size
                 pthread_mutex_unlock(mutex)
-                return reused
+                return reused.pointer
+            }
+            // A fresh buffer: first give back the oldest cached ones that would take the
+            // mapped bytes beyond the working set's peak.
+            var evicted: [(UnsafeMutableRawPointer, Int)] = []
+            while liveBytes + cachedBytes > peakLiveBytes, let victim = oldestCached() {
+                evicted.append(victim)
             }
             pthread_mutex_unlock(mutex)
-        }
-        if size >= Self.minimumSize {
+            for (pointer, bytes) in evicted { munmap(pointer, bytes) }
             // Page-aligned, so 64-byte aligned too.
             guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                   mapped != MAP_FAILED else {
@@ -83,6 +110,18 @@ final class BufferPool: @unchecked Sendable {
         return raw
     }
 
+    /// Removes the longest-cached buffer from the cache (the caller holds the mutex and
+    /// unmaps it). A linear search over the size classes: a network has a few dozen.
+    private func oldestCached() -> (UnsafeMutableRawPointer, Int)? {
+        var oldest: (size: Int, stamp: Int)?
+        for (size, buffers) in available {
+            if let first = buffers.first, first.stamp < oldest?.stamp ?? .max { oldest = (size, first.stamp) }
+        }
+        guard let size = oldest?.size, let victim = available[size]?.removeFirst() else { return nil }
+        cachedBytes -= size
+        return (victim.pointer, size)
+    }
+
     private func release(_ pointer: UnsafeMutableRawPointer, size: Int) {
         if size >= Self.minimumSize { munmap(pointer, size) } else { free(pointer) }
     }
@@ -95,12 +134,13 @@ final class BufferPool: @unchecked Sendable {
         return (size + granule - 1) & ~(granule - 1)
     }
 
-    /// Frees every cached buffer.
+    /// Frees every cached buffer, and starts a new working-set peak from the buffers in use.
     func drain() {
         pthread_mutex_lock(mutex)
-        let buffers = available.flatMap { size, pointers in pointers.map { (size, $0) } }
+        let buffers = available.flatMap { size, entries in entries.map { (size, $0.pointer) } }
         available = [:]
         cachedBytes = 0
+        peakLiveBytes = liveBytes
         pthread_mutex_unlock(mutex)
         for (size, pointer) in buffers { release(pointer, size: size) }
     }
@@ -108,8 +148,10 @@ final class BufferPool: @unchecked Sendable {
     func give(_ pointer: UnsafeMutableRawPointer, size: Int) {
         if size >= Self.minimumSize {
             pthread_mutex_lock(mutex)
+            liveBytes -= size
             if cachedBytes + size <= limit {
-                available[size, default: []].append(pointer)
+                stamp += 1
+                available[size, default: []].append((pointer, stamp))
                 cachedBytes += size
                 pthread_mutex_unlock(mutex)
                 return
