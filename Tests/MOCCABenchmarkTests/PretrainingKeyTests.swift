@@ -89,18 +89,21 @@ struct PretrainingKeyTests {
     }
 
     /// The rule's safe default: whatever MOCCAConfiguration holds is hashed, so a field
-    /// added later is part of the key without anyone adding it. `precision` is written only
-    /// when it is not float32, so that float32 keys stay those of releases before it: it is
-    /// in the text of a bf16 configuration.
+    /// added later is part of the key without anyone adding it. `precision` and `localMaps`
+    /// are written only when they are not float32 and not nil, so that keys without them stay
+    /// those of releases before them: they are in the text of a configuration that sets them.
     @Test("every stored option of the configuration is in the hashed text")
     func everyFieldIsHashed() throws {
         let text = try Self.key(Self.base).canonicalText
-        var bf16 = Self.base
-        bf16.precision = .bf16
-        let bf16Text = try Self.key(bf16).canonicalText
+        var set = Self.base
+        set.precision = .bf16
+        set.localMaps = LocalMapOptions(tap: "conv1")
+        let setText = try Self.key(set).canonicalText
         let fields = Mirror(reflecting: Self.base).children.compactMap(\.label)
-        #expect(fields.count >= 18)
-        for field in fields where field != "precision" { #expect(text.contains("\"\(field)\""), "\(field) is not in \(text)") }
-        #expect(fields.contains("precision") && !text.contains("\"precision\"") && bf16Text.contains("\"precision\":\"bf16\""), "\(bf16Text)")
+        #expect(fields.count >= 19)
+        let optional = ["precision", "localMaps"]
+        for field in fields where !optional.contains(field) { #expect(text.contains("\"\(field)\""), "\(field) is not in \(text)") }
+        for field in optional { #expect(fields.contains(field) && !text.contains("\"\(field)\"") && setText.contains("\"\(field)\""), "\(setText)") }
+        #expect(setText.contains("\"precision\":\"bf16\"") && setText.contains("\"tap\":\"conv1\""), "\(setText)")
     }
 }
