@@ -34,9 +34,6 @@ extension Tensor {
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return record(out, name: op, inputs: inputs) { g in
             let g = try g.plain()
-            // The op before may have run on fewer threads (a batch normalisation, a small
-            // reorder), and OpenBLAS keeps the count it was last given.
-            Threads.applyToCurrentThread()
             defer { withExtendedLifetime((g, xp, wp)) {} }
             var gradients: [Tensor?] = [nil, nil]
             if x.requiresGrad {
