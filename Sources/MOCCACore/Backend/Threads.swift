@@ -101,19 +101,6 @@ public enum Threads {
 }
 
 extension Threads {
-    /// Elements per thread below which a oneDNN pass over a tensor (a reorder, an
-    /// activation) runs on fewer threads: such a pass takes tens of microseconds, and every
-    /// OpenMP region ends at a barrier, which costs a scheduler time slice (milliseconds)
-    /// whenever a team member has lost its core to another process. On the shared 2-vCPU
-    /// EPYC beside a single-thread job, a `mvtec-resnet` step at batch 16 and 2 threads
-    /// spent 0.50 s in reorders, most of them weight reorders of 9,216 values at ~7 ms each,
-    /// against 18 ms for all of them on one thread. PyTorch's `parallel_for` keeps ranges
-    /// under 32,768 elements on one thread for the same reason.
-    static let elementsPerThread = 1 << 16
-
-    /// The most threads worth starting for a pass over `elements` values.
-    static func limit(forElements elements: Int) -> Int { max(1, elements / elementsPerThread) }
-
     /// Splits `0..<count` into one contiguous chunk per thread (``Threads/count``) and runs `body` on each.
     /// Small ranges run inline: thread start-up would cost more than it saves.
     ///

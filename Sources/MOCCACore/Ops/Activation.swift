@@ -36,7 +36,7 @@ extension Tensor {
         let source = rank == 0 ? try reshaped(to: [1]).detached() : (memoryDescriptor.isPadded ? try plain() : self)
         let dataMD = source.memoryDescriptor
         let key = "eltwise|\(algorithm.rawValue)|\(alpha)|\(dataMD.key)"
-        let forward = try DNNL.primitive("\(key)|fwd", op: name, threadLimit: Threads.limit(forElements: count)) {
+        let forward = try DNNL.primitive("\(key)|fwd", op: name) {
             var desc = dnnl_eltwise_desc_t()
             var md = dataMD.raw
             try DNNL.check(dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_training, algorithm, &md, alpha, 0),
@@ -48,7 +48,7 @@ extension Tensor {
         let outputShape = shape
         let savedOutput = out.detached()
         return Tensor.record(out, name: name, inputs: [self]) { gradient in
-            let backward = try DNNL.primitive("\(key)|bwd", op: name, threadLimit: Threads.limit(forElements: outputShape.reduce(1, *))) {
+            let backward = try DNNL.primitive("\(key)|bwd", op: name) {
                 var desc = dnnl_eltwise_desc_t()
                 var md = dataMD.raw, diffMD = dataMD.raw
                 try DNNL.check(dnnl_eltwise_backward_desc_init(&desc, algorithm, &diffMD, &md, alpha, 0),
