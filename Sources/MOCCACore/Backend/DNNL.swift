@@ -41,16 +41,14 @@ enum DNNL {
     }
 
     /// Returns the cached primitive for `key`, creating it with `makeDescriptor` on a miss.
-    /// - Parameter threadLimit: the most threads the primitive may use, below
-    ///   ``Threads/count`` for kernels that scale worse than they synchronise.
     static func primitive(
-        _ key: String, op: String, threadLimit: Int? = nil,
+        _ key: String, op: String,
         _ makeDescriptor: () throws -> dnnl_primitive_desc_t
     ) throws -> Primitive {
         // oneDNN's kernels fix their thread count when created (its batch-norm kernels
         // synchronise that many threads with a spin barrier), so a primitive is cached per
         // thread count and always runs with the count it was made for.
-        let threads = min(Threads.count, threadLimit ?? .max)
+        let threads = Threads.count
         let fullKey = "\(threads)|\(key)"
         cacheLock.lock()
         defer { cacheLock.unlock() }
@@ -99,7 +97,7 @@ enum DNNL {
         let source = tensor.memoryDescriptor
         if source == target { return tensor }
         let key = "reorder|\(source.key)|\(target.key)"
-        let reorder = try primitive(key, op: "reorder", threadLimit: Threads.limit(forElements: tensor.count)) {
+        let reorder = try primitive(key, op: "reorder") {
             var pd: dnnl_primitive_desc_t?
             var src = source.raw, dst = target.raw
             try withScratchpadAttributes("reorder") { attributes in

@@ -40,7 +40,7 @@ extension Tensor {
         if !training { flags |= dnnl_use_global_stats.rawValue }
         let dataMD = kernelView(of: x.memoryDescriptor)
         let key = "bn|\(dataMD.key)|f\(flags)|e\(epsilon)"
-        let forward = try DNNL.primitive("\(key)|fwd", op: op, threadLimit: batchNormThreads) {
+        let forward = try DNNL.primitive("\(key)|fwd", op: op) {
             var desc = dnnl_batch_normalization_desc_t()
             var md = dataMD.raw
             try DNNL.check(dnnl_batch_normalization_forward_desc_init(&desc, dnnl_forward_training, &md, epsilon, flags),
@@ -74,7 +74,7 @@ extension Tensor {
 
         let inputs = [x] + [scale, shift].compactMap { $0 }
         return record(out, name: op, inputs: inputs) { gradient in
-            let backward = try DNNL.primitive("\(key)|bwd", op: op, threadLimit: batchNormThreads) {
+            let backward = try DNNL.primitive("\(key)|bwd", op: op) {
                 var desc = dnnl_batch_normalization_desc_t()
                 var md = dataMD.raw, diffMD = dataMD.raw
                 try DNNL.check(dnnl_batch_normalization_backward_desc_init(
@@ -102,17 +102,6 @@ extension Tensor {
             return affine ? [diffSrc, diffScale, diffShift] : [diffSrc]
         }
     }
-
-    /// The threads a batch normalisation runs on: one. oneDNN 2.6's kernels (`bnorm_jit`,
-    /// `ncsp_bnorm`) cut the channels into chunks that fit the cache and meet at a spin
-    /// barrier after each, so a thread that loses its core stalls the others once per
-    /// chunk. On the shared 2-vCPU EPYC with another single-thread job running, a
-    /// `mvtec-resnet` step at batch 16 (`ONEDNN_VERBOSE=1 mocca speed mvtec-ae --batch 16
-    /// --threads 2`) spent 2.6 s of its 5.2 s of oneDNN time in batch normalisation, 133 ms
-    /// for one forward pass over 16×128×32×32, against 0.21 s for all of it on one thread.
-    /// The passes are memory-bound; what a second thread would gain on idle cores was not
-    /// measured (the host was never idle), so this may cost a little on a quiet machine.
-    static let batchNormThreads = 1
 
     /// The layout handed to oneDNN for a tensor in `layout`. A channels-last tensor of
     /// exactly 8 channels is byte for byte the 8-channel-blocked layout (`nCdhw8c` with one
