@@ -9,6 +9,17 @@ import Testing
     static let lenetPatches = ["--network", "mnist-lenet", "--channels", "1", "--image-size", "56", "--patch-size", "28",
                                "--samples-per-epoch", "32", "--ae-epochs", "1", "--oc-epochs", "1", "--batch-size", "16"]
 
+    /// Runs `mocca report` on `detector` into `folder` and checks that the page references
+    /// only images that exist; returns the page and its image sources.
+    static func report(_ detector: URL, into folder: URL, examples: Int) throws -> (page: String, sources: [String]) {
+        let reported = try Mocca.run(["report", detector.path, "--out", folder.path, "--examples", "\(examples)"])
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let page = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        for source in sources { #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(source).path), "\(source)") }
+        return (page, sources)
+    }
+
     @Test func mvtecTextureCategoryTrainsOnPatchesAndReportsPerDefect() throws {
         let folder = try makeTemporaryDirectory("mvtec-cli")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -36,13 +47,8 @@ import Testing
         #expect(evaluated.status == 0 && evaluated.stdout.contains("test split of mvtec:carpet (3 defect-free, 4 defective images)"), "\(evaluated.stderr)")
 
         // The report: a page whose every image exists.
-        let report = folder.appendingPathComponent("report")
-        let reported = try Mocca.run(["report", out.path, "--out", report.path, "--examples", "3"])
-        #expect(reported.status == 0, "\(reported.stderr)")
-        let page = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
-        let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+        let (page, sources) = try Self.report(out, into: folder.appendingPathComponent("report"), examples: 3)
         #expect(sources.count >= 3 + 3)
-        for source in sources { #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(source).path), "\(source)") }
         #expect(page.contains("mvtec:carpet"))
     }
 
@@ -113,12 +119,8 @@ import Testing
         #expect(manifest.contains("\"localMaps\"") && manifest.contains("\"references\" : 50"), "\(manifest)")
         let evaluated = try Mocca.run(["evaluate", out.path])
         #expect(evaluated.status == 0 && evaluated.stdout.contains("pixel AUROC"), "\(evaluated.stderr)")
-        let report = folder.appendingPathComponent("report")
-        let reported = try Mocca.run(["report", out.path, "--out", report.path, "--examples", "2"])
-        #expect(reported.status == 0, "\(reported.stderr)")
-        let page = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
-        let sources = page.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
-        for source in sources { #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(source).path), "\(source)") }
+        let (_, sources) = try Self.report(out, into: folder.appendingPathComponent("report"), examples: 2)
+        #expect(sources.contains("example-001-overlay.png"), "the examples show their local maps: \(sources)")
 
         // On patches, each patch's map is placed back on its image.
         let base = ["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("patches").path]
