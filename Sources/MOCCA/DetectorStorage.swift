@@ -127,15 +127,9 @@ extension MOCCADetector {
         if let options = configuration.localMaps {
             var own: [String: Tensor] = [:]
             for name in LocalFeatureMemory.tensorNames { own[name] = weights.tensors[localMapKey(name)] }
-            guard let width = own["references"].flatMap({ $0.rank == 2 ? $0.shape[1] : nil }) else {
-                throw fail("\(weightsName): the local maps' references (\(localMapKey("references"))) are missing")
-            }
-            var search = configuration
-            search.neighbors = 1
-            let state = TapState(name: options.tap, centroid: Tensor(zeros: [width]))
             do {
-                detector.localMemory = LocalFeatureMemory(options: options, scorer: try NearestNeighborScorer(loading: own, tap: state, configuration: search))
-            } catch { throw fail("\(weightsName): local maps: \(error)") }
+                detector.localMemory = try LocalFeatureMemory(loading: own, options: options, configuration: configuration)
+            } catch { throw fail("\(weightsName): local maps (\(localMapKey("references")), ...): \(error)") }
         }
         detector.preprocessor = manifest.preprocessor
         detector.trainingData = manifest.trainingData

@@ -52,9 +52,36 @@ public struct LocalFeatureMemory {
     /// The weights-file names of its tensors (under `mocca.local.`).
     static let tensorNames = NearestNeighborScorer.tensorNames
 
-    init(options: LocalMapOptions, scorer: NearestNeighborScorer) {
+    /// Fits the search on training location vectors `rows` (`[N, C]`): standardised and
+    /// thinned to ``LocalMapOptions/references`` by a farthest-point coreset seeded by
+    /// `configuration`'s seed.
+    init(fitting rows: Tensor, options: LocalMapOptions, configuration: MOCCAConfiguration) throws {
+        var search = Self.search(configuration)
+        search.referenceLimit = options.references
         self.options = options
-        self.scorer = scorer
+        scorer = try NearestNeighborScorer(fitting: Self.state(options, width: rows.shape[1]), representations: rows, configuration: search)
+    }
+
+    /// Reads the tensors back (named as ``tensorNames``); throws where they are missing or
+    /// their shapes disagree.
+    init(loading tensors: [String: Tensor], options: LocalMapOptions, configuration: MOCCAConfiguration) throws {
+        guard let width = tensors["references"].flatMap({ $0.rank == 2 ? $0.shape[1] : nil }) else {
+            throw MOCCAError.invalidData("the local maps' references are missing")
+        }
+        self.options = options
+        scorer = try NearestNeighborScorer(loading: tensors, tap: Self.state(options, width: width), configuration: Self.search(configuration))
+    }
+
+    /// The nearest-neighbour search's options: the detector's, with the nearest neighbour.
+    private static func search(_ configuration: MOCCAConfiguration) -> MOCCAConfiguration {
+        var search = configuration
+        search.neighbors = 1
+        return search
+    }
+
+    /// The tap state the search is fitted for: the tap's name, for its messages.
+    private static func state(_ options: LocalMapOptions, width: Int) -> TapState {
+        TapState(name: options.tap, centroid: Tensor(zeros: [width]))
     }
 
     /// The channels of a location vector.
@@ -146,24 +173,20 @@ extension MOCCADetector {
         // At most `localMapDraws` locations in all: with thousands of patches, 256 each
         // would hold gigabytes and make the coreset's search quadratic in them.
         let perSample = min(options.locationsPerImage, max(1, Self.localMapDraws / max(samples.count, 1)))
-        try forEachLocalBatch(samples, tap: options.tap) { _, values, shape in
+        try forEachLocalBatch(samples, tap: options.tap) { _, locationRows, shape in
             let (batch, c, locations) = (shape[0], shape[1], shape[2] * shape[3])
             channels = c
             for image in 0..<batch {
                 let drawn = locations <= perSample ? Array(0..<locations)
                     : Self.distinctDraws(perSample, below: locations, using: &generator)
                 for location in drawn {
-                    for channel in 0..<c { rows.append(values[(image * c + channel) * locations + location]) }
+                    let row = (image * locations + location) * c
+                    rows += locationRows[row..<(row + c)]
                 }
             }
         }
-        var search = configuration
-        search.neighbors = 1
-        search.referenceLimit = options.references
         let representations = try Tensor(shape: [rows.count / max(channels, 1), channels], scalars: rows)
-        let state = TapState(name: options.tap, centroid: Tensor(zeros: [channels]))
-        localMemory = LocalFeatureMemory(options: options, scorer: try NearestNeighborScorer(fitting: state, representations: representations,
-                                                                                            configuration: search))
+        localMemory = try LocalFeatureMemory(fitting: representations, options: options, configuration: configuration)
     }
 
     /// Each sample's local map: every location of the tap scored by its distance to the
@@ -173,15 +196,9 @@ extension MOCCADetector {
     public func localMaps(_ samples: any SampleSource) throws -> LocalMaps? {
         guard let memory = localMemory else { return nil }
         var maps = LocalMaps(height: 0, width: 0, values: [])
-        try forEachLocalBatch(samples, tap: memory.options.tap) { indices, values, shape in
+        try forEachLocalBatch(samples, tap: memory.options.tap) { indices, rows, shape in
             let (batch, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
             (maps.height, maps.width) = (h, w)
-            var rows = [Float](repeating: 0, count: batch * h * w * c)
-            for image in 0..<batch {
-                for channel in 0..<c {
-                    for location in 0..<(h * w) { rows[((image * h * w) + location) * c + channel] = values[(image * c + channel) * h * w + location] }
-                }
-            }
             let distances = try memory.scorer.score(Tensor(shape: [batch * h * w, c], scalars: rows), trainingOffset: nil)
             if let bad = distances.firstIndex(where: { !$0.isFinite }) {
                 throw MOCCAError.nonFiniteScore(sample: samples.origin(of: indices[bad / (h * w)]), channel: "local map \(memory.options.tap)")
@@ -191,14 +208,24 @@ extension MOCCADetector {
         return maps
     }
 
-    /// Calls `body` with each scoring batch's indices, the tap's output as plain `[B, C, h, w]`
-    /// values, and its shape, in evaluation mode and without gradients.
+    /// Calls `body` with each scoring batch's indices, the tap's output as location rows
+    /// (`[B·h·w, C]`: row `b·h·w + l` is image `b`'s vector at location `l`, row-major), and
+    /// the output's shape `[B, C, h, w]`, in evaluation mode and without gradients.
     private func forEachLocalBatch(_ samples: any SampleSource, tap: String, _ body: ([Int], [Float], [Int]) throws -> Void) throws {
         try forEachScoringBatch(samples) { indices, batch in
             guard let output = try network.tapOutputs(batch, taps: [tap]).first, output.rank == 4 else {
                 throw Self.notAFeatureMap(tap, network: resolvedNetwork.specification.name)
             }
-            try body(indices, output.scalars, output.shape)
+            let values = output.scalars
+            let (n, c, locations) = (output.shape[0], output.shape[1], output.shape[2] * output.shape[3])
+            var rows = [Float](repeating: 0, count: values.count)
+            for image in 0..<n {
+                for channel in 0..<c {
+                    let plane = (image * c + channel) * locations
+                    for location in 0..<locations { rows[(image * locations + location) * c + channel] = values[plane + location] }
+                }
+            }
+            try body(indices, rows, output.shape)
         }
     }
 
