@@ -33,13 +33,13 @@ final class TensorStorage {
 /// so reuse hits almost always; size classes (four per power of two) let nearby sizes
 /// share buffers instead of each caching its own.
 ///
-/// The cache never makes the pooled buffers, in use and cached together, exceed the most
-/// that were in use at once since the last ``drain()`` (the working set's peak): a miss
-/// that would go beyond it first returns the longest-cached buffers to the system. A fixed
-/// cap alone let buffers of sizes no longer asked for pile up next to the working set: an
-/// MTD run (64-px grey patches, batch 32) peaked at 1.44 GB with 1 GiB of them cached
-/// while scoring needed about 300 MB. ``limit`` still caps the cache, and ``drain()``
-/// empties it between phases whose shapes differ.
+/// The cache never makes the pooled buffers, in use and cached together, exceed
+/// ``headroom`` times the most that were in use at once since the last ``drain()`` (the
+/// working set's peak): a miss that would go beyond it first returns the longest-cached
+/// buffers to the system. A fixed cap alone let buffers of sizes no longer asked for pile
+/// up next to the working set: an MTD run (64-px grey patches, batch 32) peaked at 1.44 GB
+/// with 1 GiB of them cached while scoring needed about 300 MB. ``limit`` still caps the
+/// cache, and ``drain()`` empties it between phases whose shapes differ.
 final class BufferPool: @unchecked Sendable {
     static let shared = BufferPool()
 
@@ -48,6 +48,15 @@ final class BufferPool: @unchecked Sendable {
     /// makes every step fault fresh pages in (5% of the step). Phases drain the cache when
     /// they end, so this bounds one phase's working set, not a sum of them.
     let limit: Int
+    /// How far beyond the working set's peak the pooled bytes may go. A step frees buffers
+    /// of one size while it still needs others, so in use plus cached exceeds the peak in
+    /// use even when every cached buffer is reused next step: held to the peak itself
+    /// (headroom 1), the pool unmapped and mapped again every step, and one-class training
+    /// on CIFAR-10 (`mocca speed one-class --batch 128 --threads 2`) fell from 2,330 to
+    /// 1,270–1,420 images/s; at 1.25 still 1,470–1,530. At 2 it ran at 2,340 again, and the
+    /// MTD reproducer of `README.md` peaked at 1.19 GB (0.94 GB at 1, 1.44 GB uncapped).
+    static let headroom = 2
+
     /// Buffers smaller than this come straight from malloc, which already caches them well.
     /// Larger ones are mapped from the kernel directly: malloc would serve them from its heap
     /// once its dynamic mmap threshold has grown, and a heap fragmented by one phase's
@@ -89,9 +98,9 @@ final class BufferPool: @unchecked Sendable {
                 return reused.pointer
             }
             // A fresh buffer: first give back the oldest cached ones that would take the
-            // mapped bytes beyond the working set's peak.
+            // mapped bytes beyond the working set's peak and its headroom.
             var evicted: [(UnsafeMutableRawPointer, Int)] = []
-            while liveBytes + cachedBytes > peakLiveBytes, let victim = oldestCached() {
+            while liveBytes + cachedBytes > Self.headroom * peakLiveBytes, let victim = oldestCached() {
                 evicted.append(victim)
             }
             pthread_mutex_unlock(mutex)
