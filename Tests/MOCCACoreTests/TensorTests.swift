@@ -192,6 +192,36 @@ struct AutogradTests {
         #expect(error?.description.contains("backward") == true)
     }
 
+    /// The graph refers to ops, not to their values: a sum that only feeds a LeakyReLU (which
+    /// saves its output) is freed after the forward pass, and the gradient is still right.
+    @Test func anActivationNoBackwardNeedsIsFreedAfterTheForwardPass() throws {
+        let a = leaf(try Tensor(shape: [4], scalars: [1, -2, 0.5, -3]))
+        weak var freedSum: Tensor?
+        let activated: Tensor = try {
+            let sum = try a + a
+            freedSum = sum
+            return try sum.leakyRelu(slope: 0.1)
+        }()
+        #expect(freedSum == nil, "the graph kept the LeakyReLU's input alive")
+        try activated.sum().backward()
+        #expect(try #require(a.grad).scalars == [2, 0.2, 2, 0.2])
+    }
+
+    @Test func aSecondBackwardThroughTheSameGraphThrows() throws {
+        let a = leaf(try Tensor(shape: [2], scalars: [1, 2]))
+        let loss = try (a * a).sum()
+        try loss.backward()
+        let error = #expect(throws: TensorError.self) { try loss.backward() }
+        guard case .invalidArgument(op: "backward", let message)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(message.contains("already used"))
+        #expect(try #require(a.grad).scalars == [2, 4], "the failed pass changed the gradient")
+    }
+
+    @Test func aNegativeLeakyReLUSlopeIsRefused() throws {
+        let a = leaf(try Tensor(shape: [2], scalars: [1, -2]))
+        #expect(throws: TensorError.self) { try a.leakyRelu(slope: -0.5) }
+    }
+
     @Test func backwardWithAWronglyShapedSeedThrows() throws {
         let a = leaf(try Tensor(shape: [3], scalars: [1, 2, 3]))
         let error = #expect(throws: TensorError.self) { try (a * 2).backward(seed: Tensor(zeros: [2])) }

@@ -1,15 +1,48 @@
+/// Where an op's gradient for one of its inputs goes.
+///
+/// The graph refers to the ops that produced intermediate values, never to the values
+/// themselves: an activation stays in memory only while a backward function keeps it
+/// (as PyTorch's saved tensors do), not merely because a later op read it. A residual
+/// sum that only feeds a LeakyReLU is freed as soon as the LeakyReLU has run.
+enum GradientEdge {
+    /// A leaf that requires a gradient (a parameter or an input): it accumulates one.
+    case leaf(Tensor)
+    /// The op that produced the input: the gradient goes on through its backward.
+    case function(GradientFunction)
+}
+
 /// How an op's output propagates a gradient to its inputs: the op's backward,
 /// written next to its forward.
 final class GradientFunction {
     let name: String
-    let inputs: [Tensor]
-    /// Maps the gradient of the output to one gradient per input (nil: no gradient).
-    let backward: (Tensor) throws -> [Tensor?]
+    /// One edge per input of the op, nil where the input needs no gradient.
+    private(set) var inputs: [GradientEdge?]
+    /// Maps the gradient of the output to one gradient per input (nil: no gradient);
+    /// released once it has run, with everything it saved.
+    private var backward: ((Tensor) throws -> [Tensor?])?
 
     init(name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
         self.name = name
-        self.inputs = inputs
+        self.inputs = inputs.map { input in
+            if let function = input.gradientFunction { return .function(function) }
+            return input.requiresGrad ? .leaf(input) : nil
+        }
         self.backward = backward
+    }
+
+    /// Runs the backward once, then releases it and the edges, so that what it saved is
+    /// freed while the pass goes on.
+    /// - Throws: ``TensorError/invalidArgument(op:message:)`` when it already ran (a
+    ///   second backward pass through the same graph).
+    func run(_ gradient: Tensor) throws -> [(GradientEdge, Tensor)] {
+        guard let backward else {
+            throw TensorError.invalidArgument(op: "backward", message: "the graph through '\(name)' was already used by an earlier backward pass; run the forward pass again")
+        }
+        let gradients = try backward(gradient)
+        let routed = zip(inputs, gradients).compactMap { edge, gradient in edge.flatMap { edge in gradient.map { (edge, $0) } } }
+        self.backward = nil
+        inputs = []
+        return routed
     }
 }
 
@@ -31,7 +64,8 @@ extension Tensor {
     ///
     /// - Parameter seed: the gradient of the final objective with respect to this
     ///   tensor; defaults to ones (the usual case of a scalar loss).
-    /// The graph is released afterwards, as PyTorch does by default.
+    /// The graph is released as the pass goes, as PyTorch does by default: a second
+    /// backward pass through it throws.
     public func backward(seed: Tensor? = nil) throws {
         guard requiresGrad else {
             throw TensorError.invalidArgument(op: "backward", message: "the tensor does not require gradients")
@@ -39,39 +73,53 @@ extension Tensor {
         if let seed, seed.shape != shape {
             throw TensorError.shapeMismatch(op: "backward", message: "seed \(seed.shape) vs tensor \(shape)")
         }
-        var order = topologicalOrder()
-        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed ?? Tensor(repeating: 1, shape: shape)]
-        // Each node leaves the list as it is processed: once its consumers have dropped
-        // their references too, its values and what its backward saved are freed while the
-        // pass goes on, rather than all at its end (the MTD autoencoder at batch 32 held
-        // every activation of the step until the last gradient was computed).
-        while let node = order.popLast() {
-            guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(node)) else { continue }
-            guard let function = node.gradientFunction else {
-                node.grad = try node.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()
-                continue
+        let seed = seed ?? Tensor(repeating: 1, shape: shape)
+        guard let root = gradientFunction else {
+            grad = try grad.map { try $0.accumulating(seed) } ?? seed.plain()
+            return
+        }
+        var order = Self.topologicalOrder(from: root)
+        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        // A leaf's incoming gradients are summed first and added to its `grad` at the end,
+        // in the order they arrive.
+        var leaves: [(tensor: Tensor, gradient: Tensor)] = []
+        var leafIndex: [ObjectIdentifier: Int] = [:]
+        // Each function leaves the list as it runs and releases what it saved, so that
+        // activations are freed while the pass goes on rather than all at its end.
+        while let function = order.popLast() {
+            guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(function)) else { continue }
+            for (edge, inputGradient) in try function.run(gradient) {
+                switch edge {
+                case .function(let input):
+                    let id = ObjectIdentifier(input)
+                    gradients[id] = try gradients[id].map { try $0.accumulating(inputGradient) } ?? inputGradient
+                case .leaf(let tensor):
+                    let id = ObjectIdentifier(tensor)
+                    if let index = leafIndex[id] {
+                        leaves[index].gradient = try leaves[index].gradient.accumulating(inputGradient)
+                    } else {
+                        leafIndex[id] = leaves.count
+                        leaves.append((tensor, inputGradient))
+                    }
+                }
             }
-            let inputGradients = try function.backward(gradient)
-            for (input, inputGradient) in zip(function.inputs, inputGradients) {
-                guard input.requiresGrad, let inputGradient else { continue }
-                let id = ObjectIdentifier(input)
-                gradients[id] = try gradients[id].map { try $0.accumulating(inputGradient) } ?? inputGradient
-            }
-            node.gradientFunction = nil
+        }
+        for (tensor, gradient) in leaves {
+            tensor.grad = try tensor.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()
         }
     }
 
-    /// Nodes reachable from this tensor, each after all the nodes it depends on.
-    private func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
+    /// The functions reachable from `root`, each after all the functions it depends on.
+    private static func topologicalOrder(from root: GradientFunction) -> [GradientFunction] {
+        var order: [GradientFunction] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (node, expanded) = stack.popLast() {
-            if expanded { order.append(node); continue }
-            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
-            stack.append((node, true))
-            for input in node.gradientFunction?.inputs ?? [] where input.requiresGrad {
-                if !visited.contains(ObjectIdentifier(input)) { stack.append((input, false)) }
+        var stack: [(GradientFunction, Bool)] = [(root, false)]
+        while let (function, expanded) = stack.popLast() {
+            if expanded { order.append(function); continue }
+            guard visited.insert(ObjectIdentifier(function)).inserted else { continue }
+            stack.append((function, true))
+            for case .function(let input)? in function.inputs where !visited.contains(ObjectIdentifier(input)) {
+                stack.append((input, false))
             }
         }
         return order

@@ -3,11 +3,20 @@ import CDNNL
 /// Element-wise activations on oneDNN's eltwise primitive, in any layout.
 extension Tensor {
     /// `max(0, x)`.
-    public func relu() throws -> Tensor { try eltwise(dnnl_eltwise_relu, alpha: 0, name: "relu") }
+    public func relu() throws -> Tensor { try leakyRelu(slope: 0, name: "relu") }
 
     /// `x` where positive, `slope·x` elsewhere.
-    public func leakyRelu(slope: Float = 0.01) throws -> Tensor {
-        try eltwise(dnnl_eltwise_relu, alpha: slope, name: "leaky_relu")
+    public func leakyRelu(slope: Float = 0.01) throws -> Tensor { try leakyRelu(slope: slope, name: "leaky_relu") }
+
+    /// The backward reads the output, whose sign is the input's for a slope ≥ 0, so the
+    /// input need not be kept: a batch normalisation's output or a residual sum that only
+    /// feeds this activation is freed after the forward pass (PyTorch's in-place LeakyReLU
+    /// saves the same way).
+    private func leakyRelu(slope: Float, name: String) throws -> Tensor {
+        guard slope >= 0 else {
+            throw TensorError.invalidArgument(op: name, message: "the slope must be at least 0, got \(slope)")
+        }
+        return try eltwise(dnnl_eltwise_relu_use_dst_for_bwd, alpha: slope, name: name, backwardFromOutput: true)
     }
 
     /// The logistic function `1 / (1 + e^{-x})`.
@@ -45,8 +54,9 @@ extension Tensor {
         }
         let out = Tensor(uninitializedShape: shape, descriptor: source.descriptor)
         try forward.execute([(DNNL_ARG_SRC, source, dataMD), (DNNL_ARG_DST, out, dataMD)], op: name)
-        let outputShape = shape
-        let savedOutput = out.detached()
+        let outputShape = shape, layout = source.descriptor
+        // Only what the backward reads is captured: the output or the input, not both.
+        let saved = backwardFromOutput ? out.detached() : source
         return Tensor.record(out, name: name, inputs: [self]) { gradient in
             let backward = try DNNL.primitive("\(key)|bwd", op: name) {
                 var desc = dnnl_eltwise_desc_t()
@@ -56,10 +66,9 @@ extension Tensor {
                 return try DNNL.makeDescriptor(&desc, op: name, hint: forward)
             }
             let diffDst = try DNNL.reorder(gradient.rank == 0 ? gradient.reshaped(to: [1]) : gradient, to: dataMD)
-            let diffSrc = Tensor(uninitializedShape: outputShape, descriptor: source.descriptor)
-            let data = backwardFromOutput ? savedOutput : source
+            let diffSrc = Tensor(uninitializedShape: outputShape, descriptor: layout)
             try backward.execute([
-                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, data, dataMD),
+                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, saved, dataMD),
                 (DNNL_ARG_DIFF_DST, diffDst, dataMD),
                 (DNNL_ARG_DIFF_SRC, diffSrc, dataMD),
             ], op: name)
