@@ -54,4 +54,22 @@ struct VideoDetectorTests {
         #expect(after.overall == scores.overall)
         #expect(after.perChannel == scores.perChannel)
     }
+
+    /// An evaluation written before the frame-local reconstruction score still decodes,
+    /// the new metrics absent.
+    @Test func anOlderVideoEvaluationDecodesWithoutTheLocalScores() throws {
+        let metrics = #"{"auroc": 0.8, "aupr": 0.5, "maxBalancedAccuracy": 0.75, "maxF1": 0.6}"#
+        let json = """
+            {"oneClass": \(metrics), "taps": \(metrics), "reconstruction": \(metrics), "combined": \(metrics),
+             "combinedTaps": \(metrics), "perChannel": {"code": \(metrics)}, "frameCount": 12, "anomalousFrames": 6, "videos": ["01"]}
+            """
+        let evaluation = try JSONDecoder().decode(VideoEvaluation.self, from: Data(json.utf8))
+        #expect(evaluation.combined?.auroc == 0.8 && evaluation.frameCount == 12 && evaluation.videos == ["01"])
+        #expect(evaluation.localReconstruction == nil && evaluation.combinedLocal == nil && evaluation.localCell == nil)
+        // And the new fields round-trip.
+        var current = evaluation
+        (current.localReconstruction, current.combinedLocal, current.localCell) = (evaluation.oneClass, evaluation.taps, 8)
+        let decoded = try JSONDecoder().decode(VideoEvaluation.self, from: JSONEncoder().encode(current))
+        #expect(decoded.localReconstruction == current.localReconstruction && decoded.combinedLocal == current.combinedLocal && decoded.localCell == 8)
+    }
 }
