@@ -109,8 +109,11 @@ extension MOCCADetector {
     /// Unfused scores, channel-major, in evaluation mode. With `leaveOneOut`, `samples` are
     /// the training samples themselves, and none is its own nearest neighbour. With
     /// `centroids`, each tap's paper score (``CentroidScorer``, squared) follows the
-    /// channels, from the same pass, whatever the detector's own tap score.
-    func channelScores(_ samples: any SampleSource, leaveOneOut: Bool = false, centroids: Bool = false) throws -> [[Float]] {
+    /// channels, from the same pass, whatever the detector's own tap score. With
+    /// `squaredErrors`, each batch's indices and squared reconstruction errors (shaped like
+    /// the batch) go to it, from the pass that gives the reconstruction channel.
+    func channelScores(_ samples: any SampleSource, leaveOneOut: Bool = false, centroids: Bool = false,
+                       squaredErrors: (([Int], Tensor) throws -> Void)? = nil) throws -> [[Float]] {
         autoencoder?.eval()
         var paper = configuration
         paper.tapScore = .centroid
@@ -123,7 +126,11 @@ extension MOCCADetector {
                 perChannel[l] += try scorer.score(v, trainingOffset: leaveOneOut ? indices[0] : nil)
                 if centroids { perChannel[channels.count + l] += try centroidScorers[l].score(v, trainingOffset: nil) }
             }
-            if let autoencoder {
+            if let autoencoder, let squaredErrors {
+                let errors = try autoencoder.squaredReconstructionErrors(batch)
+                perChannel[channels.count - 1] += try errors.sum(alongAxes: Array(1..<batch.rank)).scalars
+                try squaredErrors(indices, errors)
+            } else if let autoencoder {
                 perChannel[channels.count - 1] += try autoencoder.reconstructionError(batch).scalars
             }
             for (k, channel) in perChannel.enumerated() {
@@ -170,11 +177,17 @@ extension MOCCADetector {
     /// Scores preprocessed samples as ``score(_:)-(SampleSource)`` does, and from the same
     /// pass the taps alone and the paper's centroid score.
     public func scoreSeries(_ samples: any SampleSource) throws -> ScoreSeries {
+        try scoreSeries(samples, squaredErrors: nil)
+    }
+
+    /// ``scoreSeries(_:)``, passing each batch's squared reconstruction errors to
+    /// `squaredErrors` as ``channelScores(_:leaveOneOut:centroids:squaredErrors:)`` does.
+    func scoreSeries(_ samples: any SampleSource, squaredErrors: (([Int], Tensor) throws -> Void)?) throws -> ScoreSeries {
         guard isFitted else { throw MOCCAError.notFitted }
         guard samples.sampleShape == network.inputShape else {
             throw MOCCAError.invalidData("the detector takes samples of shape \(network.inputShape), got \(samples.sampleShape)")
         }
-        let all = try channelScores(samples, centroids: true)
+        let all = try channelScores(samples, centroids: true, squaredErrors: squaredErrors)
         let raw = Array(all[..<channels.count]), centroid = all[channels.count...]
         let fused = fusion.fuse(raw)
         let paper = (0..<samples.count).map { i in centroid.reduce(0) { $0 + $1[i] } / Float(max(centroid.count, 1)) }

@@ -78,7 +78,12 @@ extension TappedAutoencoder {
 
     /// Each sample's sum of squared reconstruction errors `[N]`.
     public func reconstructionError(_ x: Tensor) throws -> Tensor {
-        try (self(x) - x).squared().sum(alongAxes: Array(1..<x.rank))
+        try squaredReconstructionErrors(x).sum(alongAxes: Array(1..<x.rank))
+    }
+
+    /// Each value's squared reconstruction error `(x̂ − x)²`, shaped like `x`.
+    public func squaredReconstructionErrors(_ x: Tensor) throws -> Tensor {
+        try (self(x) - x).squared()
     }
 }
 

@@ -25,6 +25,10 @@ public protocol TappedNetwork: Module {
     func reconstructionLoss(_ x: Tensor) throws -> Tensor
     /// Each sample's reconstruction error `[N]` (its sum of squared errors).
     func reconstructionError(_ x: Tensor) throws -> Tensor
+    /// Each value's squared reconstruction error, shaped like `x`: what
+    /// ``reconstructionError(_:)`` sums per sample, for scores that look at where the
+    /// error is (the frame-local score of video clips).
+    func squaredReconstructionErrors(_ x: Tensor) throws -> Tensor
 }
 
 extension TappedNetwork {

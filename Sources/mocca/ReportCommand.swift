@@ -75,23 +75,27 @@ struct Report: ParsableCommand {
         guard !test.isEmpty else { throw CommandFailure("\(video.root) has no test videos (testing/frames/<video>) to report on") }
         let (evaluation, scores) = try detector.evaluate(video: video.clips(of: test))
         let labels = test.map { ($0.labels ?? []).map { $0 == 0 ? 0 : 1 } }
-        let normalized = (oneClass: VideoFrameScores.normalized(scores.oneClass), reconstruction: scores.reconstruction.map(VideoFrameScores.normalized))
+        let normalized = (oneClass: VideoFrameScores.normalized(scores.oneClass), reconstruction: scores.reconstruction.map(VideoFrameScores.normalized),
+                          local: scores.localReconstruction.map(VideoFrameScores.normalized))
         let videos = test.indices.map { v in
             var curves: [(name: String, scores: [Float])] = []
             if let combined = scores.combined { curves.append(("combined", combined[v])) }
             curves.append(("one-class", normalized.oneClass[v]))
             if let reconstruction = normalized.reconstruction { curves.append(("reconstruction", reconstruction[v])) }
+            if let local = normalized.local { curves.append(("local recon.", local[v])) }
             return VideoReport.Video(name: test[v].name, labels: labels[v], curves: curves)
         }
         func row(_ name: String, _ m: DetectionMetrics?) -> VideoReport.Row? { m.map { VideoReport.Row(name: name, auroc: $0.auroc, aupr: $0.aupr) } }
         let rows = [row("combined (one-class + reconstruction)", evaluation.combined), row("one-class (the paper's centroid score)", evaluation.oneClass),
                     row("reconstruction error", evaluation.reconstruction), row("taps (the detector's own score)", evaluation.taps),
-                    row("taps + reconstruction", evaluation.combinedTaps)].compactMap { $0 }
+                    row("taps + reconstruction", evaluation.combinedTaps),
+                    row("one-class + local reconstruction", evaluation.combinedLocal), row("local reconstruction error", evaluation.localReconstruction)].compactMap { $0 }
         let taps = detector.configuration.taps.compactMap { row($0, evaluation.perChannel[$0]) }
         let c = detector.configuration, f = video.frames
         let description = [
             "data: \(test.count) test videos of \(video.root), \(evaluation.frameCount) frames, \(evaluation.anomalousFrames) anomalous",
-            "frames: \(f.height)x\(f.width), \(video.clipLength)-frame clips of stride 1; a frame scores the mean of the clips that contain it",
+            "frames: \(f.height)x\(f.width), \(video.clipLength)-frame clips of stride 1; a frame scores the mean of the clips that contain it"
+                + (evaluation.localCell.map { "; its local reconstruction error is the largest \($0)x\($0)-px cell mean of its squared error" } ?? ""),
             "network: \(c.network.name), taps \(c.taps.joined(separator: ", ")); \(c.boundary.rawValue) boundary, ν \(c.nu); tap score \(c.tapScore.rawValue); "
                 + (c.trainsEndToEnd ? "trained end to end" : "trained in two phases"),
         ]

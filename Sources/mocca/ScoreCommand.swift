@@ -100,7 +100,8 @@ struct Score: ParsableCommand {
 
     /// Scores every frame of each video folder given (its frames sorted by name), from the
     /// clips that contain it. Columns: video, frame (from 0), file, score (the detector's),
-    /// one_class, reconstruction and combined (the last three normalised within the video).
+    /// one_class, reconstruction and combined (the last three normalised within the video),
+    /// then local_reconstruction (normalised) and combined_local (one-class plus it).
     private func scoreVideos(with detector: MOCCADetector, description: VideoDataDescription) throws {
         let videos = try inputs.map { path -> Video in
             let url = URL(fileURLWithPath: path)
@@ -108,13 +109,15 @@ struct Score: ParsableCommand {
         }
         let clips = try description.clips(of: videos)
         let scores = try detector.frameScores(clips)
-        var text = "video,frame,file,score,one_class,reconstruction,combined\n"
+        var text = "video,frame,file,score,one_class,reconstruction,combined,local_reconstruction,combined_local\n"
         let oneClass = VideoFrameScores.normalized(scores.oneClass)
-        let reconstruction = scores.reconstruction.map(VideoFrameScores.normalized)
+        // The columns a detector without a reconstruction channel leaves empty.
+        let optional = [scores.reconstruction.map(VideoFrameScores.normalized), scores.combined,
+                        scores.localReconstruction.map(VideoFrameScores.normalized), scores.combinedLocal]
         for (v, video) in videos.enumerated() {
             for f in 0..<video.frameCount {
-                let fields = [csvField(video.name), "\(f)", csvField(video.frames[f]), "\(scores.overall[v][f])", "\(oneClass[v][f])",
-                              reconstruction.map { "\($0[v][f])" } ?? "", scores.combined.map { "\($0[v][f])" } ?? ""]
+                let fields = [csvField(video.name), "\(f)", csvField(video.frames[f]), "\(scores.overall[v][f])", "\(oneClass[v][f])"]
+                    + optional.map { series in series.map { "\($0[v][f])" } ?? "" }
                 text += fields.joined(separator: ",") + "\n"
             }
         }

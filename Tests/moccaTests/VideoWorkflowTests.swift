@@ -51,23 +51,32 @@ import Testing
         // The bright square is far from anything in training: the reconstruction error finds it.
         let reconstruction = (json?["reconstruction"] as? [String: Any])?["auroc"] as? Double
         #expect((reconstruction ?? 0) > 0.9, "\(String(describing: json?["reconstruction"]))")
+        // The frame-local reconstruction score beside it, at the default cell (32 / 8 px).
+        #expect(training.stdout.contains("one-class + local recon.") && training.stdout.contains("local reconstruction "), "\(training.stdout)")
+        #expect(json?["localReconstruction"] is [String: Any] && json?["combinedLocal"] is [String: Any] && json?["localCell"] as? Int == 4)
 
         let evaluation = try Mocca.run(["evaluate", detector.path])
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
-        #expect(evaluation.stdout.contains("frame-level score"))
+        #expect(evaluation.stdout.contains("frame-level score") && evaluation.stdout.contains("largest 4x4-px cell mean"), "\(evaluation.stdout)")
 
         let reportFolder = root.appendingPathComponent("html")
         let reported = try Mocca.run(["report", detector.path, "--out", reportFolder.path])
         #expect(reported.status == 0, "\(reported.stderr)")
         let page = try String(contentsOf: reportFolder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(page.contains("12 frames of 1 videos, 6 anomalous") && page.contains("video-001.png"), "\(page)")
+        #expect(page.contains("local reconstruction error") && page.contains("one-class + local reconstruction"), "\(page)")
         #expect(FileManager.default.fileExists(atPath: reportFolder.appendingPathComponent("video-001.png").path))
 
         let scores = try Mocca.run(["score", detector.path, data.appendingPathComponent("testing/frames/01").path])
         #expect(scores.status == 0, "\(scores.stderr)")
         let lines = scores.stdout.split(separator: "\n")
-        #expect(lines.first == "video,frame,file,score,one_class,reconstruction,combined")
+        #expect(lines.first == "video,frame,file,score,one_class,reconstruction,combined,local_reconstruction,combined_local")
         #expect(lines.count == 13)
+        // Every frame has both local columns, the normalised one within [0, 1].
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            #expect(fields.count == 9 && (Float(fields[7]).map { (0...1).contains($0) } ?? false) && Float(fields[8]) != nil, "\(line)")
+        }
 
         // Selector heads, trained end to end with the rest; recorded in the manifest.
         let selecting = root.appendingPathComponent("selecting")

@@ -139,4 +139,14 @@ public struct VideoClips: SampleSource {
     public func frameScores(_ clipScores: [Float]) throws -> [[Float]] {
         try VideoScores.frameScores(clipScores: clipScores, clips: clips, frameCounts: cache.videos.map(\.frameCount))
     }
+
+    /// Each video's per-frame scores from one score per clip and time step (in sample
+    /// order): a frame's score is the mean, over the clips that contain it, of the clip's
+    /// score at the frame's position in it
+    /// (``VideoScores/frameScores(stepScores:clips:frameCounts:)``).
+    /// - Throws: ``DataError/malformed(path:message:)`` when there is not one score per
+    ///   clip and frame of the clip.
+    public func frameScores(stepScores: [[Float]]) throws -> [[Float]] {
+        try VideoScores.frameScores(stepScores: stepScores, clips: clips, frameCounts: cache.videos.map(\.frameCount))
+    }
 }
