@@ -78,9 +78,10 @@ struct BufferPoolTests {
         // cap would have kept all twelve cached; the peak in use is the largest pair.
         for size in sizes {
             let a = pool.take(size), b = pool.take(size)
+            #expect(a.capacity == size && b.capacity == size, "no larger buffer was cached")
             #expect(pool.mappedBytes <= BufferPool.headroom * pool.peakLiveBytes)
-            pool.give(a, size: size)
-            pool.give(b, size: size)
+            pool.give(a.pointer, size: size)
+            pool.give(b.pointer, size: size)
         }
         #expect(pool.liveBytes == 0)
         #expect(pool.peakLiveBytes == 2 * sizes[sizes.count - 1])
@@ -90,9 +91,28 @@ struct BufferPoolTests {
         let before = pool.mappedBytes
         let again = pool.take(sizes[sizes.count - 1])
         #expect(pool.mappedBytes == before)
-        pool.give(again, size: sizes[sizes.count - 1])
+        pool.give(again.pointer, size: again.capacity)
         pool.drain()
         #expect(pool.mappedBytes == 0 && pool.peakLiveBytes == 0)
+    }
+
+    /// An epoch's last, smaller batch runs in the full batches' cached buffers instead of
+    /// mapping its own beside them; a much smaller request still gets its own class.
+    @Test func aMissTakesASomewhatLargerCachedBuffer() {
+        let pool = BufferPool(limit: 1 << 30)
+        let full = BufferPool.sizeClass(32 << 20), last = BufferPool.sizeClass(24 << 20), tiny = BufferPool.sizeClass(4 << 20)
+        let step = (0..<3).map { _ in pool.take(full) }
+        for buffer in step { pool.give(buffer.pointer, size: buffer.capacity) }
+        let mapped = pool.mappedBytes
+        let ragged = (0..<3).map { _ in pool.take(last) }
+        #expect(ragged.allSatisfy { $0.capacity == full })
+        #expect(pool.mappedBytes == mapped, "the last batch mapped new buffers")
+        for buffer in ragged { pool.give(buffer.pointer, size: buffer.capacity) }
+        let small = pool.take(tiny)
+        #expect(small.capacity == tiny, "a buffer over twice the size was reused")
+        pool.give(small.pointer, size: small.capacity)
+        pool.drain()
+        #expect(pool.mappedBytes == 0)
     }
 
     @Test func tensorsAfterReleasingTheCacheAreValidAndZeroed() throws {
