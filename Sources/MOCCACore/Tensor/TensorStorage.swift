@@ -53,8 +53,9 @@ final class BufferPool: @unchecked Sendable {
     /// use even when every cached buffer is reused next step: held to the peak itself
     /// (headroom 1), the pool unmapped and mapped again every step, and one-class training
     /// on CIFAR-10 (`mocca speed one-class --batch 128 --threads 2`) fell from 2,330 to
-    /// 1,270–1,420 images/s; at 1.25 still 1,470–1,530. At 2 it ran at 2,340 again, and the
-    /// MTD reproducer of `README.md` peaked at 1.19 GB (0.94 GB at 1, 1.44 GB uncapped).
+    /// 1,270–1,420 images/s; at 1.25 still 1,470–1,530. At 2 it ran at 2,340 again. With the
+    /// graph keeping only what backward passes read and ``largestReuse``, an MTD training
+    /// run (`README.md`, memory) peaks at 0.75 GB resident.
     static let headroom = 2
 
     /// Buffers smaller than this come straight from malloc, which already caches them well.
