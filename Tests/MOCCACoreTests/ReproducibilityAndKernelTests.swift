@@ -33,21 +33,20 @@ struct ReproducibilityTests {
         #expect(first[0].contains { $0 > 0 } && first[1].contains { $0 != 0 })
     }
 
+    /// At the task's count (``Threads/taskCount``), so that the other tests keep theirs.
     @Test func threadCountCanBeChangedWithoutChangingResults() throws {
-        let previous = Threads.count
-        defer { Threads.count = previous }
         let x = deterministicFill([2, 8, 12, 12], seed: 7)
         let weight = deterministicFill([16, 8, 3, 3], seed: 8, scale: 0.2)
         func run() throws -> Tensor { try Tensor.convolution2d(x, weight: weight, stride: 1, padding: 1) }
 
-        Threads.count = 1
-        #expect(Threads.count == 1)
-        let single = try run()
-        Threads.count = 2
-        #expect(Threads.count == 2)
-        let double = try run()
-        Threads.count = 0
-        #expect(Threads.count == 1, "a count below one is clamped to one")
+        let single = try Threads.$taskCount.withValue(1) {
+            #expect(Threads.count == 1)
+            return try run()
+        }
+        let double = try Threads.$taskCount.withValue(2) {
+            #expect(Threads.count == 2)
+            return try run()
+        }
         #expect(closeness(single, double, rtol: 0, atol: 1e-5) <= 1,
                 "max |difference| \(closeness(single, double, rtol: 0, atol: 1))")
         #expect(single.scalars.contains { $0 != 0 })

@@ -19,10 +19,11 @@ import Testing
         #expect(message.contains(text.isEmpty || Int(text) == nil ? "is not a thread count" : "\(text)"))
     }
 
-    @Test func settingTheCountClampsItToTheMaximum() {
-        let previous = Threads.count
-        defer { Threads.count = previous }
-        Threads.count = 100_000
-        #expect(Threads.count == Threads.maximum)
+    /// Through the task's count: setting the process's count here would change it under
+    /// tests running beside this one.
+    @Test func theCountIsClampedToItsRange() {
+        #expect(Threads.$taskCount.withValue(100_000) { Threads.count } == Threads.maximum)
+        #expect(Threads.$taskCount.withValue(0) { Threads.count } == 1)
+        #expect(Threads.$taskCount.withValue(2) { Threads.count } == min(2, Threads.maximum))
     }
 }

@@ -60,13 +60,27 @@ public enum Threads {
 
     /// The thread count in force; setting it reconfigures every backend. A value outside
     /// `1...maximum` is clamped into it (check user input with ``parse(_:source:)`` first).
+    /// Within ``$taskCount``'s `withValue`, the task's count instead.
     public static var count: Int {
-        get { lock.withLock { current } }
+        get {
+            if let taskCount { return clamped(taskCount) }
+            return lock.withLock { current }
+        }
         set {
-            lock.withLock { current = min(maximum, max(1, newValue)) }
+            lock.withLock { current = clamped(newValue) }
             applyToCurrentThread()
         }
     }
+
+    /// A thread count for the current task and its child tasks only, over the process's
+    /// ``count`` (clamped the same way). Tests that run work at several counts use it
+    /// instead of setting ``count``: the test runner runs suites concurrently, and a
+    /// process-wide change reached other tests' convolutions mid-run (their weight
+    /// gradients then came out of kernels made for another thread count).
+    @TaskLocal public static var taskCount: Int?
+
+    /// `value` within `1...maximum`.
+    static func clamped(_ value: Int) -> Int { min(maximum, max(1, value)) }
 
     private typealias SetThreads = @convention(c) (Int32) -> Void
 
