@@ -126,12 +126,10 @@ extension MOCCADetector {
                 perChannel[l] += try scorer.score(v, trainingOffset: leaveOneOut ? indices[0] : nil)
                 if centroids { perChannel[channels.count + l] += try centroidScorers[l].score(v, trainingOffset: nil) }
             }
-            if let autoencoder, let squaredErrors {
+            if let autoencoder {
                 let errors = try autoencoder.squaredReconstructionErrors(batch)
                 perChannel[channels.count - 1] += try errors.sum(alongAxes: Array(1..<batch.rank)).scalars
-                try squaredErrors(indices, errors)
-            } else if let autoencoder {
-                perChannel[channels.count - 1] += try autoencoder.reconstructionError(batch).scalars
+                try squaredErrors?(indices, errors)
             }
             for (k, channel) in perChannel.enumerated() {
                 if let bad = channel.suffix(indices.count).firstIndex(where: { !$0.isFinite }) {

@@ -82,8 +82,7 @@ extension Tensor {
         var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         // A leaf's incoming gradients are summed first and added to its `grad` at the end,
         // in the order they arrive.
-        var leaves: [(tensor: Tensor, gradient: Tensor)] = []
-        var leafIndex: [ObjectIdentifier: Int] = [:]
+        var leaves: [ObjectIdentifier: (tensor: Tensor, gradient: Tensor)] = [:]
         // Each function leaves the list as it runs and releases what it saved, so that
         // activations are freed while the pass goes on rather than all at its end.
         while let function = order.popLast() {
@@ -95,16 +94,11 @@ extension Tensor {
                     gradients[id] = try gradients[id].map { try $0.accumulating(inputGradient) } ?? inputGradient
                 case .leaf(let tensor):
                     let id = ObjectIdentifier(tensor)
-                    if let index = leafIndex[id] {
-                        leaves[index].gradient = try leaves[index].gradient.accumulating(inputGradient)
-                    } else {
-                        leafIndex[id] = leaves.count
-                        leaves.append((tensor, inputGradient))
-                    }
+                    leaves[id] = (tensor, try leaves[id].map { try $0.gradient.accumulating(inputGradient) } ?? inputGradient)
                 }
             }
         }
-        for (tensor, gradient) in leaves {
+        for (tensor, gradient) in leaves.values {
             tensor.grad = try tensor.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()
         }
     }
