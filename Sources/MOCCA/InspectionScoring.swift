@@ -113,11 +113,21 @@ public enum AnomalyMap {
     /// With a stride below the patch size, the overlapping windows give a map finer than
     /// the patch grid; every pixel is covered by ``InspectionPreprocessing/scoringOrigins``.
     public static func assemble(patchScores: ArraySlice<Float>, origins: [(y: Int, x: Int)], patchSize: Int, side: Int) -> [Float] {
+        averagingOverlaps(origins: Array(origins.prefix(patchScores.count)), patchSize: patchSize, side: side) { patch, _, _ in
+            patchScores[patchScores.startIndex + patch]
+        }
+    }
+
+    /// The `side × side` map (row-major) in which each pixel is the mean, over the patches
+    /// covering it, of `value(patch, y, x)`: patch `patch`'s value at row `y` and column
+    /// `x` from its origin. Pixels no patch covers are 0; patches are clipped at the edge.
+    static func averagingOverlaps(origins: [(y: Int, x: Int)], patchSize: Int, side: Int,
+                                  value: (_ patch: Int, _ y: Int, _ x: Int) -> Float) -> [Float] {
         var sum = [Float](repeating: 0, count: side * side), coverage = [Float](repeating: 0, count: side * side)
-        for (score, origin) in zip(patchScores, origins) {
+        for (patch, origin) in origins.enumerated() {
             for y in origin.y..<min(side, origin.y + patchSize) {
                 for x in origin.x..<min(side, origin.x + patchSize) {
-                    sum[y * side + x] += score
+                    sum[y * side + x] += value(patch, y - origin.y, x - origin.x)
                     coverage[y * side + x] += 1
                 }
             }

@@ -138,18 +138,13 @@ public struct LocalMaps: Sendable {
         var out = LocalMaps(height: side, width: side, values: [], footprint: Double(patchSide) / Double(max(height, width)))
         out.values.reserveCapacity(patches.imageCount * side * side)
         for image in 0..<patches.imageCount {
-            var sum = [Float](repeating: 0, count: side * side), coverage = sum
-            for (k, origin) in origins.enumerated() {
-                let patch = try HeatMap.resize(Array(map(ofImage: image * patches.patchesPerImage + k)), width: width, height: height,
-                                               toWidth: patchSide, toHeight: patchSide)
-                for y in 0..<patchSide {
-                    for x in 0..<patchSide {
-                        sum[(origin.y + y) * side + origin.x + x] += patch[y * patchSide + x]
-                        coverage[(origin.y + y) * side + origin.x + x] += 1
-                    }
-                }
+            let resized = try origins.indices.map { k in
+                try HeatMap.resize(Array(map(ofImage: image * patches.patchesPerImage + k)), width: width, height: height,
+                                   toWidth: patchSide, toHeight: patchSide)
             }
-            out.values += zip(sum, coverage).map { $1 > 0 ? $0 / $1 : 0 }
+            out.values += AnomalyMap.averagingOverlaps(origins: origins, patchSize: patchSide, side: side) { k, y, x in
+                resized[k][y * patchSide + x]
+            }
         }
         return out
     }

@@ -1,3 +1,5 @@
+import MOCCACore
+
 /// Threshold-free and best-threshold metrics of anomaly scores, where a higher score
 /// means more anomalous and label 1 marks an anomaly.
 public struct DetectionMetrics: Codable, Sendable, Equatable {
@@ -23,12 +25,7 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
 /// The `q` quantile of `values` with linear interpolation between order statistics
 /// (NumPy's default `np.quantile`).
 public func quantile(_ values: [Float], _ q: Double) -> Float {
-    precondition(!values.isEmpty, "quantile of no values")
-    let sorted = values.sorted()
-    let position = q * Double(sorted.count - 1)
-    let lower = Int(position.rounded(.down)), upper = Int(position.rounded(.up))
-    let fraction = Float(position - Double(lower))
-    return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+    MOCCACore.quantile(ofSorted: values.sorted(), q)
 }
 
 /// The sweep of decision thresholds from the highest score down, one group of tied

@@ -72,6 +72,21 @@ public struct VideoEvaluation: Codable, Sendable {
     public var frameCount: Int, anomalousFrames: Int
     /// The videos evaluated.
     public var videos: [String]
+
+    /// The frame-level scores this evaluation has, in the order tables list them, each
+    /// with a short name (the terminal's table) and a full one (the HTML report).
+    public var namedScores: [(short: String, full: String, metrics: DetectionMetrics)] {
+        let all: [(String, String, DetectionMetrics?)] = [
+            ("combined (one-class + recon.)", "combined (one-class + reconstruction)", combined),
+            ("one-class (paper)", "one-class (the paper's centroid score)", oneClass),
+            ("reconstruction", "reconstruction error", reconstruction),
+            ("taps (detector's own score)", "taps (the detector's own score)", taps),
+            ("taps + reconstruction", "taps + reconstruction", combinedTaps),
+            ("one-class + local recon.", "one-class + local reconstruction", combinedLocal),
+            ("local reconstruction", "local reconstruction error", localReconstruction),
+        ]
+        return all.compactMap { short, full, metrics in metrics.map { (short, full, $0) } }
+    }
 }
 
 extension MOCCADetector {

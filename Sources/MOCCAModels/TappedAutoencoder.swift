@@ -76,11 +76,6 @@ extension TappedAutoencoder {
     /// The batch mean of each sample's sum of squared reconstruction errors.
     public func reconstructionLoss(_ x: Tensor) throws -> Tensor { try Tensor.meanSquaredError(self(x), x) }
 
-    /// Each sample's sum of squared reconstruction errors `[N]`.
-    public func reconstructionError(_ x: Tensor) throws -> Tensor {
-        try squaredReconstructionErrors(x).sum(alongAxes: Array(1..<x.rank))
-    }
-
     /// Each value's squared reconstruction error `(x̂ − x)²`, shaped like `x`.
     public func squaredReconstructionErrors(_ x: Tensor) throws -> Tensor {
         try (self(x) - x).squared()

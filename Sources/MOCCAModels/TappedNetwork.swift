@@ -23,15 +23,18 @@ public protocol TappedNetwork: Module {
     func tapOutputs(_ x: Tensor, taps: [String]) throws -> [Tensor]
     /// The pre-training loss of a batch: a differentiable scalar.
     func reconstructionLoss(_ x: Tensor) throws -> Tensor
-    /// Each sample's reconstruction error `[N]` (its sum of squared errors).
-    func reconstructionError(_ x: Tensor) throws -> Tensor
     /// Each value's squared reconstruction error, shaped like `x`: what
-    /// ``reconstructionError(_:)`` sums per sample, for scores that look at where the
-    /// error is (the frame-local score of video clips).
+    /// ``reconstructionError(_:)`` sums per sample, and what scores that look at where the
+    /// error is read (the frame-local score of video clips).
     func squaredReconstructionErrors(_ x: Tensor) throws -> Tensor
 }
 
 extension TappedNetwork {
+    /// Each sample's reconstruction error `[N]`: its sum of ``squaredReconstructionErrors(_:)``.
+    public func reconstructionError(_ x: Tensor) throws -> Tensor {
+        try squaredReconstructionErrors(x).sum(alongAxes: Array(1..<x.rank))
+    }
+
     /// The vectors `[N, D_l]` of the named taps, in the order given: each tap's output
     /// through its head.
     public func tapVectors(_ x: Tensor, taps: [String]) throws -> [Tensor] {

@@ -86,10 +86,7 @@ struct Report: ParsableCommand {
             return VideoReport.Video(name: test[v].name, labels: labels[v], curves: curves)
         }
         func row(_ name: String, _ m: DetectionMetrics?) -> VideoReport.Row? { m.map { VideoReport.Row(name: name, auroc: $0.auroc, aupr: $0.aupr) } }
-        let rows = [row("combined (one-class + reconstruction)", evaluation.combined), row("one-class (the paper's centroid score)", evaluation.oneClass),
-                    row("reconstruction error", evaluation.reconstruction), row("taps (the detector's own score)", evaluation.taps),
-                    row("taps + reconstruction", evaluation.combinedTaps),
-                    row("one-class + local reconstruction", evaluation.combinedLocal), row("local reconstruction error", evaluation.localReconstruction)].compactMap { $0 }
+        let rows = evaluation.namedScores.compactMap { row($0.full, $0.metrics) }
         let taps = detector.configuration.taps.compactMap { row($0, evaluation.perChannel[$0]) }
         let c = detector.configuration, f = video.frames
         let description = [

@@ -83,9 +83,7 @@ func renderVideo(_ e: VideoEvaluation, title: String) -> String {
         m.map { name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%9.4f%9.4f", $0.auroc, $0.aupr) }
     }
     var lines = [title, "frame-level score".padding(toLength: 30, withPad: " ", startingAt: 0) + "    AUROC     AUPR"]
-    lines += [row("combined (one-class + recon.)", e.combined), row("one-class (paper)", e.oneClass), row("reconstruction", e.reconstruction),
-              row("taps (detector's own score)", e.taps), row("taps + reconstruction", e.combinedTaps),
-              row("one-class + local recon.", e.combinedLocal), row("local reconstruction", e.localReconstruction)].compactMap { $0 }
+    lines += e.namedScores.compactMap { row($0.short, $0.metrics) }
     for name in e.perChannel.keys.sorted() where name != "reconstruction" { if let line = row("  tap \(name)", e.perChannel[name]) { lines.append(line) } }
     lines.append("\(e.frameCount) frames of \(e.videos.count) videos, \(e.anomalousFrames) anomalous; each score min-max normalised within its video")
     if let cell = e.localCell { lines.append("local reconstruction: the largest \(cell)x\(cell)-px cell mean of each frame's squared error, averaged over its clips") }

@@ -1,4 +1,4 @@
-import MOCCACore
+@testable import MOCCACore
 import MOCCATestSupport
 import Testing
 
@@ -269,6 +269,12 @@ struct GradientCheckTests {
 
     @Test func tanh() throws {
         try checkGradients([random([3, 7], seed: 52, in: -2...2)]) { try $0[0].tanh() }
+    }
+
+    /// The linear map keeps nothing of its input: its backward scales the gradient alike.
+    @Test func scale() throws {
+        try checkGradients([random([2, 3, 4], seed: 58)]) { try $0[0].scaled(by: -2.5) }
+        try checkGradients([random([], seed: 59)]) { try $0[0].scaled(by: 3) }
     }
 
     // MARK: Pooling and upsampling

@@ -16,26 +16,34 @@ extension Tensor {
         guard slope >= 0 else {
             throw TensorError.invalidArgument(op: name, message: "the slope must be at least 0, got \(slope)")
         }
-        return try eltwise(dnnl_eltwise_relu_use_dst_for_bwd, alpha: slope, name: name, backwardFromOutput: true)
+        return try eltwise(dnnl_eltwise_relu_use_dst_for_bwd, alpha: slope, name: name, backwardReads: .output)
     }
 
     /// The logistic function `1 / (1 + e^{-x})`.
     public func sigmoid() throws -> Tensor {
-        try eltwise(dnnl_eltwise_logistic_use_dst_for_bwd, alpha: 0, name: "sigmoid", backwardFromOutput: true)
+        try eltwise(dnnl_eltwise_logistic_use_dst_for_bwd, alpha: 0, name: "sigmoid", backwardReads: .output)
     }
 
     /// The hyperbolic tangent.
     public func tanh() throws -> Tensor {
-        try eltwise(dnnl_eltwise_tanh_use_dst_for_bwd, alpha: 0, name: "tanh", backwardFromOutput: true)
+        try eltwise(dnnl_eltwise_tanh_use_dst_for_bwd, alpha: 0, name: "tanh", backwardReads: .output)
     }
 
     /// `alpha·x` in any layout (oneDNN's linear eltwise), with autograd.
     func scaled(by alpha: Float) throws -> Tensor {
-        try eltwise(dnnl_eltwise_linear, alpha: alpha, name: "scale")
+        try eltwise(dnnl_eltwise_linear, alpha: alpha, name: "scale", backwardReads: .nothing)
+    }
+
+    /// What an eltwise backward pass reads besides the output gradient, and so what the
+    /// graph keeps of the forward pass.
+    private enum BackwardOperand {
+        case input, output
+        /// A constant derivative (the linear map): the gradient is scaled the same way.
+        case nothing
     }
 
     private func eltwise(_ algorithm: dnnl_alg_kind_t, alpha: Float, name: String,
-                         backwardFromOutput: Bool = false) throws -> Tensor {
+                         backwardReads operand: BackwardOperand = .input) throws -> Tensor {
         guard count > 0 else { return Tensor(zeros: shape) }
         guard rank <= 6 else { throw TensorError.rankMismatch(op: name, expected: "a tensor of rank at most 6", got: shape) }
         // oneDNN 2.6 has only a reference eltwise kernel for blocked layouts whose channels
@@ -56,8 +64,18 @@ extension Tensor {
         try forward.execute([(DNNL_ARG_SRC, source, dataMD), (DNNL_ARG_DST, out, dataMD)], op: name)
         let outputShape = shape, layout = source.descriptor
         // Only what the backward reads is captured: the output or the input, not both.
-        let saved = backwardFromOutput ? out.detached() : source
+        let saved: Tensor?
+        switch operand {
+        case .input: saved = source
+        case .output: saved = out.detached()
+        case .nothing: saved = nil
+        }
         return Tensor.record(out, name: name, inputs: [self]) { gradient in
+            let diffDst = try DNNL.reorder(gradient.rank == 0 ? gradient.reshaped(to: [1]) : gradient, to: dataMD)
+            guard let saved else {
+                let scaled = try withoutGradients { try diffDst.detached().eltwise(algorithm, alpha: alpha, name: name, backwardReads: operand) }
+                return [outputShape.isEmpty ? try scaled.reshaped(to: outputShape) : scaled]
+            }
             let backward = try DNNL.primitive("\(key)|bwd", op: name) {
                 var desc = dnnl_eltwise_desc_t()
                 var md = dataMD.raw, diffMD = dataMD.raw
@@ -65,10 +83,9 @@ extension Tensor {
                                name, "eltwise backward descriptor")
                 return try DNNL.makeDescriptor(&desc, op: name, hint: forward)
             }
-            let diffDst = try DNNL.reorder(gradient.rank == 0 ? gradient.reshaped(to: [1]) : gradient, to: dataMD)
             let diffSrc = Tensor(uninitializedShape: outputShape, descriptor: layout)
             try backward.execute([
-                (backwardFromOutput ? DNNL_ARG_DST : DNNL_ARG_SRC, saved, dataMD),
+                (operand == .output ? DNNL_ARG_DST : DNNL_ARG_SRC, saved, dataMD),
                 (DNNL_ARG_DIFF_DST, diffDst, dataMD),
                 (DNNL_ARG_DIFF_SRC, diffSrc, dataMD),
             ], op: name)

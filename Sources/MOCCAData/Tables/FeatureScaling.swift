@@ -60,8 +60,8 @@ public struct FeatureScaling: Codable, Sendable, Equatable {
             var (centre, spread) = (mean, deviation)
             if method == .robust {
                 column.sort()
-                centre = Double(quantile(column, 0.5))
-                let range = Double(quantile(column, 0.75) - quantile(column, 0.25))
+                centre = Double(quantile(ofSorted: column, 0.5))
+                let range = Double(quantile(ofSorted: column, 0.75) - quantile(ofSorted: column, 0.25))
                 spread = range > 0 ? range : deviation
             }
             centres[j] = Float(centre)
@@ -73,14 +73,6 @@ public struct FeatureScaling: Codable, Sendable, Equatable {
             }
         }
         return FeatureScaling(method: method, centres: centres, scales: scales, constantFeatures: constant)
-    }
-
-    /// The `q`-quantile of sorted values, interpolated linearly (NumPy's default).
-    static func quantile(_ sorted: [Float], _ q: Double) -> Float {
-        let position = q * Double(sorted.count - 1)
-        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
-        let fraction = Float(position - Double(below))
-        return sorted[below] + fraction * (sorted[above] - sorted[below])
     }
 
     /// The rows of `table`, scaled, as a tensor `[rows, features]`.
