@@ -25,7 +25,7 @@ extension Tensor {
     public static func convolution2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
-        try convolution(x, weight: weight, bias: bias, geometry: ConvolutionGeometry(
+        try convolution(x, weight: weight, bias: bias, call: ConvolutionGeometry(
             op: "conv2d", input: x, weight: weight, bias: bias, transposed: false,
             stride: stride, padding: padding, outputPadding: 0))
     }
@@ -35,27 +35,15 @@ extension Tensor {
     public static func convolutionTranspose2d(
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0
     ) throws -> Tensor {
-        try convolution(x, weight: weight, bias: bias, geometry: ConvolutionGeometry(
+        try convolution(x, weight: weight, bias: bias, call: ConvolutionGeometry(
             op: "conv_transpose2d", input: x, weight: weight, bias: bias, transposed: true,
             stride: stride, padding: padding, outputPadding: outputPadding))
     }
 
-    private static func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvolutionGeometry) throws -> Tensor {
-        let forward = try g.forwardPrimitive()
-        // In bf16 these reorders round the source and the weights; the rounded copies are
-        // what the backward passes read too (the precision is the geometry's, fixed here).
-        let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
-        let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
-        let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
-        return record(out, name: g.op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
-            try g.backward(gradient, input: x, source: src, weight: weight, weights: weights,
-                           hasBias: bias != nil, forward: forward)
-        }
-    }
 }
 
-/// The sizes of one convolution call, validated, and the oneDNN work for it.
-struct ConvolutionGeometry {
+/// The sizes of one 2-D convolution call, validated, and the oneDNN work for it.
+struct ConvolutionGeometry: ConvolutionCall {
     let op: String
     let transposed: Bool
     let batch, inChannels, height, width, outChannels, kernelHeight, kernelWidth: Int
@@ -121,15 +109,9 @@ struct ConvolutionGeometry {
     var strides: [Int64] { [Int64(stride), Int64(stride)] }
     var paddingLeft: [Int64] { [Int64(padding), Int64(padding)] }
     var paddingRight: [Int64] { [Int64(padding - outputPadding), Int64(padding - outputPadding)] }
-
-    /// The user's weight viewed with oneDNN's logical dimensions. A transposed
-    /// convolution's PyTorch layout `[in, out, kh, kw]` is oneDNN's `iohw` tag.
-    func weightView(_ weight: Tensor) throws -> Tensor {
-        let plain = try weight.plain()
-        guard transposed else { return plain }
-        return Tensor(shape: weightShape, storage: plain.storage, offset: plain.offset,
-                      descriptor: MemoryDescriptor(shape: weightShape, tag: dnnl_iohw))
-    }
+    var window: ConvolutionPass.Window { .init(strides: strides, paddingLeft: paddingLeft, paddingRight: paddingRight) }
+    /// A transposed convolution's PyTorch weight layout `[in, out, kh, kw]`.
+    var inOutTag: dnnl_format_tag_t { dnnl_iohw }
 
     /// oneDNN's type for the operands: the source, the weights and the output gradient.
     /// Results (destination, input and weight gradients) are always float32.
@@ -141,141 +123,26 @@ struct ConvolutionGeometry {
 
     func forwardPrimitive() throws -> Primitive {
         try DNNL.primitive("\(key)|fwd", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: dnnl_f32) { layouts in
-            var src = layouts.source, wei = any(weightShape, operand), dst = layouts.destination
-            let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
-            return try withOptionalPointer(to: bias) { biasPointer in
-                if transposed {
-                    var desc = dnnl_deconvolution_desc_t()
-                    try DNNL.check(dnnl_deconvolution_forward_desc_init(
-                        &desc, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst,
-                        strides, paddingLeft, paddingRight), op, "deconvolution forward descriptor")
-                    return try DNNL.makeDescriptor(&desc, op: op)
-                }
-                var desc = dnnl_convolution_desc_t()
-                try DNNL.check(dnnl_convolution_forward_desc_init(
-                    &desc, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, biasPointer, &dst,
-                    strides, paddingLeft, paddingRight), op, "convolution forward descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op)
-            }
+            try ConvolutionPass.forward(dnnl_forward_training).descriptor(
+                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape, operand),
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination, window: window)
         } } }
     }
 
-    func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
-        let dstMD = forward.descriptor(dnnl_query_dst_md)
-        let out = Tensor(uninitializedShape: destinationShape, descriptor: dstMD)
-        var args: [(Int32, Tensor, MemoryDescriptor)] = [
-            (DNNL_ARG_SRC, source, source.memoryDescriptor),
-            (DNNL_ARG_WEIGHTS, weights, weights.memoryDescriptor),
-            (DNNL_ARG_DST, out, dstMD),
-        ]
-        if let bias {
-            let b = try bias.plain()
-            args.append((DNNL_ARG_BIAS, b, b.memoryDescriptor))
-        }
-        try forward.execute(args, op: op)
-        return out
-    }
-
-    func backward(_ gradient: Tensor, input: Tensor, source: Tensor, weight: Tensor, weights: Tensor,
-                  hasBias: Bool, forward: Primitive) throws -> [Tensor?] {
-        var result: [Tensor?] = [nil, nil]
-        // The output gradient in the layout (and, in bf16, the rounding) a pass wants,
-        // converted once when both passes want the same.
-        var converted: Tensor?
-        func outputGradient(_ wanted: MemoryDescriptor) throws -> Tensor {
-            if let converted, converted.memoryDescriptor == wanted { return converted }
-            let made = try DNNL.reorder(gradient, to: wanted)
-            converted = made
-            return made
-        }
-        if input.requiresGrad {
-            let primitive = try backwardDataPrimitive(forward)
-            let diffDst = try outputGradient(primitive.descriptor(dnnl_query_diff_dst_md))
-            let w = try Self.copy(of: weightView(weight), among: [weights], as: primitive.descriptor(dnnl_query_weights_md))
-            let diffSrcMD = primitive.descriptor(dnnl_query_diff_src_md)
-            let diffSrc = Tensor(uninitializedShape: sourceShape, descriptor: diffSrcMD)
-            try primitive.execute([
-                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
-                (DNNL_ARG_WEIGHTS, w, w.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc, diffSrcMD),
-            ], op: op)
-            result[0] = diffSrc
-        }
-        if weight.requiresGrad || hasBias {
-            let primitive = try backwardWeightsPrimitive(forward)
-            let diffDst = try outputGradient(primitive.descriptor(dnnl_query_diff_dst_md))
-            // The forward pass may have reordered the input (to a plain layout, for a
-            // channel-poor end, or to bf16): take the copy that needs least work.
-            let src = try Self.copy(of: input, among: [source, input], as: primitive.descriptor(dnnl_query_src_md))
-            let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
-            let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
-            var args: [(Int32, Tensor, MemoryDescriptor)] = [
-                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
-                (DNNL_ARG_SRC, src, src.memoryDescriptor),
-                (DNNL_ARG_DIFF_WEIGHTS, diffWeights, diffWeightsMD),
-            ]
-            let diffBias = Tensor(zeros: [outChannels])
-            if hasBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias, diffBias.memoryDescriptor)) }
-            try primitive.execute(args, op: op)
-            result[1] = try plainWeightGradient(diffWeights, like: weight)
-            if hasBias { result.append(diffBias) }
-        }
-        return result
-    }
-
-    /// `original`'s values in layout `wanted`: the first of `copies` (the same values in other
-    /// layouts, or rounded to bf16) that already has it, else a reorder of the first copy of
-    /// `wanted`'s data type, else of `original`. A bf16 copy is never widened back to
-    /// float32 (its rounding would stay); rounding `original` again gives the same bf16 values.
-    static func copy(of original: Tensor, among copies: [Tensor], as wanted: MemoryDescriptor) throws -> Tensor {
-        if let ready = copies.first(where: { $0.memoryDescriptor == wanted }) { return ready }
-        let sameType = copies.first { $0.memoryDescriptor.dataType == wanted.dataType }
-        return try DNNL.reorder(sameType ?? original, to: wanted)
-    }
-
-    /// Reorders a weight gradient into the user's weight layout.
-    private func plainWeightGradient(_ gradient: Tensor, like weight: Tensor) throws -> Tensor {
-        guard transposed else { return try gradient.plain() }
-        let iohw = try DNNL.reorder(gradient, to: MemoryDescriptor(shape: weightShape, tag: dnnl_iohw))
-        return Tensor(shape: weight.shape, storage: iohw.storage)
-    }
-
-    private func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
+    func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_data", op: op) { try inPassPrecision { operand in try chooseLayouts(source: dnnl_f32, destination: operand) { layouts in
-            var diffSrc = layouts.source, wei = any(weightShape, operand), diffDst = layouts.destination
-            if transposed {
-                var desc = dnnl_deconvolution_desc_t()
-                try DNNL.check(dnnl_deconvolution_backward_data_desc_init(
-                    &desc, dnnl_deconvolution_direct, &diffSrc, &wei, &diffDst, strides, paddingLeft, paddingRight),
-                    op, "deconvolution backward-data descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-            }
-            var desc = dnnl_convolution_desc_t()
-            try DNNL.check(dnnl_convolution_backward_data_desc_init(
-                &desc, dnnl_convolution_direct, &diffSrc, &wei, &diffDst, strides, paddingLeft, paddingRight),
-                op, "convolution backward-data descriptor")
-            return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            try ConvolutionPass.backwardData.descriptor(
+                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape, operand),
+                destination: layouts.destination, window: window, hint: forward)
         } } }
     }
 
-    private func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
+    func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_weights", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: operand) { layouts in
-            var src = layouts.source, diffWei = any(weightShape), diffDst = layouts.destination
-            let diffBias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
-            return try withOptionalPointer(to: diffBias) { biasPointer in
-                if transposed {
-                    var desc = dnnl_deconvolution_desc_t()
-                    try DNNL.check(dnnl_deconvolution_backward_weights_desc_init(
-                        &desc, dnnl_deconvolution_direct, &src, &diffWei, biasPointer, &diffDst,
-                        strides, paddingLeft, paddingRight), op, "deconvolution backward-weights descriptor")
-                    return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-                }
-                var desc = dnnl_convolution_desc_t()
-                try DNNL.check(dnnl_convolution_backward_weights_desc_init(
-                    &desc, dnnl_convolution_direct, &src, &diffWei, biasPointer, &diffDst,
-                    strides, paddingLeft, paddingRight), op, "convolution backward-weights descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-            }
+            try ConvolutionPass.backwardWeights.descriptor(
+                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape),
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination,
+                window: window, hint: forward)
         } } }
     }
 

@@ -77,7 +77,7 @@ extension Tensor {
         let kernelTime = weight.rank == 5 ? weight.shape[2] : 1
         var left = padding.values, right = padding.values
         if causal { (left[0], right[0]) = (kernelTime - 1, 0) }
-        return try spatialConvolution(x, weight: weight, bias: bias, geometry: SpatialConvolutionGeometry(
+        return try convolution(x, weight: weight, bias: bias, call: SpatialConvolutionGeometry(
             op: op, input: x, weight: weight, bias: bias, transposed: false,
             stride: stride.values, paddingLeft: left, paddingRight: right, outputPadding: [0, 0, 0]))
     }
@@ -93,27 +93,16 @@ extension Tensor {
         _ x: Tensor, weight: Tensor, bias: Tensor? = nil,
         stride: Size3D = 1, padding: Size3D = 0, outputPadding: Size3D = 0
     ) throws -> Tensor {
-        try spatialConvolution(x, weight: weight, bias: bias, geometry: SpatialConvolutionGeometry(
+        try convolution(x, weight: weight, bias: bias, call: SpatialConvolutionGeometry(
             op: "conv_transpose3d", input: x, weight: weight, bias: bias, transposed: true,
             stride: stride.values, paddingLeft: padding.values, paddingRight: padding.values,
             outputPadding: outputPadding.values))
-    }
-
-    private static func spatialConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?,
-                                           geometry g: SpatialConvolutionGeometry) throws -> Tensor {
-        let forward = try g.forwardPrimitive()
-        let src = try DNNL.reorder(x, to: forward.descriptor(dnnl_query_src_md))
-        let weights = try DNNL.reorder(g.weightView(weight), to: forward.descriptor(dnnl_query_weights_md))
-        let out = try g.runForward(forward, source: src, weights: weights, bias: bias)
-        return record(out, name: g.op, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { gradient in
-            try g.backward(gradient, input: x, source: src, weight: weight, weights: weights, forward: forward)
-        }
     }
 }
 
 /// The sizes of one convolution call over any number of spatial axes (3 for video),
 /// validated, with oneDNN's padding convention, and the oneDNN work for it.
-private struct SpatialConvolutionGeometry {
+private struct SpatialConvolutionGeometry: ConvolutionCall {
     let op: String
     let transposed: Bool
     let batch, inChannels, outChannels: Int
@@ -190,23 +179,16 @@ private struct SpatialConvolutionGeometry {
     var strides: [Int64] { stride.map(Int64.init) }
     var left: [Int64] { paddingLeft.map(Int64.init) }
     var right: [Int64] { paddingRight.map(Int64.init) }
+    var window: ConvolutionPass.Window { .init(strides: strides, paddingLeft: left, paddingRight: right) }
 
     /// PyTorch's transposed-convolution weight `[in, out, k...]` as a oneDNN tag over the
     /// logical `[out, in, k...]` dimensions.
-    private var inOutTag: dnnl_format_tag_t {
+    var inOutTag: dnnl_format_tag_t {
         switch axes {
         case 1: return dnnl_bac
         case 2: return dnnl_iohw
         default: return dnnl_iodhw
         }
-    }
-
-    /// The user's weight viewed with oneDNN's logical dimensions.
-    func weightView(_ weight: Tensor) throws -> Tensor {
-        let plain = try weight.plain()
-        guard transposed else { return plain }
-        return Tensor(shape: weightShape, storage: plain.storage, offset: plain.offset,
-                      descriptor: MemoryDescriptor(shape: weightShape, tag: inOutTag))
     }
 
     private func any(_ shape: [Int]) -> dnnl_memory_desc_t { MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw }
@@ -218,120 +200,26 @@ private struct SpatialConvolutionGeometry {
 
     func forwardPrimitive() throws -> Primitive {
         try DNNL.primitive("\(key)|fwd", op: op) {
-            var src = activation(sourceShape), wei = any(weightShape), dst = activation(destinationShape)
-            let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
-            return try withOptionalPointer(to: bias) { biasPointer in
-                if transposed {
-                    var desc = dnnl_deconvolution_desc_t()
-                    try DNNL.check(dnnl_deconvolution_forward_desc_init(
-                        &desc, dnnl_forward_training, dnnl_deconvolution_direct, &src, &wei, biasPointer, &dst,
-                        strides, left, right), op, "deconvolution forward descriptor")
-                    return try DNNL.makeDescriptor(&desc, op: op)
-                }
-                var desc = dnnl_convolution_desc_t()
-                try DNNL.check(dnnl_convolution_forward_desc_init(
-                    &desc, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, biasPointer, &dst,
-                    strides, left, right), op, "convolution forward descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op)
-            }
+            try ConvolutionPass.forward(dnnl_forward_training).descriptor(
+                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape), window: window)
         }
     }
 
-    func runForward(_ forward: Primitive, source: Tensor, weights: Tensor, bias: Tensor?) throws -> Tensor {
-        let dstMD = forward.descriptor(dnnl_query_dst_md)
-        let out = Tensor(uninitializedShape: destinationShape, descriptor: dstMD)
-        var args: [(Int32, Tensor, MemoryDescriptor)] = [
-            (DNNL_ARG_SRC, source, source.memoryDescriptor),
-            (DNNL_ARG_WEIGHTS, weights, weights.memoryDescriptor),
-            (DNNL_ARG_DST, out, dstMD),
-        ]
-        if let bias {
-            let b = try bias.plain()
-            args.append((DNNL_ARG_BIAS, b, b.memoryDescriptor))
-        }
-        try forward.execute(args, op: op)
-        return out
-    }
-
-    func backward(_ gradient: Tensor, input: Tensor, source: Tensor, weight: Tensor, weights: Tensor,
-                  forward: Primitive) throws -> [Tensor?] {
-        var result: [Tensor?] = [nil, nil]
-        if input.requiresGrad {
-            let primitive = try backwardDataPrimitive(forward)
-            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
-            let w = try DNNL.reorder(weights, to: primitive.descriptor(dnnl_query_weights_md))
-            let diffSrcMD = primitive.descriptor(dnnl_query_diff_src_md)
-            let diffSrc = Tensor(uninitializedShape: sourceShape, descriptor: diffSrcMD)
-            try primitive.execute([
-                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
-                (DNNL_ARG_WEIGHTS, w, w.memoryDescriptor),
-                (DNNL_ARG_DIFF_SRC, diffSrc, diffSrcMD),
-            ], op: op)
-            result[0] = diffSrc
-        }
-        if weight.requiresGrad || hasBias {
-            let primitive = try backwardWeightsPrimitive(forward)
-            let diffDst = try DNNL.reorder(gradient, to: primitive.descriptor(dnnl_query_diff_dst_md))
-            let src = try DNNL.reorder(source, to: primitive.descriptor(dnnl_query_src_md))
-            let diffWeightsMD = primitive.descriptor(dnnl_query_diff_weights_md)
-            let diffWeights = Tensor(uninitializedShape: weightShape, descriptor: diffWeightsMD)
-            var args: [(Int32, Tensor, MemoryDescriptor)] = [
-                (DNNL_ARG_DIFF_DST, diffDst, diffDst.memoryDescriptor),
-                (DNNL_ARG_SRC, src, src.memoryDescriptor),
-                (DNNL_ARG_DIFF_WEIGHTS, diffWeights, diffWeightsMD),
-            ]
-            let diffBias = Tensor(zeros: [outChannels])
-            if hasBias { args.append((DNNL_ARG_DIFF_BIAS, diffBias, diffBias.memoryDescriptor)) }
-            try primitive.execute(args, op: op)
-            result[1] = try plainWeightGradient(diffWeights, like: weight)
-            if hasBias { result.append(diffBias) }
-        }
-        return result
-    }
-
-    /// Reorders a weight gradient into the user's weight layout.
-    private func plainWeightGradient(_ gradient: Tensor, like weight: Tensor) throws -> Tensor {
-        guard transposed else { return try gradient.plain() }
-        let inOut = try DNNL.reorder(gradient, to: MemoryDescriptor(shape: weightShape, tag: inOutTag))
-        return Tensor(shape: weight.shape, storage: inOut.storage)
-    }
-
-    private func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
+    func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_data", op: op) {
-            var diffSrc = activation(sourceShape), wei = any(weightShape), diffDst = activation(destinationShape)
-            if transposed {
-                var desc = dnnl_deconvolution_desc_t()
-                try DNNL.check(dnnl_deconvolution_backward_data_desc_init(
-                    &desc, dnnl_deconvolution_direct, &diffSrc, &wei, &diffDst, strides, left, right),
-                    op, "deconvolution backward-data descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-            }
-            var desc = dnnl_convolution_desc_t()
-            try DNNL.check(dnnl_convolution_backward_data_desc_init(
-                &desc, dnnl_convolution_direct, &diffSrc, &wei, &diffDst, strides, left, right),
-                op, "convolution backward-data descriptor")
-            return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
+            try ConvolutionPass.backwardData.descriptor(
+                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
+                destination: activation(destinationShape), window: window, hint: forward)
         }
     }
 
-    private func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
+    func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_weights", op: op) {
-            var src = activation(sourceShape), diffWei = any(weightShape), diffDst = activation(destinationShape)
-            let diffBias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
-            return try withOptionalPointer(to: diffBias) { biasPointer in
-                if transposed {
-                    var desc = dnnl_deconvolution_desc_t()
-                    try DNNL.check(dnnl_deconvolution_backward_weights_desc_init(
-                        &desc, dnnl_deconvolution_direct, &src, &diffWei, biasPointer, &diffDst,
-                        strides, left, right), op, "deconvolution backward-weights descriptor")
-                    return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-                }
-                var desc = dnnl_convolution_desc_t()
-                try DNNL.check(dnnl_convolution_backward_weights_desc_init(
-                    &desc, dnnl_convolution_direct, &src, &diffWei, biasPointer, &diffDst,
-                    strides, left, right), op, "convolution backward-weights descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, hint: forward)
-            }
+            try ConvolutionPass.backwardWeights.descriptor(
+                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape),
+                window: window, hint: forward)
         }
     }
 }

@@ -176,17 +176,11 @@ extension ConvolutionGeometry {
         // measured with; post-ops are supported there too.
         let kind = min(inChannels, outChannels) < ConvolutionLayoutChoice.poorChannels ? dnnl_forward_training : dnnl_forward_inference
         return try DNNL.primitive("\(key)|inf\(kind.rawValue)|\(activation?.key ?? "none")", op: op) { try chooseLayouts { layouts in
-            var src = layouts.source, dst = layouts.destination
-            var wei = MemoryDescriptor(shape: weightShape, tag: dnnl_format_tag_any).raw
-            let bias = hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil
             let configure = activation.map { activation in { (attributes: dnnl_primitive_attr_t) in try activation.append(to: attributes, op: op) } }
-            return try withOptionalPointer(to: bias) { biasPointer in
-                var desc = dnnl_convolution_desc_t()
-                try DNNL.check(dnnl_convolution_forward_desc_init(
-                    &desc, kind, dnnl_convolution_direct, &src, &wei, biasPointer, &dst,
-                    strides, paddingLeft, paddingRight), op, "convolution inference descriptor")
-                return try DNNL.makeDescriptor(&desc, op: op, configure: configure)
-            }
+            return try ConvolutionPass.forward(kind).descriptor(
+                transposed: false, op: op, source: layouts.source, weights: MemoryDescriptor(shape: weightShape, tag: dnnl_format_tag_any).raw,
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination,
+                window: window, configure: configure)
         } }
     }
 }
