@@ -240,7 +240,7 @@ struct ThreadOptions: ParsableArguments {
 }
 
 /// The help of every `--precision` option that scores or trains a detector.
-let precisionHelp = "Precision of the network's products: fp32, or bf16 on a CPU with AVX512-BF16 or AMX: 2-D convolutions (training and scoring) and fully connected layers (scoring) take bf16 operands, about 3 significant digits each, and accumulate in float32; weights stay float32. 3-D convolutions and LSTMs stay float32."
+let precisionHelp = "Precision of the network's products: fp32, or bf16 on a CPU with AVX512-BF16 or AMX: 2-D and 3-D convolutions (training and scoring) and fully connected layers (scoring) take bf16 operands, about 3 significant digits each, and accumulate in float32; weights stay float32. LSTMs stay float32."
 
 /// Refuses bf16 up front where oneDNN has no native bf16 kernels, rather than failing
 /// after the data is read (``MOCCACore/ComputePrecision/run(in:_:)`` would refuse it there).

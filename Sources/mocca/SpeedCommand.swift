@@ -320,8 +320,12 @@ struct VideoAutoencoderSpeed: ParsableCommand {
     @Option(help: "Frame height (a multiple of 32).") var height = 64
     @Option(help: "Frame width (a multiple of 32).") var width = 96
     @Option(help: "Frame channels (1 or 3).") var channels = 1
+    @OptionGroup var precision: ConvolutionPrecisionOption
 
-    func validate() throws { guard batch > 1 else { throw ValidationError("--batch must be at least 2") } }
+    func validate() throws {
+        guard batch > 1 else { throw ValidationError("--batch must be at least 2") }
+        try precision.validate()
+    }
 
     func run() throws {
         Threads.count = timing.threads
@@ -337,7 +341,7 @@ struct VideoAutoencoderSpeed: ParsableCommand {
         var index = 0
         var loss: Float = 0
         model.train()
-        let result = try timing.timer.measure {
+        let result = try precision.timed(timing.timer) {
             optimizer.zeroGradients()
             let objective = try model.reconstructionLoss(pool[index % pool.count])
             index += 1
@@ -346,7 +350,7 @@ struct VideoAutoencoderSpeed: ParsableCommand {
             loss = objective.item
         }
         try printJSON(["bench": "mocca_video_ae", "threads": timing.threads, "clock": timing.clock, "batch": batch, "clip_length": clipLength,
-                       "height": height, "width": width, "channels": channels,
+                       "height": height, "width": width, "channels": channels, "precision": precision.precision.rawValue,
                        "params": parameters.reduce(0) { $0 + $1.count },
                        "train_clip_per_s_best": round1(Double(batch) / result.best),
                        "train_clip_per_s_median": round1(Double(batch) / result.median),

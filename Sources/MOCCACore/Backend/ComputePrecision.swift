@@ -14,12 +14,12 @@ public enum Precision: String, Codable, Sendable, CaseIterable {
 /// Which precision ops run in, scoped like ``withoutGradients(_:)``, and whether this CPU
 /// can run bf16 natively.
 ///
-/// In bf16, ``Tensor/convolution2d(_:weight:bias:stride:padding:)`` and
-/// ``Tensor/convolutionTranspose2d(_:weight:bias:stride:padding:outputPadding:)`` run every
-/// pass, forward and backward, with bf16 operands and float32 results (training and
-/// inference alike), and ``Tensor/linear(_:weight:bias:)`` runs its product in bf16 where
-/// no gradient is recorded. Every other op (BatchNorm, activations, pooling, 3-D
-/// convolutions, LSTMs, the optimisers) stays float32, as do the tensors between ops.
+/// In bf16, ``Tensor/convolution2d(_:weight:bias:stride:padding:)``,
+/// ``Tensor/convolutionTranspose2d(_:weight:bias:stride:padding:outputPadding:)`` and their
+/// 3-D counterparts run every pass, forward and backward, with bf16 operands and float32
+/// results (training and inference alike), and ``Tensor/linear(_:weight:bias:)`` runs its
+/// product in bf16 where no gradient is recorded. Every other op (BatchNorm, activations,
+/// pooling, LSTMs, the optimisers) stays float32, as do the tensors between ops.
 public enum ComputePrecision {
     /// The precision of the current task; float32 unless ``run(in:_:)`` says otherwise.
     @TaskLocal static var current: Precision = .fp32

@@ -48,7 +48,10 @@ public struct Size3D: Hashable, Sendable, ExpressibleByIntegerLiteral, Expressib
 /// sums, BatchNorm and LeakyReLU between convolutions stay in the same layout without
 /// reorders: a `video-c3d` training step (batch 8, 1×16×64×64) went from 27 to about
 /// 55 clips/s on a 2-vCPU AVX-512 EPYC (README, *Performance*). The geometry is written for
-/// any number of spatial axes and could replace the 2-D one later.
+/// any number of spatial axes and could replace the 2-D one later. Under
+/// ``ComputePrecision/run(in:_:)`` with bf16 every pass rounds its operands (source,
+/// weights, output gradient) to bf16 and accumulates and writes float32, as the 2-D passes
+/// do (``convolution2d(_:weight:bias:stride:padding:)``).
 extension Tensor {
     /// Cross-correlation of `x` `[N, C, T, H, W]` with `weight` `[K, C, kt, kh, kw]`, plus `bias` `[K]`.
     ///
@@ -113,6 +116,7 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
     /// may be negative.
     let paddingLeft, paddingRight: [Int]
     let hasBias: Bool
+    let precision: Precision
 
     var axes: Int { input.count }
 
@@ -167,10 +171,11 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
         self.paddingLeft = paddingLeft
         self.paddingRight = right
         hasBias = bias != nil
+        precision = ComputePrecision.current
     }
 
     var key: String {
-        "\(op)|\(batch),\(inChannels),\(input)|\(outChannels),\(kernel)|s\(stride)l\(paddingLeft)r\(paddingRight)|b\(hasBias)"
+        "\(op)|\(batch),\(inChannels),\(input)|\(outChannels),\(kernel)|s\(stride)l\(paddingLeft)r\(paddingRight)|b\(hasBias)|\(precision.rawValue)"
     }
     var sourceShape: [Int] { [batch, inChannels] + input }
     var destinationShape: [Int] { [batch, outChannels] + output }
@@ -191,35 +196,37 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
         }
     }
 
-    private func any(_ shape: [Int]) -> dnnl_memory_desc_t { MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any).raw }
+    private func any(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+        MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any, dataType: dataType).raw
+    }
 
     /// Channels-last (`ndhwc`), the layout requested on the source and destination sides.
-    private func activation(_ shape: [Int]) -> dnnl_memory_desc_t {
-        MemoryDescriptor(shape: shape, tag: axes == 3 ? dnnl_acdeb : (axes == 2 ? dnnl_acdb : dnnl_acb)).raw
+    private func activation(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+        MemoryDescriptor(shape: shape, tag: axes == 3 ? dnnl_acdeb : (axes == 2 ? dnnl_acdb : dnnl_acb), dataType: dataType).raw
     }
 
     func forwardPrimitive() throws -> Primitive {
-        try DNNL.primitive("\(key)|fwd", op: op) {
+        try DNNL.primitive("\(key)|fwd", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.forward(dnnl_forward_training).descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
+                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: any(weightShape, operand),
                 bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape), window: window)
-        }
+        } }
     }
 
     func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_data", op: op) {
+        try DNNL.primitive("\(key)|bwd_data", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.backwardData.descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
-                destination: activation(destinationShape), window: window, hint: forward)
-        }
+                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape, operand),
+                destination: activation(destinationShape, operand), window: window, hint: forward)
+        } }
     }
 
     func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
-        try DNNL.primitive("\(key)|bwd_weights", op: op) {
+        try DNNL.primitive("\(key)|bwd_weights", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.backwardWeights.descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape),
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape),
+                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: any(weightShape),
+                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape, operand),
                 window: window, hint: forward)
-        }
+        } }
     }
 }

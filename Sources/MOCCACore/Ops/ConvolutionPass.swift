@@ -62,6 +62,15 @@ enum ConvolutionPass {
         }
     }
 
+    /// Whether oneDNN runs a descriptor on its gemm-based or reference convolution rather
+    /// than a JIT (direct or brgemm) kernel.
+    static func isGenericKernel(_ pd: dnnl_primitive_desc_t) -> Bool {
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info else { return false }
+        let name = String(cString: info)
+        return name.hasPrefix("ref") || name.contains("gemm:")
+    }
+
     /// The pass's name in error messages.
     private var name: String {
         switch self {
@@ -88,12 +97,44 @@ protocol ConvolutionCall {
     /// A transposed convolution's PyTorch weight layout `[in, out, k...]`, as a oneDNN tag
     /// over the logical dimensions.
     var inOutTag: dnnl_format_tag_t { get }
+    /// The operands' precision, taken from ``ComputePrecision`` when the op is called, so
+    /// that the backward passes run as the forward pass did wherever they are started.
+    var precision: Precision { get }
     func forwardPrimitive() throws -> Primitive
     func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive
     func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive
 }
 
 extension ConvolutionCall {
+    /// oneDNN's type for the operands: the source, the weights and the output gradient.
+    /// Results (destination, input and weight gradients) are always float32.
+    var operandType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
+
+    /// Creates a pass's primitive descriptor with `make`, given the operands' data type: the
+    /// geometry's, except where bf16 would be slower than float32.
+    ///
+    /// In bf16, a pass that oneDNN 2.6 can only run on its gemm-based kernel (im2col and a
+    /// bf16 GEMM) or a reference kernel, while float32 gets a JIT kernel, is created in
+    /// float32 instead. That happens on channel-poor backward passes, whose bf16 JIT
+    /// kernels take neither the plain nor the channels-last narrow side: in the
+    /// Fashion-MNIST demo's network (one thread, totals of a 3-epoch run), the 8 → 4
+    /// convolution's backward passes took 56 ms on the bf16 gemm kernel against 19 in float32
+    /// JIT, the 4 → 8 transposed one's 103 against 17, the 1 → 8 one's 56 against 7. Where
+    /// float32 also runs gemm, bf16 stays (the 8 → 1 transposed forward: 33 ms against 112).
+    /// The choice is fixed by the kernels oneDNN offers, not timed, like the layouts'.
+    func inPassPrecision(_ make: (_ operandType: dnnl_data_type_t) throws -> dnnl_primitive_desc_t) throws -> dnnl_primitive_desc_t {
+        let pd = try make(operandType)
+        guard operandType == dnnl_bf16, ConvolutionPass.isGenericKernel(pd) else { return pd }
+        guard let float32 = try? make(dnnl_f32) else { return pd }
+        if ConvolutionPass.isGenericKernel(float32) {
+            dnnl_primitive_desc_destroy(float32)
+            return pd
+        }
+        dnnl_primitive_desc_destroy(pd)
+        return float32
+    }
+
+
     /// The user's weight viewed with oneDNN's logical dimensions (a transposed
     /// convolution's through ``inOutTag``).
     func weightView(_ weight: Tensor) throws -> Tensor {
