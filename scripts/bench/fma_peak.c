@@ -1,9 +1,10 @@
 /* Prints one core's float32 fused multiply-add ceiling in GFLOP/s: 12 independent
  * accumulators of FMAs on registers, no memory traffic, in AVX-512 (16 lanes) and AVX2
  * (8 lanes). The frameworks' throughputs, converted to GFLOP/s, are set against it in the
- * README (Performance): no convolution can run faster than this on the host.
+ * README (Performance): no convolution can run faster than this on the host. Timed in
+ * process CPU time, so that another process sharing the core does not lower it.
  *
- *   cc -O2 -mavx512f -mfma scripts/bench/fma_peak.c -o /tmp/fma_peak && /tmp/fma_peak
+ *   cc -O3 -mavx512f -mfma scripts/bench/fma_peak.c -o /tmp/fma_peak && /tmp/fma_peak
  *   (two cores: start two at once, e.g. `/tmp/fma_peak & /tmp/fma_peak; wait`)
  */
 #include <immintrin.h>
