@@ -111,7 +111,7 @@ extension ConvolutionCall {
     var operandType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }
 
     /// Creates a pass's primitive descriptor with `make`, given the operands' data type: the
-    /// geometry's, except where bf16 would be slower than float32.
+    /// call's, except where bf16 would be slower than float32.
     ///
     /// In bf16, a pass that oneDNN 2.6 can only run on its gemm-based kernel (im2col and a
     /// bf16 GEMM) or a reference kernel, while float32 gets a JIT kernel, is created in
@@ -133,7 +133,6 @@ extension ConvolutionCall {
         dnnl_primitive_desc_destroy(pd)
         return float32
     }
-
 
     /// The user's weight viewed with oneDNN's logical dimensions (a transposed
     /// convolution's through ``inOutTag``).
