@@ -106,29 +106,25 @@ struct ConvolutionGeometry: ConvolutionCall {
     var destinationShape: [Int] { [batch, outChannels, outHeight, outWidth] }
     /// oneDNN's logical weight dimensions: `[out, in, kh, kw]` for both kinds.
     var weightShape: [Int] { [outChannels, inChannels, kernelHeight, kernelWidth] }
-    var strides: [Int64] { [Int64(stride), Int64(stride)] }
-    var paddingLeft: [Int64] { [Int64(padding), Int64(padding)] }
-    var paddingRight: [Int64] { [Int64(padding - outputPadding), Int64(padding - outputPadding)] }
-    var window: ConvolutionPass.Window { .init(strides: strides, paddingLeft: paddingLeft, paddingRight: paddingRight) }
+    var window: ConvolutionPass.Window {
+        let (s, left, right) = (Int64(stride), Int64(padding), Int64(padding - outputPadding))
+        return .init(strides: [s, s], paddingLeft: [left, left], paddingRight: [right, right])
+    }
     /// A transposed convolution's PyTorch weight layout `[in, out, kh, kw]`.
     var inOutTag: dnnl_format_tag_t { dnnl_iohw }
-
-    private func any(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
-        MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any, dataType: dataType).raw
-    }
 
     func forwardPrimitive() throws -> Primitive {
         try DNNL.primitive("\(key)|fwd", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: dnnl_f32) { layouts in
             try ConvolutionPass.forward(dnnl_forward_training).descriptor(
-                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape, operand),
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination, window: window)
+                transposed: transposed, op: op, source: layouts.source, weights: anyLayoutWeights(operand),
+                bias: biasDescriptor, destination: layouts.destination, window: window)
         } } }
     }
 
     func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_data", op: op) { try inPassPrecision { operand in try chooseLayouts(source: dnnl_f32, destination: operand) { layouts in
             try ConvolutionPass.backwardData.descriptor(
-                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape, operand),
+                transposed: transposed, op: op, source: layouts.source, weights: anyLayoutWeights(operand),
                 destination: layouts.destination, window: window, hint: forward)
         } } }
     }
@@ -136,9 +132,8 @@ struct ConvolutionGeometry: ConvolutionCall {
     func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_weights", op: op) { try inPassPrecision { operand in try chooseLayouts(source: operand, destination: operand) { layouts in
             try ConvolutionPass.backwardWeights.descriptor(
-                transposed: transposed, op: op, source: layouts.source, weights: any(weightShape),
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination,
-                window: window, hint: forward)
+                transposed: transposed, op: op, source: layouts.source, weights: anyLayoutWeights(),
+                bias: biasDescriptor, destination: layouts.destination, window: window, hint: forward)
         } } }
     }
 

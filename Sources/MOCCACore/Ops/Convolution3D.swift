@@ -181,10 +181,9 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
     var destinationShape: [Int] { [batch, outChannels] + output }
     /// oneDNN's logical weight dimensions: `[out, in, k...]` for both kinds.
     var weightShape: [Int] { [outChannels, inChannels] + kernel }
-    var strides: [Int64] { stride.map(Int64.init) }
-    var left: [Int64] { paddingLeft.map(Int64.init) }
-    var right: [Int64] { paddingRight.map(Int64.init) }
-    var window: ConvolutionPass.Window { .init(strides: strides, paddingLeft: left, paddingRight: right) }
+    var window: ConvolutionPass.Window {
+        .init(strides: stride.map(Int64.init), paddingLeft: paddingLeft.map(Int64.init), paddingRight: paddingRight.map(Int64.init))
+    }
 
     /// PyTorch's transposed-convolution weight `[in, out, k...]` as a oneDNN tag over the
     /// logical `[out, in, k...]` dimensions.
@@ -196,10 +195,6 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
         }
     }
 
-    private func any(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
-        MemoryDescriptor(shape: shape, tag: dnnl_format_tag_any, dataType: dataType).raw
-    }
-
     /// Channels-last (`ndhwc`), the layout requested on the source and destination sides.
     private func activation(_ shape: [Int], _ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
         MemoryDescriptor(shape: shape, tag: axes == 3 ? dnnl_acdeb : (axes == 2 ? dnnl_acdb : dnnl_acb), dataType: dataType).raw
@@ -208,15 +203,15 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
     func forwardPrimitive() throws -> Primitive {
         try DNNL.primitive("\(key)|fwd", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.forward(dnnl_forward_training).descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: any(weightShape, operand),
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape), window: window)
+                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: anyLayoutWeights(operand),
+                bias: biasDescriptor, destination: activation(destinationShape), window: window)
         } }
     }
 
     func backwardDataPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_data", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.backwardData.descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape), weights: any(weightShape, operand),
+                transposed: transposed, op: op, source: activation(sourceShape), weights: anyLayoutWeights(operand),
                 destination: activation(destinationShape, operand), window: window, hint: forward)
         } }
     }
@@ -224,8 +219,8 @@ private struct SpatialConvolutionGeometry: ConvolutionCall {
     func backwardWeightsPrimitive(_ forward: Primitive) throws -> Primitive {
         try DNNL.primitive("\(key)|bwd_weights", op: op) { try inPassPrecision { operand in
             try ConvolutionPass.backwardWeights.descriptor(
-                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: any(weightShape),
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: activation(destinationShape, operand),
+                transposed: transposed, op: op, source: activation(sourceShape, operand), weights: anyLayoutWeights(),
+                bias: biasDescriptor, destination: activation(destinationShape, operand),
                 window: window, hint: forward)
         } }
     }

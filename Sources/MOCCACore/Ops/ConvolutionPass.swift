@@ -106,6 +106,14 @@ protocol ConvolutionCall {
 }
 
 extension ConvolutionCall {
+    /// The weights (or their gradient) in `dataType`, in the layout oneDNN chooses.
+    func anyLayoutWeights(_ dataType: dnnl_data_type_t = dnnl_f32) -> dnnl_memory_desc_t {
+        MemoryDescriptor(shape: weightShape, tag: dnnl_format_tag_any, dataType: dataType).raw
+    }
+
+    /// The plain bias `[K]` (or its gradient) of a call with a bias; nil without one.
+    var biasDescriptor: dnnl_memory_desc_t? { hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil }
+
     /// oneDNN's type for the operands: the source, the weights and the output gradient.
     /// Results (destination, input and weight gradients) are always float32.
     var operandType: dnnl_data_type_t { precision == .bf16 ? dnnl_bf16 : dnnl_f32 }

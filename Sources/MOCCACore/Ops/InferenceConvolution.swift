@@ -178,9 +178,8 @@ extension ConvolutionGeometry {
         return try DNNL.primitive("\(key)|inf\(kind.rawValue)|\(activation?.key ?? "none")", op: op) { try chooseLayouts { layouts in
             let configure = activation.map { activation in { (attributes: dnnl_primitive_attr_t) in try activation.append(to: attributes, op: op) } }
             return try ConvolutionPass.forward(kind).descriptor(
-                transposed: false, op: op, source: layouts.source, weights: MemoryDescriptor(shape: weightShape, tag: dnnl_format_tag_any).raw,
-                bias: hasBias ? MemoryDescriptor(plain: [outChannels]).raw : nil, destination: layouts.destination,
-                window: window, configure: configure)
+                transposed: false, op: op, source: layouts.source, weights: anyLayoutWeights(),
+                bias: biasDescriptor, destination: layouts.destination, window: window, configure: configure)
         } }
     }
 }
