@@ -102,6 +102,44 @@ import Testing
         #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
     }
 
+    /// `mocca split` lists the parts `train` uses: every image once, whole tiles together,
+    /// the same for the same seed, another for another; classification data sets are refused.
+    @Test func splitListsThePartsTrainUses() throws {
+        let folder = try makeTemporaryDirectory("mtd-split")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mtd")
+        try SyntheticInspection.writeMTD(root: data, size: 28, freeCount: 12, defects: ["Crack": 4, "Blowhole": 4])
+        struct Listing: Decodable {
+            struct Image: Decodable { var path: String; var defect: String?; var mask: String? }
+            var name: String, seed: UInt64, counts: [String: Int], train: [Image], validation: [Image], test: [Image]
+        }
+        func listing(seed: Int) throws -> Listing {
+            let run = try Mocca.run(["split", "--dataset", "mtd", "--data", data.path, "--seed", "\(seed)"])
+            #expect(run.status == 0, "\(run.stderr)")
+            return try JSONDecoder().decode(Listing.self, from: Data(run.stdout.utf8))
+        }
+        let first = try listing(seed: 3)
+        // The counts train prints for this tree (`mtdLayoutTrainsWithTheSeededSplit`).
+        #expect(first.name == "mtd" && first.seed == 3)
+        #expect(first.counts == ["train": 8, "validation": 3, "test": 9] && first.train.count == 8)
+        let paths = (first.train + first.validation + first.test).map(\.path)
+        #expect(Set(paths).count == 20 && paths.count == 20)
+        #expect(first.train.allSatisfy { $0.defect == nil && $0.path.contains("MT_Free") })
+        #expect(first.test.filter { $0.defect != nil }.allSatisfy { $0.mask?.hasSuffix(".png") == true })
+        #expect(try listing(seed: 3).test.map(\.path) == first.test.map(\.path))
+        #expect(try listing(seed: 4).train.map(\.path) != first.train.map(\.path))
+
+        // To a file, atomically, with a line saying what was written.
+        let file = folder.appendingPathComponent("split.json")
+        let written = try Mocca.run(["split", "--dataset", "mtd", "--data", data.path, "--seed", "3", "--out", file.path])
+        #expect(written.status == 0 && written.stdout.isEmpty, "\(written.stderr)")
+        #expect(written.stderr.contains("mtd, seed 3: 8 training, 3 validation and 9 test images, written to"), "\(written.stderr)")
+        #expect(try JSONDecoder().decode(Listing.self, from: Data(contentsOf: file)).test.map(\.path) == first.test.map(\.path))
+
+        let refused = try Mocca.run(["split", "--dataset", "cifar10", "--data", folder.path, "--normal-class", "cat"])
+        #expect(refused.status != 0 && refused.stderr.contains("mocca split lists the parts of inspection data sets"), "\(refused.stderr)")
+    }
+
     /// Whole images with local maps: pixel metrics and the maps' own image score, kept by the
     /// saved detector for `evaluate` and `report`; patches get them too; a vector tap is refused.
     @Test func wholeImagesWithLocalMapsGetAnomalyMaps() throws {
