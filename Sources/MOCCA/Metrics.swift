@@ -12,6 +12,13 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     public var maxBalancedAccuracy: Double
     /// The best F1 score of the anomaly class over all thresholds.
     public var maxF1: Double
+    /// The standard error of ``auroc`` by DeLong et al. (1988), for metrics computed from
+    /// one score per sample with at least two of each class; nil otherwise (pixel metrics,
+    /// and metrics stored before it existed).
+    ///
+    /// It assumes independent samples. Where samples come in groups (MTD's photos of one
+    /// tile, a video's frames) the true uncertainty is larger.
+    public var aurocStandardError: Double?
 
     /// Computes every metric.
     /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` unless both classes are present and
@@ -19,6 +26,44 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     public init(scores: [Float], labels: [Int]) throws {
         let (positives, negatives) = try Self.checkedCounts(scores: scores, labels: labels)
         self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives).metrics
+        aurocStandardError = Self.delongStandardError(scores: scores, labels: labels, positives: positives, negatives: negatives)
+    }
+
+    /// The normal-approximation 95% confidence interval of ``auroc`` from
+    /// ``aurocStandardError`` (as R's pROC computes by default), clipped to [0, 1].
+    public var aurocInterval95: ClosedRange<Double>? {
+        aurocStandardError.map { max(0, auroc - 1.959964 * $0)...min(1, auroc + 1.959964 * $0) }
+    }
+}
+
+extension DetectionMetrics {
+    /// DeLong's standard error of the AUROC, from each sample's share of the other class it
+    /// outranks (ties one half), computed with midranks in O(n log n).
+    static func delongStandardError(scores: [Float], labels: [Int], positives m: Int, negatives n: Int) -> Double? {
+        guard m >= 2, n >= 2 else { return nil }
+        /// 1-based ranks of `values`, tied values sharing the mean of their ranks.
+        func midranks(_ values: [Float]) -> [Double] {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            var ranks = [Double](repeating: 0, count: values.count), start = 0
+            while start < order.count {
+                var end = start
+                while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+                for k in start...end { ranks[order[k]] = Double(start + end) / 2 + 1 }
+                start = end + 1
+            }
+            return ranks
+        }
+        let all = midranks(scores)
+        let positiveIndices = labels.indices.filter { labels[$0] == 1 }, negativeIndices = labels.indices.filter { labels[$0] != 1 }
+        let withinPositives = midranks(positiveIndices.map { scores[$0] }), withinNegatives = midranks(negativeIndices.map { scores[$0] })
+        // The share of negatives each positive outranks, and of positives each negative is outranked by.
+        let v10 = positiveIndices.indices.map { (all[positiveIndices[$0]] - withinPositives[$0]) / Double(n) }
+        let v01 = negativeIndices.indices.map { 1 - (all[negativeIndices[$0]] - withinNegatives[$0]) / Double(m) }
+        func variance(_ values: [Double]) -> Double {
+            let mean = values.reduce(0, +) / Double(values.count)
+            return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        }
+        return (variance(v10) / Double(m) + variance(v01) / Double(n)).squareRoot()
     }
 }
 
@@ -101,6 +146,7 @@ extension DetectionMetrics {
         aupr = sweep.ap
         maxBalancedAccuracy = max(sweep.bestBalanced, 0.5)
         maxF1 = sweep.bestF1
+        aurocStandardError = nil
     }
 
     /// The ROC curve of `scores` against `labels` (0 normal, 1 anomaly): `(FPR, TPR)`

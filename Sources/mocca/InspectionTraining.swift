@@ -165,8 +165,10 @@ func trainInspectionDetector(data: DataOptions, inspection: InspectionOptions, c
 /// type, the decisions at the threshold, and pixel metrics where masks exist.
 func renderInspection(_ e: InspectionEvaluation, title: String) -> String {
     func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
-    func row(_ name: String, _ m: DetectionMetrics) -> String { pad(name, 26) + String(format: "%9.4f%9.4f%9.4f", m.auroc, m.aupr, m.maxBalancedAccuracy) }
-    var lines = [title, pad("image-level score", 26) + "    AUROC     AUPR max bACC"]
+    func row(_ name: String, _ m: DetectionMetrics) -> String {
+        pad(name, 26) + String(format: "%9.4f%9.4f%9.4f", m.auroc, m.aupr, m.maxBalancedAccuracy) + intervalCell(m)
+    }
+    var lines = [title, pad("image-level score", 26) + "    AUROC     AUPR max bACC" + intervalHeader]
     lines.append(row("overall", e.overall))
     for (name, m) in zip(e.channels, e.perChannel) { lines.append(row("  channel \(name)", m)) }
     for (type, m) in e.perDefect.sorted(by: { $0.key < $1.key }) { lines.append(row("  defect \(type)", m)) }

@@ -7,9 +7,10 @@ func renderReport(_ report: EvaluationReport, title: String) -> String {
     func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
     func number(_ value: Double) -> String { String(format: "%9.4f", value) }
     func row(_ name: String, _ m: DetectionMetrics) -> String {
-        pad(name, 26) + number(m.auroc) + number(m.aupr) + number(m.maxBalancedAccuracy) + number(m.maxF1)
+        pad(name, 26) + number(m.auroc) + number(m.aupr) + number(m.maxBalancedAccuracy) + number(m.maxF1) + intervalCell(m)
     }
-    var lines = [title, pad("score", 26) + ["AUROC", "AUPR", "max bACC", "F1-max"].map { String(repeating: " ", count: 9 - $0.count) + $0 }.joined()]
+    var lines = [title, pad("score", 26) + ["AUROC", "AUPR", "max bACC", "F1-max"].map { String(repeating: " ", count: 9 - $0.count) + $0 }.joined()
+                 + intervalHeader]
     lines.append(row("overall", report.overall))
     for (name, metrics) in zip(report.channels, report.perChannel) { lines.append(row("  tap \(name)", metrics)) }
     lines.append(row("  fusion: mean of taps", report.meanFusion))
@@ -17,6 +18,16 @@ func renderReport(_ report: EvaluationReport, title: String) -> String {
     lines.append(String(format: "threshold %.6g: accuracy %.4f on %d normal and %d anomalous samples",
                         report.threshold, report.accuracyAtThreshold, report.normalCount, report.anomalyCount))
     return lines.joined(separator: "\n")
+}
+
+/// The header of the AUROC interval column that ``intervalCell(_:)`` fills.
+let intervalHeader = "  AUROC 95% CI"
+
+/// The AUROC's 95% confidence interval (DeLong), or a dash where a class has fewer than
+/// two samples.
+func intervalCell(_ metrics: DetectionMetrics) -> String {
+    guard let interval = metrics.aurocInterval95 else { return "  –" }
+    return String(format: "  %.3f–%.3f", interval.lowerBound, interval.upperBound)
 }
 
 /// JSON for machines: sorted keys, pretty-printed.

@@ -1,4 +1,5 @@
 import MOCCA
+import MOCCACore
 import Testing
 
 @Suite("Detection metrics")
@@ -70,6 +71,48 @@ struct MetricsTests {
         let b = try DetectionMetrics(scores: [3, 2, 1, 2, 1], labels: [1, 1, 1, 0, 0])
         #expect(isNear(a.auroc, b.auroc))
         #expect(isNear(a.aupr, b.aupr))
+    }
+
+    // MARK: AUROC standard error (DeLong)
+
+    /// Positives [0.9, 0.6, 0.6], negatives [0.6, 0.3], worked by hand from the pairwise
+    /// definition: each positive outranks a share V10 = [1, 0.75, 0.75] of the negatives
+    /// (ties one half), each negative is outranked by a share V01 = [2/3, 1] of the
+    /// positives; AUROC 5/6; Var = s²(V10)/3 + s²(V01)/2 = (1/48)/3 + (1/18)/2 = 5/144.
+    @Test func delongStandardErrorMatchesAHandWorkedCase() throws {
+        let metrics = try DetectionMetrics(scores: [0.9, 0.6, 0.6, 0.6, 0.3], labels: [1, 1, 1, 0, 0])
+        #expect(isNear(metrics.auroc, 5.0 / 6.0))
+        let error = try #require(metrics.aurocStandardError)
+        #expect(abs(error - (5.0 / 144.0).squareRoot()) < 1e-12)
+        let interval = try #require(metrics.aurocInterval95)
+        #expect(abs(interval.lowerBound - (5.0 / 6.0 - 1.959964 * error)) < 1e-12 && interval.upperBound == 1)
+    }
+
+    /// The midrank computation against the O(mn) pairwise definition, on seeded scores
+    /// with many ties.
+    @Test func delongStandardErrorMatchesThePairwiseDefinition() throws {
+        var generator = RandomGenerator(seed: 7)
+        let labels = (0..<60).map { _ in Int.random(in: 0...2, using: &generator) == 0 ? 1 : 0 }
+        let scores = labels.map { Float(Int.random(in: 0...9, using: &generator) + 3 * $0) }
+        let positives = zip(scores, labels).filter { $0.1 == 1 }.map(\.0), negatives = zip(scores, labels).filter { $0.1 == 0 }.map(\.0)
+        func psi(_ x: Float, _ y: Float) -> Double { x > y ? 1 : x == y ? 0.5 : 0 }
+        let v10 = positives.map { x in negatives.map { psi(x, $0) }.reduce(0, +) / Double(negatives.count) }
+        let v01 = negatives.map { y in positives.map { psi($0, y) }.reduce(0, +) / Double(positives.count) }
+        func variance(_ v: [Double]) -> Double {
+            let mean = v.reduce(0, +) / Double(v.count)
+            return v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count - 1)
+        }
+        let expected = (variance(v10) / Double(positives.count) + variance(v01) / Double(negatives.count)).squareRoot()
+        let metrics = try DetectionMetrics(scores: scores, labels: labels)
+        #expect(isNear(metrics.auroc, v10.reduce(0, +) / Double(positives.count)))
+        #expect(abs(try #require(metrics.aurocStandardError) - expected) < 1e-12)
+    }
+
+    /// A class of one sample has no variance to estimate; a perfect ranking has none.
+    @Test func delongStandardErrorNeedsTwoOfEachClass() throws {
+        #expect(try DetectionMetrics(scores: [0.1, 0.4, 0.8], labels: [0, 0, 1]).aurocStandardError == nil)
+        #expect(try DetectionMetrics(scores: [0.1, 0.4, 0.8], labels: [0, 0, 1]).aurocInterval95 == nil)
+        #expect(try DetectionMetrics(scores: [0.1, 0.2, 0.8, 0.9], labels: [0, 0, 1, 1]).aurocStandardError == 0)
     }
 
     // MARK: Average precision (scikit-learn's average_precision_score)

@@ -100,6 +100,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("mtd: 8 defect-free training images, 3 validation and 9 test images"), "\(run.stderr)")
         #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
+        #expect(run.stdout.contains("image-level score             AUROC     AUPR max bACC  AUROC 95% CI"), "\(run.stdout)")
     }
 
     /// `mocca split` lists the parts `train` uses: every image once, whole tiles together,

@@ -45,6 +45,13 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
         #expect(report?["channels"] as? [String] == ["conv1", "conv2", "conv3", "code"])
         #expect(report?["constantChannels"] as? [String] == [])
+        // The AUROC's DeLong interval: in the table, and its standard error in the JSON.
+        let overall = report?["overall"] as? [String: Any]
+        let auroc = overall?["auroc"] as? Double ?? -1, error = overall?["aurocStandardError"] as? Double ?? -1
+        #expect(error >= 0, "\(String(describing: overall))")
+        #expect(run.stdout.contains("AUROC 95% CI"), "\(run.stdout)")
+        let interval = String(format: "%.3f–%.3f", max(0, auroc - 1.959964 * error), min(1, auroc + 1.959964 * error))
+        #expect(run.stdout.contains(interval), "\(run.stdout) lacks \(interval)")
     }
 
     @Test func calibrateRewritesTheThreshold() throws {
