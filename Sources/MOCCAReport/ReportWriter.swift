@@ -116,7 +116,9 @@ public enum ReportWriter {
         let normals = report.labels.filter { $0 == 0 }.count
         var summary: [(String, String)] = [
             ("test images", "\(report.scores.count) (\(normals) normal, \(report.scores.count - normals) anomalous)"),
-            ("AUROC", format(metrics.auroc)), ("AUPR", format(metrics.aupr)),
+            ("AUROC", format(metrics.auroc) + (metrics.aurocInterval95.map {
+                " (95% CI \(format($0.lowerBound))–\(format($0.upperBound)), DeLong)"
+            } ?? "")), ("AUPR", format(metrics.aupr)),
             ("best balanced accuracy", format(metrics.maxBalancedAccuracy)), ("best F1", format(metrics.maxF1)),
         ]
         if let pixel = report.pixelMetrics {

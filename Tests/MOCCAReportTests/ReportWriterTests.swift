@@ -65,6 +65,9 @@ struct ReportWriterTests {
             #expect(html.contains(cell), "\(cell) missing")
         }
         #expect(Self.references(html).sorted() == ["histogram.png", "roc.png"])
+        // AUROC 8/9 with DeLong's interval: V10 = [1, 2/3, 1] and V01 = [1, 1, 2/3] each have
+        // variance 1/27, so SE = √(2/81) and the lower end is 8/9 − 1.96 · 0.15713 = 0.5809.
+        #expect(html.contains("<td>0.8889 (95% CI 0.5809–1.0000, DeLong)</td>"), "\(html)")
     }
 
     @Test func refusesAFolderThatIsNotAReportAndLeavesItAlone() throws {
