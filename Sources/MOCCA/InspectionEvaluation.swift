@@ -104,22 +104,30 @@ extension MOCCADetector {
     }
 
     /// Evaluates scores already computed for `images`, at image level.
+    ///
+    /// Where images share a ``InspectionImage/group`` (MTD's tiles), the AUROCs' confidence
+    /// intervals count groups, not images, as the independent units.
     public func evaluate(inspection images: [InspectionImage], scores: InspectionScores) throws -> InspectionEvaluation {
         let labels = images.map(\.label)
+        let groups = InspectionImage.groupIDs(images)
+        func metrics(_ scores: [Float], _ chosen: [Int]? = nil) throws -> DetectionMetrics {
+            guard let chosen else { return try DetectionMetrics(scores: scores, labels: labels, groups: groups) }
+            return try DetectionMetrics(scores: chosen.map { scores[$0] }, labels: chosen.map { labels[$0] }, groups: groups.map { g in chosen.map { g[$0] } })
+        }
         var perDefect: [String: DetectionMetrics] = [:]
         for type in Set(images.compactMap(\.defect)) {
-            let chosen = images.indices.filter { images[$0].defect == nil || images[$0].defect == type }
-            perDefect[type] = try DetectionMetrics(scores: chosen.map { scores.images[$0] }, labels: chosen.map { labels[$0] })
+            perDefect[type] = try metrics(scores.images, images.indices.filter { images[$0].defect == nil || images[$0].defect == type })
         }
         return InspectionEvaluation(
             normalCount: labels.filter { $0 == 0 }.count, anomalyCount: labels.filter { $0 == 1 }.count,
-            overall: try DetectionMetrics(scores: scores.images, labels: labels), channels: scores.channels,
-            perChannel: try scores.imagesPerChannel.map { try DetectionMetrics(scores: $0, labels: labels) },
-            perDefect: perDefect, paperScore: try DetectionMetrics(scores: scores.paperImages, labels: labels),
-            tapScore: try DetectionMetrics(scores: scores.tapImages, labels: labels), threshold: threshold,
+            overall: try metrics(scores.images), channels: scores.channels,
+            perChannel: try scores.imagesPerChannel.map { try metrics($0) },
+            perDefect: perDefect, paperScore: try metrics(scores.paperImages),
+            tapScore: try metrics(scores.tapImages), threshold: threshold,
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
-            pixelMetrics: nil, localMapScore: try scores.localMaps.map { try DetectionMetrics(scores: $0.imageScores, labels: labels) })
+            pixelMetrics: nil, localMapScore: try scores.localMaps.map { try metrics($0.imageScores) })
     }
+
 }
 
 extension MOCCADetector {

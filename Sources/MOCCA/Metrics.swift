@@ -12,21 +12,34 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     public var maxBalancedAccuracy: Double
     /// The best F1 score of the anomaly class over all thresholds.
     public var maxF1: Double
-    /// The standard error of ``auroc`` by DeLong et al. (1988), for metrics computed from
-    /// one score per sample with at least two of each class; nil otherwise (pixel metrics,
-    /// and metrics stored before it existed).
+    /// The standard error of ``auroc``, for metrics computed from one score per sample with
+    /// at least two of each class (in at least two groups each, where samples are grouped);
+    /// nil otherwise (pixel metrics, and metrics stored before it existed).
     ///
-    /// It assumes independent samples. Where samples come in groups (MTD's photos of one
-    /// tile, a video's frames) the true uncertainty is larger.
+    /// For independent samples it is DeLong et al.'s (1988). Where samples come in groups
+    /// that are not independent of one another (``aurocGroupCount``), it is Obuchowski's
+    /// (1997) clustered estimator, which counts the groups as the independent units and
+    /// reduces to DeLong's when every sample is its own group.
     public var aurocStandardError: Double?
+    /// The number of groups ``aurocStandardError`` counted as independent units, or nil
+    /// when every sample counted as one.
+    public var aurocGroupCount: Int?
 
     /// Computes every metric.
+    /// - Parameter groups: where samples are not independent (MTD's photos of one tile),
+    ///   an id per sample shared by the samples of one group; the AUROC's standard error
+    ///   then treats groups as the independent units.
     /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` unless both classes are present and
     ///   the counts agree, or when a score is not finite.
-    public init(scores: [Float], labels: [Int]) throws {
+    public init(scores: [Float], labels: [Int], groups: [Int]? = nil) throws {
         let (positives, negatives) = try Self.checkedCounts(scores: scores, labels: labels)
+        if let groups, groups.count != labels.count {
+            throw MOCCAError.invalidEvaluation("\(groups.count) group ids for \(labels.count) labels")
+        }
         self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives).metrics
-        aurocStandardError = Self.delongStandardError(scores: scores, labels: labels, positives: positives, negatives: negatives)
+        aurocStandardError = Self.aurocStandardError(scores: scores, labels: labels, groups: groups ?? Array(labels.indices),
+                                                     positives: positives, negatives: negatives)
+        aurocGroupCount = groups.map { Set($0).count }
     }
 
     /// The normal-approximation 95% confidence interval of ``auroc`` from
@@ -37,10 +50,10 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
 }
 
 extension DetectionMetrics {
-    /// DeLong's standard error of the AUROC, from each sample's share of the other class it
-    /// outranks (ties one half), computed with midranks in O(n log n).
-    static func delongStandardError(scores: [Float], labels: [Int], positives m: Int, negatives n: Int) -> Double? {
-        guard m >= 2, n >= 2 else { return nil }
+    /// Obuchowski's clustered standard error of the AUROC (DeLong's for singleton groups),
+    /// from each sample's share of the other class it outranks (ties one half), computed
+    /// with midranks in O(n log n).
+    static func aurocStandardError(scores: [Float], labels: [Int], groups: [Int], positives m: Int, negatives n: Int) -> Double? {
         /// 1-based ranks of `values`, tied values sharing the mean of their ranks.
         func midranks(_ values: [Float]) -> [Double] {
             let order = values.indices.sorted { values[$0] < values[$1] }
@@ -55,15 +68,27 @@ extension DetectionMetrics {
         }
         let all = midranks(scores)
         let positiveIndices = labels.indices.filter { labels[$0] == 1 }, negativeIndices = labels.indices.filter { labels[$0] != 1 }
-        let withinPositives = midranks(positiveIndices.map { scores[$0] }), withinNegatives = midranks(negativeIndices.map { scores[$0] })
-        // The share of negatives each positive outranks, and of positives each negative is outranked by.
-        let v10 = positiveIndices.indices.map { (all[positiveIndices[$0]] - withinPositives[$0]) / Double(n) }
-        let v01 = negativeIndices.indices.map { 1 - (all[negativeIndices[$0]] - withinNegatives[$0]) / Double(m) }
-        func variance(_ values: [Double]) -> Double {
-            let mean = values.reduce(0, +) / Double(values.count)
-            return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        // Each positive's share of negatives it outranks; each negative's share of positives outranking it.
+        var shares = [Double](repeating: 0, count: scores.count)
+        for (rank, index) in zip(midranks(positiveIndices.map { scores[$0] }), positiveIndices) { shares[index] = (all[index] - rank) / Double(n) }
+        for (rank, index) in zip(midranks(negativeIndices.map { scores[$0] }), negativeIndices) { shares[index] = 1 - (all[index] - rank) / Double(m) }
+        let auc = positiveIndices.reduce(0) { $0 + shares[$1] } / Double(m)
+
+        // Per group: the deviation of its positives' (negatives') shares from what the AUROC predicts.
+        var deviations: [Int: (positive: Double, negative: Double, positives: Int, negatives: Int)] = [:]
+        for index in scores.indices {
+            var d = deviations[groups[index], default: (0, 0, 0, 0)]
+            if labels[index] == 1 { d.positive += shares[index] - auc; d.positives += 1 } else { d.negative += shares[index] - auc; d.negatives += 1 }
+            deviations[groups[index]] = d
         }
-        return (variance(v10) / Double(m) + variance(v01) / Double(n)).squareRoot()
+        let groupsWithPositives = Double(deviations.values.filter { $0.positives > 0 }.count)
+        let groupsWithNegatives = Double(deviations.values.filter { $0.negatives > 0 }.count)
+        let groupCount = Double(deviations.count)
+        guard groupsWithPositives >= 2, groupsWithNegatives >= 2 else { return nil }
+        let s10 = groupsWithPositives / ((groupsWithPositives - 1) * Double(m)) * deviations.values.reduce(0) { $0 + $1.positive * $1.positive }
+        let s01 = groupsWithNegatives / ((groupsWithNegatives - 1) * Double(n)) * deviations.values.reduce(0) { $0 + $1.negative * $1.negative }
+        let s11 = groupCount / (groupCount - 1) * deviations.values.reduce(0) { $0 + $1.positive * $1.negative }
+        return max(0, s10 / Double(m) + s01 / Double(n) + 2 * s11 / (Double(m) * Double(n))).squareRoot()
     }
 }
 
@@ -146,7 +171,6 @@ extension DetectionMetrics {
         aupr = sweep.ap
         maxBalancedAccuracy = max(sweep.bestBalanced, 0.5)
         maxF1 = sweep.bestF1
-        aurocStandardError = nil
     }
 
     /// The ROC curve of `scores` against `labels` (0 normal, 1 anomaly): `(FPR, TPR)`

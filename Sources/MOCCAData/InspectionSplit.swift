@@ -10,12 +10,17 @@ public struct InspectionImage: Codable, Sendable, Equatable {
     public var defect: String?
     /// The ground-truth mask (non-zero pixels are defective), if the data set has one.
     public var mask: String?
+    /// The object the image shows, where a data set photographs one object several times
+    /// (MTD's tiles): images of one group are not independent samples, and the AUROC's
+    /// confidence interval counts groups rather than images. Nil: an image of its own.
+    public var group: String?
 
     /// An image from its parts.
-    public init(path: String, defect: String? = nil, mask: String? = nil) {
+    public init(path: String, defect: String? = nil, mask: String? = nil, group: String? = nil) {
         self.path = path
         self.defect = defect
         self.mask = mask
+        self.group = group
     }
 
     /// Whether the image shows a defect.
@@ -24,6 +29,20 @@ public struct InspectionImage: Codable, Sendable, Equatable {
     public var label: Int { isAnomalous ? 1 : 0 }
     /// The defect type, or `good`.
     public var defectName: String { defect ?? "good" }
+
+    /// One id per image, shared by the images of one ``group``, for
+    /// `DetectionMetrics(scores:labels:groups:)`; nil when no image has a group.
+    public static func groupIDs(_ images: [InspectionImage]) -> [Int]? {
+        guard images.contains(where: { $0.group != nil }) else { return nil }
+        var ids: [String: Int] = [:]
+        return images.enumerated().map { index, image in
+            // An image without a group is one of its own; its key cannot clash with a group's.
+            let key = image.group.map { "group:" + $0 } ?? "image:\(index)"
+            if let id = ids[key] { return id }
+            ids[key] = ids.count
+            return ids.count - 1
+        }
+    }
 }
 
 /// An inspection data set split for training, validation and test.
@@ -273,7 +292,19 @@ public enum InspectionLayout {
         guard !defective.isEmpty else {
             throw DataError.wrongLayout(path: root, expected: "MT_Free/Imgs and at least one MT_<Defect>/Imgs folder")
         }
-        return rule.split(name: "mtd", normal: normal, defective: defective, seed: seed, grouping: byTile ? mtdTiles : nil)
+        return rule.split(name: "mtd", normal: namingTiles(normal), defective: defective.mapValues(namingTiles),
+                          seed: seed, grouping: byTile ? mtdTiles : nil)
+    }
+
+    /// `images` with the ``InspectionImage/group`` of each photo of a tile of several
+    /// (``mtdTiles(_:)``) set to the tile, named by its first photo: `MT_Free/exp1_num_304293`.
+    static func namingTiles(_ images: [InspectionImage]) -> [InspectionImage] {
+        mtdTiles(images).flatMap { tile in
+            guard tile.count > 1 else { return tile }
+            let folder = ((tile[0].path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+            let name = (folder as NSString).lastPathComponent + "/" + stem(of: tile[0].path)
+            return tile.map { var image = $0; image.group = name; return image }
+        }
     }
 
     /// MTD's photos gathered by tile. Files are named `exp<L>_num_<N>.jpg`: `L` the lighting

@@ -58,11 +58,14 @@ public struct InspectionReport: Sendable {
     public var examples: [Example]
     /// Pixel-level metrics, when anomaly maps and masks were evaluated.
     public var pixelMetrics: PixelMetrics?
+    /// Where test images are not independent (MTD's photos of one tile), an id per image
+    /// shared within a group: the AUROC's interval then counts groups. Nil: independent.
+    public var groups: [Int]?
 
     /// A report from its parts; see the properties for what each holds.
     public init(title: String, detectorDescription: [String] = [], scores: [Float], labels: [Int],
                 defectTypes: [String] = [], channelNames: [String] = [], channelScores: [[Float]] = [],
-                threshold: Float, examples: [Example] = [], pixelMetrics: PixelMetrics? = nil) {
+                threshold: Float, examples: [Example] = [], pixelMetrics: PixelMetrics? = nil, groups: [Int]? = nil) {
         self.title = title
         self.detectorDescription = detectorDescription
         self.scores = scores
@@ -73,6 +76,7 @@ public struct InspectionReport: Sendable {
         self.threshold = threshold
         self.examples = examples
         self.pixelMetrics = pixelMetrics
+        self.groups = groups
     }
 
     /// The indices of the `count` highest scores, highest first (ties by index): which

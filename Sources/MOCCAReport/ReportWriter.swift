@@ -103,7 +103,7 @@ public enum ReportWriter {
 
     /// Every file of the report, `index.html` first, by name.
     static func render(_ report: InspectionReport) throws -> [(name: String, contents: Contents)] {
-        let metrics = try report.evaluation { try DetectionMetrics(scores: report.scores, labels: report.labels) }
+        let metrics = try report.evaluation { try DetectionMetrics(scores: report.scores, labels: report.labels, groups: report.groups) }
         let confusion = ConfusionCounts(scores: report.scores, labels: report.labels, threshold: report.threshold)
         var files: [(name: String, contents: Contents)] = []
         var page = HTMLPage(title: report.title)
@@ -117,7 +117,8 @@ public enum ReportWriter {
         var summary: [(String, String)] = [
             ("test images", "\(report.scores.count) (\(normals) normal, \(report.scores.count - normals) anomalous)"),
             ("AUROC", format(metrics.auroc) + (metrics.aurocInterval95.map {
-                " (95% CI \(format($0.lowerBound))–\(format($0.upperBound)), DeLong)"
+                " (95% CI \(format($0.lowerBound))–\(format($0.upperBound)), "
+                    + (metrics.aurocGroupCount.map { "Obuchowski, over \($0) groups of images)" } ?? "DeLong)")
             } ?? "")), ("AUPR", format(metrics.aupr)),
             ("best balanced accuracy", format(metrics.maxBalancedAccuracy)), ("best F1", format(metrics.maxF1)),
         ]

@@ -175,6 +175,9 @@ func renderInspection(_ e: InspectionEvaluation, title: String) -> String {
     if e.channels.contains("reconstruction") { lines.append(row("taps alone", e.tapScore)) }
     lines.append(row("paper: centroid, mean", e.paperScore))
     if let local = e.localMapScore { lines.append(row("local map, maximum", local)) }
+    if let groups = e.overall.aurocGroupCount {
+        lines.append("AUROC intervals count the \(groups) groups of images (an object photographed several times, as MTD's tiles) as the independent units (Obuchowski's clustered estimator)")
+    }
     if let pixel = e.pixelAUROC { lines.append(String(format: "pixel AUROC %.4f", pixel) + (e.pro.map { String(format: ", PRO (FPR ≤ 0.3) %.4f", $0) } ?? "")) }
     let c = e.confusion
     lines.append(String(format: "threshold %.6g: %d of %d defective images flagged, %d of %d defect-free flagged (balanced accuracy %.4f)",

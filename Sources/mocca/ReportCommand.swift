@@ -64,7 +64,8 @@ struct Report: ParsableCommand {
         let report = InspectionReport(
             title: "MOCCA inspection report: \(data.name)", detectorDescription: description, scores: scores.images,
             labels: images.map(\.label), defectTypes: images.map(\.defectName), channelNames: scores.channels,
-            channelScores: scores.imagesPerChannel, threshold: detector.threshold, examples: shown, pixelMetrics: evaluation.pixelMetrics)
+            channelScores: scores.imagesPerChannel, threshold: detector.threshold, examples: shown, pixelMetrics: evaluation.pixelMetrics,
+            groups: InspectionImage.groupIDs(images))
         let written = try ReportWriter.write(report, to: URL(fileURLWithPath: out))
         print("wrote \((out as NSString).appendingPathComponent("index.html")) with \(written.count) files")
     }

@@ -121,7 +121,17 @@ struct InspectionLayoutTests {
             // Photo by photo, as detectors written before the tile split read it: tiles straddle parts.
             let photos = try InspectionLayout.mtd(root: root.path, seed: seed, byTile: false)
             #expect(photos.train.count == 42 && !Set(photos.train.map(tile)).isDisjoint(with: Set(photos.test.map(tile))))
+            // Each photo names its tile as its group, for the AUROC's clustered interval.
+            let all = split.train + split.validation + split.test
+            #expect(Set(all.compactMap(\.group)).count == 13 && all.allSatisfy { $0.group != nil })
+            for (a, b) in zip(all, all.dropFirst(7)) { #expect((tile(a) == tile(b)) == (a.group == b.group), "\(a.path) \(b.path)") }
+            #expect(all.contains { $0.group == "MT_Free/exp1_num_100" } && all.contains { $0.group == "MT_Crack/exp1_num_112" })
+            #expect(InspectionImage.groupIDs(all).map { Set($0).count } == 13)
         }
+        // A photo that is a tile of its own has no group, and images without one count alone.
+        #expect(InspectionLayout.namingTiles([InspectionImage(path: "/d/MT_Free/Imgs/odd.jpg")])[0].group == nil)
+        #expect(InspectionImage.groupIDs([InspectionImage(path: "a"), InspectionImage(path: "b")]) == nil)
+        #expect(InspectionImage.groupIDs([InspectionImage(path: "a", group: "t"), InspectionImage(path: "b"), InspectionImage(path: "c", group: "t")]) == [0, 1, 0])
         // A detector's description reads the split it was trained on: new ones by tile, old ones (no field) by photo.
         let preprocessing = InspectionPreprocessing(channels: 1, imageSize: 8)
         let description = InspectionDataDescription(source: .init(layout: "mtd", path: root.path), splitSeed: 1, preprocessing: preprocessing)

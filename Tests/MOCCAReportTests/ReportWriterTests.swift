@@ -68,6 +68,10 @@ struct ReportWriterTests {
         // AUROC 8/9 with DeLong's interval: V10 = [1, 2/3, 1] and V01 = [1, 1, 2/3] each have
         // variance 1/27, so SE = √(2/81) and the lower end is 8/9 − 1.96 · 0.15713 = 0.5809.
         #expect(html.contains("<td>0.8889 (95% CI 0.5809–1.0000, DeLong)</td>"), "\(html)")
+        // Grouped images: the interval counts the groups.
+        try ReportWriter.write(InspectionReport(title: "tiny", scores: scores, labels: labels, threshold: 0.5, groups: [0, 0, 1, 2, 2, 3]), to: folder)
+        let grouped = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(grouped.contains("Obuchowski, over 4 groups of images)</td>") && !grouped.contains("DeLong"), "\(grouped)")
     }
 
     @Test func refusesAFolderThatIsNotAReportAndLeavesItAlone() throws {

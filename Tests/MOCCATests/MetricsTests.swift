@@ -108,6 +108,44 @@ struct MetricsTests {
         #expect(abs(try #require(metrics.aurocStandardError) - expected) < 1e-12)
     }
 
+    /// Obuchowski's clustered estimator on three groups of one positive and one negative,
+    /// worked by hand: positives [0.9, 0.4, 0.8], negatives [0.2, 0.6, 0.3], AUROC 8/9;
+    /// per group the deviations of the shares from 8/9 are (1/9, 1/9), (−2/9, −2/9),
+    /// (1/9, 1/9). S10 = S01 = 3/(2·3) · 6/81 = 1/27 and S11 = 3/2 · 6/81 = 1/9, so
+    /// Var = 1/81 + 1/81 + 2·(1/9)/9 = 4/81: SE 2/9, where DeLong's (independent samples)
+    /// gives √2/9.
+    @Test func clusteredStandardErrorMatchesAHandWorkedCase() throws {
+        let scores: [Float] = [0.9, 0.2, 0.4, 0.6, 0.8, 0.3], labels = [1, 0, 1, 0, 1, 0]
+        let grouped = try DetectionMetrics(scores: scores, labels: labels, groups: [0, 0, 1, 1, 2, 2])
+        #expect(isNear(grouped.auroc, 8.0 / 9.0) && grouped.aurocGroupCount == 3)
+        #expect(abs(try #require(grouped.aurocStandardError) - 2.0 / 9.0) < 1e-12)
+        let independent = try DetectionMetrics(scores: scores, labels: labels)
+        #expect(abs(try #require(independent.aurocStandardError) - 2.0.squareRoot() / 9.0) < 1e-12 && independent.aurocGroupCount == nil)
+        // Singleton groups are DeLong's estimator.
+        #expect(abs(try #require(DetectionMetrics(scores: scores, labels: labels, groups: Array(0..<6)).aurocStandardError)
+                    - 2.0.squareRoot() / 9.0) < 1e-12)
+    }
+
+    /// Copies of a sample add no information: k copies of each, grouped by original, give
+    /// the originals' DeLong standard error, where treating copies as independent shrinks
+    /// it by √k.
+    @Test func clusteredStandardErrorIgnoresCopiesWithinAGroup() throws {
+        var generator = RandomGenerator(seed: 11)
+        let labels = (0..<40).map { $0 % 3 == 0 ? 1 : 0 }
+        let scores = labels.map { Float(Int.random(in: 0...20, using: &generator) + 4 * $0) }
+        let original = try #require(try DetectionMetrics(scores: scores, labels: labels).aurocStandardError)
+        let copies = 4
+        let repeated = (scores.flatMap { Array(repeating: $0, count: copies) }, labels.flatMap { Array(repeating: $0, count: copies) })
+        let groups = labels.indices.flatMap { Array(repeating: $0, count: copies) }
+        let grouped = try DetectionMetrics(scores: repeated.0, labels: repeated.1, groups: groups)
+        #expect(abs(try #require(grouped.aurocStandardError) - original) < 1e-12)
+        let naive = try #require(try DetectionMetrics(scores: repeated.0, labels: repeated.1).aurocStandardError)
+        #expect(naive < original * 0.6)
+        #expect(throws: MOCCAError.self) { try DetectionMetrics(scores: scores, labels: labels, groups: [0, 1]) }
+        // One group of positives: nothing to estimate the positives' spread from.
+        #expect(try DetectionMetrics(scores: [0.9, 0.8, 0.1, 0.2], labels: [1, 1, 0, 0], groups: [0, 0, 1, 2]).aurocStandardError == nil)
+    }
+
     /// A class of one sample has no variance to estimate; a perfect ranking has none.
     @Test func delongStandardErrorNeedsTwoOfEachClass() throws {
         #expect(try DetectionMetrics(scores: [0.1, 0.4, 0.8], labels: [0, 0, 1]).aurocStandardError == nil)

@@ -101,6 +101,33 @@ import Testing
         #expect(run.stderr.contains("mtd: 8 defect-free training images, 3 validation and 9 test images"), "\(run.stderr)")
         #expect(run.stdout.contains("validation split of mtd") && run.stdout.contains("test split of mtd"), "\(run.stdout)")
         #expect(run.stdout.contains("image-level score             AUROC     AUPR max bACC  AUROC 95% CI"), "\(run.stdout)")
+        // Its photos are tiles of their own (not named exp<L>_num_<N>): the intervals are DeLong's.
+        #expect(!run.stdout.contains("AUROC intervals count the"), "\(run.stdout)")
+    }
+
+    /// MTD photos named by lighting and capture number gather into tiles, and the AUROC
+    /// intervals count tiles; `mocca split` names each photo's tile.
+    @Test func mtdTilesAreTheUnitsOfTheAUROCIntervals() throws {
+        let folder = try makeTemporaryDirectory("mtd-tiles-cli")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mtd")
+        try SyntheticInspection.writeMTD(root: data, size: 56, freeCount: 36, defects: ["Crack": 12, "Blowhole": 12])
+        // Tiles of three photos under lightings 1…3, numbered in capture order.
+        for (type, prefix, count) in [("Free", "free", 36), ("Crack", "crack", 12), ("Blowhole", "blowhole", 12)] {
+            for i in 0..<count {
+                for ext in ["jpg", "png"] {
+                    let imgs = data.appendingPathComponent("MT_\(type)/Imgs")
+                    try FileManager.default.moveItem(at: imgs.appendingPathComponent("\(prefix)_\(i).\(ext)"),
+                                                     to: imgs.appendingPathComponent("exp\(i % 3 + 1)_num_\(100 + i).\(ext)"))
+                }
+            }
+        }
+        let run = try Mocca.run(["train", "--dataset", "mtd", "--data", data.path, "--out", folder.appendingPathComponent("det").path] + Self.lenetPatches)
+        #expect(run.status == 0, "\(run.stderr)")
+        let tested = try #require(run.stdout.components(separatedBy: "test split of mtd").last)
+        #expect(tested.contains("AUROC intervals count the"), "\(run.stdout)")
+        let listed = try Mocca.run(["split", "--dataset", "mtd", "--data", data.path])
+        #expect(listed.stdout.contains("\"group\" : \"MT_Crack\\/exp1_num_100\"") || listed.stdout.contains("\"group\" : \"MT_Crack/exp1_num_100\""), "\(listed.stdout)")
     }
 
     /// `mocca split` lists the parts `train` uses: every image once, whole tiles together,
