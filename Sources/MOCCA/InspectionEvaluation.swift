@@ -127,7 +127,6 @@ extension MOCCADetector {
             confusion: ConfusionCounts(scores: scores.images, labels: labels, threshold: threshold),
             pixelMetrics: nil, localMapScore: try scores.localMaps.map { try metrics($0.imageScores) })
     }
-
 }
 
 extension MOCCADetector {

@@ -23,8 +23,8 @@ func renderReport(_ report: EvaluationReport, title: String) -> String {
 /// The header of the AUROC interval column that ``intervalCell(_:)`` fills.
 let intervalHeader = "  AUROC 95% CI"
 
-/// The AUROC's 95% confidence interval (DeLong), or a dash where a class has fewer than
-/// two samples.
+/// The AUROC's 95% confidence interval (DeLong's, or Obuchowski's over groups of images),
+/// or a dash where a class has fewer than two samples (or groups).
 func intervalCell(_ metrics: DetectionMetrics) -> String {
     guard let interval = metrics.aurocInterval95 else { return "  –" }
     return String(format: "  %.3f–%.3f", interval.lowerBound, interval.upperBound)

@@ -7,7 +7,7 @@ import MOCCA
 struct Split: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the files of an inspection data set's training, validation and test parts, as train cuts them for a seed.",
-        discussion: "Writes JSON: the split's name and seed, and each part's images with their defect type and mask. Other tools can then train and test on exactly the files swift-mocca did.")
+        discussion: "Writes JSON: the split's name and seed, and each part's images with their defect type, mask and group (MTD: the tile photographed). Other tools can then train and test on exactly the files swift-mocca did.")
 
     @OptionGroup var data: DataOptions
     @Option(help: "The seed of the split (train's --seed).") var seed: UInt64 = 0
