@@ -129,10 +129,14 @@ extension MOCCADetector {
         }
         let labels: [Int] = videos.flatMap { video in (video.labels ?? []).map { $0 == 0 ? 0 : 1 } }
         let scores = try frameScores(clips, localCell: localCell)
+        // A video's frames are far from independent: the AUROC's interval counts videos.
+        let groups = videos.indices.flatMap { Array(repeating: $0, count: videos[$0].labels?.count ?? 0) }
         func metrics(_ series: [[Float]]) throws -> DetectionMetrics {
-            try DetectionMetrics(scores: VideoFrameScores.normalized(series).flatMap { $0 }, labels: labels)
+            try DetectionMetrics(scores: VideoFrameScores.normalized(series).flatMap { $0 }, labels: labels, groups: groups)
         }
-        func summed(_ series: [[Float]]) throws -> DetectionMetrics { try DetectionMetrics(scores: series.flatMap { $0 }, labels: labels) }
+        func summed(_ series: [[Float]]) throws -> DetectionMetrics {
+            try DetectionMetrics(scores: series.flatMap { $0 }, labels: labels, groups: groups)
+        }
         let evaluation = VideoEvaluation(
             oneClass: try metrics(scores.oneClass), taps: try metrics(scores.taps),
             reconstruction: try scores.reconstruction.map(metrics),

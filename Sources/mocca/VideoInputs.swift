@@ -80,12 +80,12 @@ func trainVideoDetector(data: DataOptions, video: VideoOptions, method: MethodOp
 /// The frame-level table of a video evaluation.
 func renderVideo(_ e: VideoEvaluation, title: String) -> String {
     func row(_ name: String, _ m: DetectionMetrics?) -> String? {
-        m.map { name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%9.4f%9.4f", $0.auroc, $0.aupr) }
+        m.map { name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: "%9.4f%9.4f", $0.auroc, $0.aupr) + intervalCell($0) }
     }
-    var lines = [title, "frame-level score".padding(toLength: 30, withPad: " ", startingAt: 0) + "    AUROC     AUPR"]
+    var lines = [title, "frame-level score".padding(toLength: 30, withPad: " ", startingAt: 0) + "    AUROC     AUPR" + intervalHeader]
     lines += e.namedScores.compactMap { row($0.short, $0.metrics) }
     for name in e.perChannel.keys.sorted() where name != "reconstruction" { if let line = row("  tap \(name)", e.perChannel[name]) { lines.append(line) } }
-    lines.append("\(e.frameCount) frames of \(e.videos.count) videos, \(e.anomalousFrames) anomalous; each score min-max normalised within its video")
+    lines.append("\(e.frameCount) frames of \(e.videos.count) videos, \(e.anomalousFrames) anomalous; each score min-max normalised within its video; AUROC intervals count videos, not frames (Obuchowski's clustered estimator)")
     if let cell = e.localCell { lines.append("local reconstruction: the largest \(cell)x\(cell)-px cell mean of each frame's squared error, averaged over its clips") }
     return lines.joined(separator: "\n")
 }

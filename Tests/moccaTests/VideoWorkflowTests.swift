@@ -51,6 +51,11 @@ import Testing
         // The bright square is far from anything in training: the reconstruction error finds it.
         let reconstruction = (json?["reconstruction"] as? [String: Any])?["auroc"] as? Double
         #expect((reconstruction ?? 0) > 0.9, "\(String(describing: json?["reconstruction"]))")
+        // Frames of one video are not independent: the interval counts videos, and one
+        // video leaves nothing to estimate it from, where counting frames would claim one.
+        let metrics = json?["reconstruction"] as? [String: Any]
+        #expect(metrics?["aurocGroupCount"] as? Int == 1 && metrics?["aurocStandardError"] == nil, "\(String(describing: metrics))")
+        #expect(training.stdout.contains("AUROC intervals count videos, not frames"), "\(training.stdout)")
         // The frame-local reconstruction score beside it, at the default cell (32 / 8 px).
         #expect(training.stdout.contains("one-class + local recon.") && training.stdout.contains("local reconstruction "), "\(training.stdout)")
         #expect(json?["localReconstruction"] is [String: Any] && json?["combinedLocal"] is [String: Any] && json?["localCell"] as? Int == 4)
