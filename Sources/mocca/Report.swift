@@ -30,10 +30,10 @@ func intervalCell(_ metrics: DetectionMetrics) -> String {
     return String(format: "  %.3f–%.3f", interval.lowerBound, interval.upperBound)
 }
 
-/// JSON for machines: sorted keys, pretty-printed.
+/// JSON for machines: sorted keys, pretty-printed, paths with plain slashes.
 func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try encoder.encode(value)
 }
