@@ -36,9 +36,18 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
         if let groups, groups.count != labels.count {
             throw MOCCAError.invalidEvaluation("\(groups.count) group ids for \(labels.count) labels")
         }
-        self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives).metrics
-        aurocStandardError = Self.aurocStandardError(scores: scores, labels: labels, groups: groups ?? Array(labels.indices),
-                                                     positives: positives, negatives: negatives)
+        // Each sample's share of the other class it outranks (ties one half), gathered as the
+        // sweep passes each group of tied scores: a positive's share of the negatives below
+        // it, a negative's share of the positives above it.
+        var shares = [Double](repeating: 0, count: scores.count)
+        let (m, n) = (Double(positives), Double(negatives))
+        self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) { sweep, tied in
+            let tiedPositives = Double(tied.filter { labels[$0] == 1 }.count), tiedNegatives = Double(tied.count) - tiedPositives
+            let positiveShare = (n - Double(sweep.falsePositives) + tiedNegatives / 2) / n
+            let negativeShare = (Double(sweep.truePositives) - tiedPositives / 2) / m
+            for index in tied { shares[index] = labels[index] == 1 ? positiveShare : negativeShare }
+        }.metrics
+        aurocStandardError = Self.aurocStandardError(shares: shares, labels: labels, auroc: auroc, groups: groups)
         aurocGroupCount = groups.map { Set($0).count }
     }
 
@@ -50,45 +59,35 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
 }
 
 extension DetectionMetrics {
-    /// Obuchowski's clustered standard error of the AUROC (DeLong's for singleton groups),
-    /// from each sample's share of the other class it outranks (ties one half), computed
-    /// with midranks in O(n log n).
-    static func aurocStandardError(scores: [Float], labels: [Int], groups: [Int], positives m: Int, negatives n: Int) -> Double? {
-        /// 1-based ranks of `values`, tied values sharing the mean of their ranks.
-        func midranks(_ values: [Float]) -> [Double] {
-            let order = values.indices.sorted { values[$0] < values[$1] }
-            var ranks = [Double](repeating: 0, count: values.count), start = 0
-            while start < order.count {
-                var end = start
-                while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
-                for k in start...end { ranks[order[k]] = Double(start + end) / 2 + 1 }
-                start = end + 1
+    /// Obuchowski's clustered standard error of the AUROC from each sample's share of the
+    /// other class it outranks; DeLong's where `groups` is nil (every sample its own group).
+    static func aurocStandardError(shares: [Double], labels: [Int], auroc: Double, groups: [Int]?) -> Double? {
+        // Dense group indices: the sample's own index without groups.
+        var groupIndex = Array(labels.indices), groupCount = labels.count
+        if let groups {
+            var dense: [Int: Int] = [:]
+            groupIndex = groups.map { id in
+                if let known = dense[id] { return known }
+                dense[id] = dense.count
+                return dense.count - 1
             }
-            return ranks
+            groupCount = dense.count
         }
-        let all = midranks(scores)
-        let positiveIndices = labels.indices.filter { labels[$0] == 1 }, negativeIndices = labels.indices.filter { labels[$0] != 1 }
-        // Each positive's share of negatives it outranks; each negative's share of positives outranking it.
-        var shares = [Double](repeating: 0, count: scores.count)
-        for (rank, index) in zip(midranks(positiveIndices.map { scores[$0] }), positiveIndices) { shares[index] = (all[index] - rank) / Double(n) }
-        for (rank, index) in zip(midranks(negativeIndices.map { scores[$0] }), negativeIndices) { shares[index] = 1 - (all[index] - rank) / Double(m) }
-        let auc = positiveIndices.reduce(0) { $0 + shares[$1] } / Double(m)
-
-        // Per group: the deviation of its positives' (negatives') shares from what the AUROC predicts.
-        var deviations: [Int: (positive: Double, negative: Double, positives: Int, negatives: Int)] = [:]
-        for index in scores.indices {
-            var d = deviations[groups[index], default: (0, 0, 0, 0)]
-            if labels[index] == 1 { d.positive += shares[index] - auc; d.positives += 1 } else { d.negative += shares[index] - auc; d.negatives += 1 }
-            deviations[groups[index]] = d
+        // Per group: how far its positives' (negatives') shares sum from what the AUROC predicts.
+        var positive = [Double](repeating: 0, count: groupCount), negative = positive
+        var hasPositive = [Bool](repeating: false, count: groupCount), hasNegative = hasPositive
+        var m = 0.0, n = 0.0
+        for (index, group) in groupIndex.enumerated() {
+            if labels[index] == 1 { positive[group] += shares[index] - auroc; hasPositive[group] = true; m += 1 }
+            else { negative[group] += shares[index] - auroc; hasNegative[group] = true; n += 1 }
         }
-        let groupsWithPositives = Double(deviations.values.filter { $0.positives > 0 }.count)
-        let groupsWithNegatives = Double(deviations.values.filter { $0.negatives > 0 }.count)
-        let groupCount = Double(deviations.count)
-        guard groupsWithPositives >= 2, groupsWithNegatives >= 2 else { return nil }
-        let s10 = groupsWithPositives / ((groupsWithPositives - 1) * Double(m)) * deviations.values.reduce(0) { $0 + $1.positive * $1.positive }
-        let s01 = groupsWithNegatives / ((groupsWithNegatives - 1) * Double(n)) * deviations.values.reduce(0) { $0 + $1.negative * $1.negative }
-        let s11 = groupCount / (groupCount - 1) * deviations.values.reduce(0) { $0 + $1.positive * $1.negative }
-        return max(0, s10 / Double(m) + s01 / Double(n) + 2 * s11 / (Double(m) * Double(n))).squareRoot()
+        let withPositives = Double(hasPositive.filter { $0 }.count), withNegatives = Double(hasNegative.filter { $0 }.count)
+        guard withPositives >= 2, withNegatives >= 2 else { return nil }
+        func sum(_ term: (Int) -> Double) -> Double { (0..<groupCount).reduce(0) { $0 + term($1) } }
+        let s10 = withPositives / ((withPositives - 1) * m) * sum { positive[$0] * positive[$0] }
+        let s01 = withNegatives / ((withNegatives - 1) * n) * sum { negative[$0] * negative[$0] }
+        let s11 = Double(groupCount) / Double(groupCount - 1) * sum { positive[$0] * negative[$0] }
+        return max(0, s10 / m + s01 / n + 2 * s11 / (m * n)).squareRoot()
     }
 }
 
@@ -143,21 +142,21 @@ public struct ThresholdSweep: Sendable {
 
     /// Sweeps `scores` (finite, one per label; label 1 anomalous) from the highest down,
     /// calling `visit` after each group of tied scores, that is at each point of the ROC
-    /// curve after (0, 0).
+    /// curve after (0, 0), with the indices of the samples in that group.
     static func run(scores: [Float], labels: [Int], positives: Int, negatives: Int,
-                    visit: (ThresholdSweep) -> Void = { _ in }) -> ThresholdSweep {
+                    visit: (_ sweep: ThresholdSweep, _ tied: ArraySlice<Int>) -> Void = { _, _ in }) -> ThresholdSweep {
         var sweep = ThresholdSweep(positives: positives, negatives: negatives)
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         var i = 0
         while i < order.count {
-            let value = scores[order[i]]
+            let start = i, value = scores[order[i]]
             var tp = 0, fp = 0
             while i < order.count && scores[order[i]] == value {
                 if labels[order[i]] == 1 { tp += 1 } else { fp += 1 }
                 i += 1
             }
             sweep.lower(past: tp, fp)
-            visit(sweep)
+            visit(sweep, order[start..<i])
         }
         return sweep
     }
@@ -175,12 +174,12 @@ extension DetectionMetrics {
 
     /// The ROC curve of `scores` against `labels` (0 normal, 1 anomaly): `(FPR, TPR)`
     /// points from (0, 0) to (1, 1), one per distinct score, for plotting.
-    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` as ``init(scores:labels:)``.
+    /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` as ``init(scores:labels:groups:)``.
     public static func rocCurve(scores: [Float], labels: [Int]) throws -> [(fpr: Double, tpr: Double)] {
         let (positives, negatives) = try checkedCounts(scores: scores, labels: labels)
         var points: [(fpr: Double, tpr: Double)] = [(0, 0)]
-        _ = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) {
-            points.append(($0.falsePositiveRate, $0.truePositiveRate))
+        _ = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) { sweep, _ in
+            points.append((sweep.falsePositiveRate, sweep.truePositiveRate))
         }
         return points
     }
