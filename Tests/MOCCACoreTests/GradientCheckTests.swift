@@ -220,6 +220,19 @@ struct GradientCheckTests {
         }
     }
 
+    @Test func upsampledTransposedConvolutionByPhases() throws {
+        // Through the phase kernels, the convolution on the input's grid and the interleave.
+        try checkGradients([random([1, 2, 3, 3], seed: 42), random([2, 3, 5, 5], seed: 43), random([3], seed: 44)]) {
+            try Tensor.nearestUpsampledConvolutionTranspose2d($0[0], weight: $0[1], bias: $0[2], padding: 2)
+        }
+    }
+
+    @Test func phaseKernelsAndInterleave() throws {
+        let phases = try #require(UpsamplingPhases(kernelSize: 5, padding: 2))
+        try checkGradients([random([2, 1, 5, 5], seed: 45)]) { try Tensor.phaseKernels(ofTransposed: $0[0], phases: phases) }
+        try checkGradients([random([2, 8, 2, 3], seed: 46)]) { try Tensor.phasesToSpace($0[0]) }
+    }
+
     // MARK: Batch normalisation
 
     @Test(arguments: [[4, 3], [2, 3, 2, 3]])

@@ -108,6 +108,38 @@ struct InferenceFusionTests {
         Self.expectClose(fused, reference, "transposed \(inChannels)->\(outChannels) stride \(stride)")
     }
 
+    /// A transposed convolution after nearest ×2 upsampling, fused (phase kernels with the
+    /// BatchNorm folded in, the activation fused) and in training mode (phase kernels),
+    /// against upsampling and running the unfused layers; the 3×3 layer takes the
+    /// upsampling path. CIFAR-10's wide layer, its channel-poor last layer with a sigmoid,
+    /// and a layer with bias.
+    @Test(arguments: [(32, 16, 5, false, true), (32, 3, 5, false, false), (8, 20, 5, true, true), (16, 16, 3, true, true)])
+    func upsampledTransposedConvolutionsFoldByPhases(inChannels: Int, outChannels: Int, kernel: Int, bias: Bool, normalized: Bool) throws {
+        var generator = RandomGenerator(seed: 5)
+        let deconv = ConvTranspose2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernel,
+                                     padding: (kernel - 1) / 2, bias: bias, generator: &generator)
+        let bn = BatchNorm.twoD(channels: outChannels)
+        try #require(bn.weight).withUnsafeMutableBufferPointer { gamma in
+            for c in gamma.indices { gamma[c] = c % 3 == 0 ? -0.7 : 1.3 }
+        }
+        bn.runningMean.withUnsafeMutableBufferPointer { mean in for c in mean.indices { mean[c] = 0.1 * Float(c % 4) - 0.1 } }
+        bn.runningVariance.withUnsafeMutableBufferPointer { variance in for c in variance.indices { variance[c] = 0.5 + 0.2 * Float(c % 5) } }
+        let activation: FusedActivation = normalized ? .leakyRelu(slope: 0.01) : .sigmoid
+        let x = Tensor.uniform(shape: [3, inChannels, 4, 5], in: -1...1, using: &generator)
+        for training in [false, true] {
+            if training { deconv.train(); bn.train() } else { deconv.eval(); bn.eval() }
+            let phased = try withoutGradients { try deconv(nearestUpsampled: x, normalizedBy: normalized ? bn : nil, activation: activation) }
+            let reference = try InferenceFusion.$isEnabled.withValue(false) {
+                try withoutGradients {
+                    let upsampled = try deconv(Tensor.upsampleNearest2d(x, factor: 2))
+                    return try (normalized ? bn(upsampled) : upsampled).activated(activation)
+                }
+            }
+            #expect(phased.shape == [3, outChannels, 8, 10])
+            Self.expectClose(phased, reference, "\(inChannels)->\(outChannels) \(kernel)x\(kernel) \(training ? "training" : "fused")")
+        }
+    }
+
     @Test func aNegativeScaleFallsBackToTheUnfusedPool() throws {
         var generator = RandomGenerator(seed: 9)
         let conv = Conv2d(inChannels: 3, outChannels: 20, kernelSize: 3, padding: 1, generator: &generator)

@@ -125,3 +125,43 @@ extension ConvTranspose2d {
                                                  padding: kernel - 1 - padding, activation: activation)
     }
 }
+
+extension ConvTranspose2d {
+    /// `activation(bn(self(upsampleNearest2d(input, factor: 2))))`, `bn` and `activation`
+    /// optional: the Deep SVDD decoders' "upsample, then transposed convolution".
+    ///
+    /// A stride-1 layer with a square odd kernel of 5 or more and padding `(k − 1)/2` runs on
+    /// the input's own grid, as four phase kernels and an interleave
+    /// (``Tensor/nearestUpsampledConvolutionTranspose2d(_:weight:bias:padding:)``): 9
+    /// multiply-adds per output for a 5×5 kernel instead of 25. In evaluation mode without
+    /// gradients the phase convolution runs oneDNN's inference kernel with `bn` folded in and
+    /// `activation` fused (both are per channel, so they commute with the interleave).
+    /// Other layers upsample and run as ``callAsFunction(_:normalizedBy:activation:)``.
+    public func callAsFunction(nearestUpsampled input: Tensor, normalizedBy bn: BatchNorm? = nil,
+                               activation: FusedActivation? = nil) throws -> Tensor {
+        let (kernel, outputs) = (weight.shape[2], weight.shape[1])
+        guard stride == 1, outputPadding == 0, weight.shape[3] == kernel,
+              let phases = UpsamplingPhases(kernelSize: kernel, padding: padding) else {
+            let upsampled = try Tensor.upsampleNearest2d(input, factor: 2)
+            guard let bn else { return try self(upsampled).activated(activation) }
+            return try self(upsampled, normalizedBy: bn, activation: activation)
+        }
+        let fuses = bn.map { InferenceFusion.applies(to: self, $0) && $0.normalizesMaps(of: outputs) } ?? InferenceFusion.applies(to: self)
+        guard fuses else {
+            let output = try Tensor.nearestUpsampledConvolutionTranspose2d(input, weight: weight, bias: bias, padding: padding)
+            return try (bn.map { try $0(output) } ?? output).activated(activation)
+        }
+        var kernels = try Tensor.phaseKernels(ofTransposed: weight, phases: phases)
+        var phaseBias = try bias.map { try Tensor.concatenate([$0, $0, $0, $0], alongAxis: 0) }
+        if let bn {
+            // The phase convolution's output channel (2a + b)·C_out + o is channel o.
+            let (scale, shift) = try bn.foldableAffine()
+            (kernels, phaseBias) = try Tensor.foldingChannelAffine(weight: kernels, bias: phaseBias, outputAxis: 0,
+                                                                    scale: Array(repeating: scale, count: 4).flatMap { $0 },
+                                                                    shift: Array(repeating: shift, count: 4).flatMap { $0 })
+        }
+        return try Tensor.phasesToSpace(Tensor.inferenceConvolution2d(input, weight: kernels, bias: phaseBias,
+                                                                       padding: phases.padding, activation: activation))
+    }
+}
+
