@@ -95,7 +95,8 @@ extension MOCCADetector {
                 let series = patched ? mapSeries.filter { scores.patchSeries[$0] != nil } : []
                 for series in [nil] + series.map(Optional.some) {
                     let maps = try images.indices.map { try AnomalyMap.map(ofImage: $0, scores: scores, preprocessing: preprocessing, side: side, series: series) }
-                    let metrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side)
+                    let metrics = try PixelMetrics(maps: maps, masks: masks, width: side, height: side,
+                                                   groups: InspectionImage.groupIDs(images))
                     if let series { evaluation.pixelMetricsBySeries[series] = metrics } else { evaluation.pixelMetrics = metrics }
                 }
             }

@@ -12,9 +12,9 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     public var maxBalancedAccuracy: Double
     /// The best F1 score of the anomaly class over all thresholds.
     public var maxF1: Double
-    /// The standard error of ``auroc``, for metrics computed from one score per sample with
-    /// at least two of each class (in at least two groups each, where samples are grouped);
-    /// nil otherwise (pixel metrics, and metrics stored before it existed).
+    /// The standard error of ``auroc``, where at least two groups (or samples, where every
+    /// sample counts alone) hold each class; nil otherwise, and in metrics stored before it
+    /// existed. Pixel metrics (``PixelMetrics``) count images, or their groups, as the units.
     ///
     /// For independent samples it is DeLong et al.'s (1988). Where samples come in groups
     /// that are not independent of one another (``aurocGroupCount``), it is Obuchowski's
@@ -37,18 +37,32 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
             throw MOCCAError.invalidEvaluation("\(groups.count) group ids for \(labels.count) labels")
         }
         // Each sample's share of the other class it outranks (ties one half), gathered as the
-        // sweep passes each group of tied scores: a positive's share of the negatives below
-        // it, a negative's share of the positives above it.
-        var shares = [Double](repeating: 0, count: scores.count)
+        // sweep passes each group of tied scores (a positive's share of the negatives below
+        // it, a negative's share of the positives above it) and summed per group of samples.
+        let groupIndex = groups.map(Self.denseIndices) ?? Array(labels.indices)
+        var sums = AUROCShareSums(groupCount: (groupIndex.max() ?? -1) + 1)
         let (m, n) = (Double(positives), Double(negatives))
         self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) { sweep, tied in
             let tiedPositives = Double(tied.filter { labels[$0] == 1 }.count), tiedNegatives = Double(tied.count) - tiedPositives
             let positiveShare = (n - Double(sweep.falsePositives) + tiedNegatives / 2) / n
             let negativeShare = (Double(sweep.truePositives) - tiedPositives / 2) / m
-            for index in tied { shares[index] = labels[index] == 1 ? positiveShare : negativeShare }
+            for index in tied {
+                let positive = labels[index] == 1
+                sums.add(positive ? positiveShare : negativeShare, positive: positive, group: groupIndex[index])
+            }
         }.metrics
-        aurocStandardError = Self.aurocStandardError(shares: shares, labels: labels, auroc: auroc, groups: groups)
-        aurocGroupCount = groups.map { Set($0).count }
+        aurocStandardError = sums.standardError(auroc: auroc)
+        aurocGroupCount = groups.map { _ in sums.groupCount }
+    }
+
+    /// `ids` renumbered 0, 1, … in order of first appearance.
+    static func denseIndices(_ ids: [Int]) -> [Int] {
+        var dense: [Int: Int] = [:]
+        return ids.map { id in
+            if let known = dense[id] { return known }
+            dense[id] = dense.count
+            return dense.count - 1
+        }
     }
 
     /// The normal-approximation 95% confidence interval of ``auroc`` from
@@ -58,31 +72,36 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
     }
 }
 
-extension DetectionMetrics {
-    /// Obuchowski's clustered standard error of the AUROC from each sample's share of the
-    /// other class it outranks; DeLong's where `groups` is nil (every sample its own group).
-    static func aurocStandardError(shares: [Double], labels: [Int], auroc: Double, groups: [Int]?) -> Double? {
-        // Dense group indices: the sample's own index without groups.
-        var groupIndex = Array(labels.indices), groupCount = labels.count
-        if let groups {
-            var dense: [Int: Int] = [:]
-            groupIndex = groups.map { id in
-                if let known = dense[id] { return known }
-                dense[id] = dense.count
-                return dense.count - 1
-            }
-            groupCount = dense.count
-        }
-        // Per group: how far its positives' (negatives') shares sum from what the AUROC predicts.
-        var positive = [Double](repeating: 0, count: groupCount), negative = positive
-        var hasPositive = [Bool](repeating: false, count: groupCount), hasNegative = hasPositive
-        var m = 0.0, n = 0.0
-        for (index, group) in groupIndex.enumerated() {
-            if labels[index] == 1 { positive[group] += shares[index] - auroc; hasPositive[group] = true; m += 1 }
-            else { negative[group] += shares[index] - auroc; hasNegative[group] = true; n += 1 }
-        }
-        let withPositives = Double(hasPositive.filter { $0 }.count), withNegatives = Double(hasNegative.filter { $0 }.count)
+/// Per group of samples, the sums and counts of its positives' and negatives' shares of the
+/// other class they outrank: what Obuchowski's (1997) clustered standard error of an AUROC
+/// is computed from (DeLong's, when every sample is its own group).
+struct AUROCShareSums {
+    private(set) var positiveShares: [Double], negativeShares: [Double]
+    private(set) var positiveCounts: [Int], negativeCounts: [Int]
+    var groupCount: Int { positiveShares.count }
+
+    init(groupCount: Int) {
+        positiveShares = [Double](repeating: 0, count: groupCount)
+        negativeShares = positiveShares
+        positiveCounts = [Int](repeating: 0, count: groupCount)
+        negativeCounts = positiveCounts
+    }
+
+    /// Adds `count` samples of one class in `group`, each with `share`.
+    mutating func add(_ share: Double, count: Int = 1, positive: Bool, group: Int) {
+        if positive { positiveShares[group] += share * Double(count); positiveCounts[group] += count }
+        else { negativeShares[group] += share * Double(count); negativeCounts[group] += count }
+    }
+
+    /// The standard error of `auroc` (the mean positive share), or nil unless at least two
+    /// groups hold positives and two hold negatives.
+    func standardError(auroc: Double) -> Double? {
+        let withPositives = Double(positiveCounts.filter { $0 > 0 }.count), withNegatives = Double(negativeCounts.filter { $0 > 0 }.count)
         guard withPositives >= 2, withNegatives >= 2 else { return nil }
+        let (m, n) = (Double(positiveCounts.reduce(0, +)), Double(negativeCounts.reduce(0, +)))
+        // How far each group's shares sum from what the AUROC predicts.
+        let positive = positiveShares.indices.map { positiveShares[$0] - auroc * Double(positiveCounts[$0]) }
+        let negative = negativeShares.indices.map { negativeShares[$0] - auroc * Double(negativeCounts[$0]) }
         func sum(_ term: (Int) -> Double) -> Double { (0..<groupCount).reduce(0) { $0 + term($1) } }
         let s10 = withPositives / ((withPositives - 1) * m) * sum { positive[$0] * positive[$0] }
         let s01 = withNegatives / ((withNegatives - 1) * n) * sum { negative[$0] * negative[$0] }

@@ -37,15 +37,24 @@ public struct PixelMetrics: Codable, Sendable, Equatable {
 
     /// Computes the pixel metrics of `maps` (row-major `height × width` scores, higher
     /// meaning more anomalous) against `masks` of the same size (non-zero: defect).
+    ///
+    /// The pixel AUROC's standard error (``DetectionMetrics/aurocStandardError``) counts
+    /// images, not pixels, as the independent units (Obuchowski's clustered estimator): the
+    /// pixels of one map share its image, its defect and the network's view of both.
+    /// - Parameter groups: an id per map where maps are not independent of one another
+    ///   either (MTD's photos of one tile); the standard error then counts those groups.
     /// - Throws: ``MOCCAError/invalidEvaluation(_:)`` when the counts or sizes disagree,
     ///   a score is not finite, `fprLimit` is not in (0, 1], or the masks hold no defect
     ///   pixel or nothing else.
-    public init(maps: [[Float]], masks: [[UInt8]], width: Int, height: Int, fprLimit: Double = 0.3) throws {
+    public init(maps: [[Float]], masks: [[UInt8]], width: Int, height: Int, fprLimit: Double = 0.3, groups: [Int]? = nil) throws {
         guard maps.count == masks.count, !maps.isEmpty else {
             throw MOCCAError.invalidEvaluation("\(maps.count) anomaly maps for \(masks.count) masks")
         }
         guard width > 0, height > 0, fprLimit > 0, fprLimit <= 1 else {
             throw MOCCAError.invalidEvaluation("maps of \(width)x\(height) pixels, FPR limit \(fprLimit)")
+        }
+        if let groups, groups.count != maps.count {
+            throw MOCCAError.invalidEvaluation("\(groups.count) group ids for \(maps.count) anomaly maps")
         }
         let plane = width * height
         for (index, (map, mask)) in zip(maps, masks).enumerated() {
@@ -55,50 +64,76 @@ public struct PixelMetrics: Codable, Sendable, Equatable {
             guard map.allSatisfy(\.isFinite) else { throw MOCCAError.invalidEvaluation("map \(index) holds a NaN or infinite score") }
         }
 
-        // One key per pixel: the score's order-preserving bits above, the pixel's region
-        // (0 outside any, else its number over all images, from 1) below.
+        // One key per pixel: the score's order-preserving bits above, the pixel's area below.
+        // An area is one map's defect-free pixels or one of its defect regions.
+        let mapGroup = groups.map(DetectionMetrics.denseIndices) ?? Array(maps.indices)
+        var areas = Areas()
         var keys = [UInt64]()
         keys.reserveCapacity(plane * maps.count)
-        var regionSizes: [Int] = [0]
-        for (map, mask) in zip(maps, masks) {
+        for (index, (map, mask)) in zip(maps, masks).enumerated() {
             let (labels, count) = Self.regions(of: mask, width: width, height: height)
-            let first = regionSizes.count - 1
-            regionSizes += [Int](repeating: 0, count: count)
+            let normal = areas.append(defect: false, group: mapGroup[index])
+            for _ in 0..<count { _ = areas.append(defect: true, group: mapGroup[index]) }
             for p in 0..<plane {
-                let region = labels[p] == 0 ? 0 : first + Int(labels[p])
-                regionSizes[region] += 1
-                keys.append(UInt64(Self.orderedBits(map[p])) << 32 | UInt64(region))
+                let area = labels[p] == 0 ? normal : normal + Int(labels[p])
+                areas.size[area] += 1
+                keys.append(UInt64(Self.orderedBits(map[p])) << 32 | UInt64(area))
             }
         }
-        let normals = regionSizes[0], anomalous = keys.count - normals, regions = regionSizes.count - 1
+        let anomalous = zip(areas.size, areas.isDefect).reduce(0) { $0 + ($1.1 ? $1.0 : 0) }
+        let normals = keys.count - anomalous, regions = areas.isDefect.filter { $0 }.count
         guard anomalous > 0, normals > 0 else {
             throw MOCCAError.invalidEvaluation("the masks need both defect and normal pixels; got \(anomalous) and \(normals)")
         }
         keys.sort()
 
-        let shares = regionSizes.map { 1 / Double($0) }
+        let shares = zip(areas.size, areas.isDefect).map { $1 ? 1 / Double($0) : 0 }
         var sweep = ThresholdSweep(positives: anomalous, negatives: normals)
+        var sums = AUROCShareSums(groupCount: (mapGroup.max() ?? 0) + 1)
+        let (m, n) = (Double(anomalous), Double(normals))
         var overlapSum = 0.0
         var curve = PROIntegral(limit: fprLimit)
         var i = keys.count
         while i > 0 {
             // One group of tied scores, from the highest down.
-            let score = keys[i - 1] >> 32
+            let score = keys[i - 1] >> 32, end = i
             var tp = 0, fp = 0
             while i > 0 && keys[i - 1] >> 32 == score {
-                let region = Int(keys[i - 1] & 0xFFFF_FFFF)
-                if region == 0 { fp += 1 } else { tp += 1; overlapSum += shares[region] }
+                let area = Int(keys[i - 1] & 0xFFFF_FFFF)
+                if areas.isDefect[area] { tp += 1; overlapSum += shares[area] } else { fp += 1 }
                 i -= 1
             }
             sweep.lower(past: tp, fp)
             curve.add(fpr: sweep.falsePositiveRate, pro: overlapSum / Double(regions))
+            // Each pixel's share of the other class it outranks, as DetectionMetrics counts it.
+            let positiveShare = (n - Double(sweep.falsePositives) + Double(fp) / 2) / n
+            let negativeShare = (Double(sweep.truePositives) - Double(tp) / 2) / m
+            for j in i..<end {
+                let area = Int(keys[j] & 0xFFFF_FFFF), defect = areas.isDefect[area]
+                sums.add(defect ? positiveShare : negativeShare, positive: defect, group: areas.group[area])
+            }
         }
         pixel = sweep.metrics
+        pixel.aurocStandardError = sums.standardError(auroc: pixel.auroc)
+        pixel.aurocGroupCount = sums.groupCount
         pro = curve.area / fprLimit
         self.fprLimit = fprLimit
         regionCount = regions
         anomalousPixelCount = anomalous
         normalPixelCount = normals
+    }
+
+    /// The areas of all maps: each map's defect-free pixels, then its defect regions.
+    private struct Areas {
+        var size: [Int] = [], isDefect: [Bool] = [], group: [Int] = []
+
+        /// Adds an empty area and returns its number.
+        mutating func append(defect: Bool, group: Int) -> Int {
+            size.append(0)
+            isDefect.append(defect)
+            self.group.append(group)
+            return size.count - 1
+        }
     }
 
     /// The connected components of the non-zero pixels of `mask` under 8-connectivity,

@@ -123,7 +123,10 @@ public enum ReportWriter {
             ("best balanced accuracy", format(metrics.maxBalancedAccuracy)), ("best F1", format(metrics.maxF1)),
         ]
         if let pixel = report.pixelMetrics {
-            summary += [("pixel AUROC", format(pixel.pixel.auroc)),
+            summary += [("pixel AUROC", format(pixel.pixel.auroc) + (pixel.pixel.aurocInterval95.map {
+                             " (95% CI \(format($0.lowerBound))–\(format($0.upperBound)), Obuchowski, over \(pixel.pixel.aurocGroupCount ?? 0) "
+                                 + (metrics.aurocGroupCount == nil ? "images)" : "groups of images)")
+                         } ?? "")),
                         (String(format: "PRO (to FPR %.2g)", pixel.fprLimit), format(pixel.pro)),
                         ("defect regions", "\(pixel.regionCount)")]
         }

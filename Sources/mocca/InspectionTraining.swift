@@ -178,7 +178,13 @@ func renderInspection(_ e: InspectionEvaluation, title: String) -> String {
     if let groups = e.overall.aurocGroupCount {
         lines.append("AUROC intervals count the \(groups) groups of images (an object photographed several times, as MTD's tiles) as the independent units (Obuchowski's clustered estimator)")
     }
-    if let pixel = e.pixelAUROC { lines.append(String(format: "pixel AUROC %.4f", pixel) + (e.pro.map { String(format: ", PRO (FPR ≤ 0.3) %.4f", $0) } ?? "")) }
+    if let pixel = e.pixelMetrics {
+        let interval = pixel.pixel.aurocInterval95.map {
+            String(format: " (95%% CI %.3f–%.3f over %d ", $0.lowerBound, $0.upperBound, pixel.pixel.aurocGroupCount ?? 0)
+                + (e.overall.aurocGroupCount == nil ? "images)" : "groups of images)")
+        } ?? ""
+        lines.append(String(format: "pixel AUROC %.4f", pixel.pixel.auroc) + interval + String(format: ", PRO (FPR ≤ 0.3) %.4f", pixel.pro))
+    }
     let c = e.confusion
     lines.append(String(format: "threshold %.6g: %d of %d defective images flagged, %d of %d defect-free flagged (balanced accuracy %.4f)",
                         e.threshold, c.truePositives, e.anomalyCount, c.falsePositives, e.normalCount, c.balancedAccuracy))

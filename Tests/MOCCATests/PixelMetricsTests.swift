@@ -112,6 +112,32 @@ struct PixelMetricsTests {
         #expect(metrics.pixel.maxF1 == samples.maxF1)
     }
 
+    /// The pixel AUROC's standard error counts maps (or their groups), not pixels: it is the
+    /// clustered estimator of ``DetectionMetrics`` on the pixels as samples grouped by map.
+    @Test func pixelAUROCIntervalCountsImagesOrTheirGroups() throws {
+        let (maps, masks) = Self.fixture()
+        let scores: [Float] = maps.flatMap { $0 }
+        let labels: [Int] = masks.flatMap { mask in mask.map { $0 == 0 ? 0 : 1 } }
+        let byMap: [Int] = maps.indices.flatMap { [Int](repeating: $0, count: 120) }
+        let metrics = try PixelMetrics(maps: maps, masks: masks, width: 12, height: 10)
+        let grouped = try DetectionMetrics(scores: scores, labels: labels, groups: byMap)
+        let se = try #require(metrics.pixel.aurocStandardError)
+        #expect(abs(se - (try #require(grouped.aurocStandardError))) < 1e-12)
+        #expect(metrics.pixel.aurocGroupCount == 3)
+        let independent = try #require(try DetectionMetrics(scores: scores, labels: labels).aurocStandardError)
+        #expect(abs(se - independent) > 1e-3, "the pixels were counted as independent")
+
+        // Maps 0 and 1 photographed from one object: a single group holds every defect, so
+        // no interval can be claimed; a group count that does not match is refused.
+        let tiles = try PixelMetrics(maps: maps, masks: masks, width: 12, height: 10, groups: [7, 7, 9])
+        #expect(tiles.pixel.aurocStandardError == nil && tiles.pixel.aurocGroupCount == 2)
+        #expect(throws: MOCCAError.self) { try PixelMetrics(maps: maps, masks: masks, width: 12, height: 10, groups: [0, 1]) }
+
+        // One pixel per map: every map its own unit, DeLong's estimator on the pixels.
+        let single = try PixelMetrics(maps: scores.map { [$0] }, masks: labels.map { [UInt8($0)] }, width: 1, height: 1)
+        #expect(abs((try #require(single.pixel.aurocStandardError)) - independent) < 1e-12)
+    }
+
     @Test func rocCurveRunsFromTheOriginToOneOne() throws {
         let curve = try DetectionMetrics.rocCurve(scores: [0.1, 0.4, 0.35, 0.8], labels: [0, 0, 1, 1])
         #expect(curve.map(\.fpr) == [0, 0, 0.5, 0.5, 1])
