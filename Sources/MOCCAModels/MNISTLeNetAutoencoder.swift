@@ -94,12 +94,16 @@ public final class MNISTLeNetAutoencoder: Module, TappedAutoencoder {
         return Encoding(taps: taps, code: linear)
     }
 
-    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`.
+    /// Maps a code back to a `[N, 1, 28, 28]` image in `[0, 1]`. Each transposed
+    /// convolution reads a nearest ×2 upsampled map
+    /// (``ConvTranspose2d/callAsFunction(nearestUpsampled:normalizedBy:activation:)``): the
+    /// first and last run on the map before upsampling, as four phase kernels; the middle
+    /// one, whose padding of 3 shrinks the map to 14×14, upsamples first.
     public func decode(_ code: Tensor) throws -> Tensor {
         let d = decoderLayers
-        var h = try Tensor.upsampleNearest2d(code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu(), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.bn3(d.deconv1(h)).leakyRelu(), factor: 2)
-        h = try Tensor.upsampleNearest2d(d.bn4(d.deconv2(h)).leakyRelu(), factor: 2)
-        return try d.deconv3(h).sigmoid()
+        let h4 = try code.reshaped(to: [code.shape[0], codeLength / 16, 4, 4]).leakyRelu()
+        let h8 = try d.deconv1(nearestUpsampled: h4, normalizedBy: d.bn3, activation: .leakyReLU)
+        let h14 = try d.deconv2(nearestUpsampled: h8, normalizedBy: d.bn4, activation: .leakyReLU)
+        return try d.deconv3(nearestUpsampled: h14, activation: .sigmoid)
     }
 }
