@@ -102,12 +102,12 @@ extension Tensor {
     // Four-lane vectors throughout: wider ones are split element by element on the
     // baseline x86-64 target that the package compiles for.
     @inline(__always)
-    private static func load4(_ pointer: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+    static func load4(_ pointer: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
     }
 
     @inline(__always)
-    private static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
     }
 }

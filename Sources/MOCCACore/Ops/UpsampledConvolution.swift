@@ -52,22 +52,24 @@ extension Tensor {
         guard weight.shape[2] == k, weight.shape[3] == k else {
             throw TensorError.shapeMismatch(op: op, message: "weight \(weight.shape), expected a \(k)×\(k) kernel")
         }
-        let (side, tap) = (phases.phaseKernelSize, phases.tap)
-        // The element of the phase kernels that tap (u, v) of weight [i, o] feeds, for phase (a, b).
-        func target(_ i: Int, _ o: Int, _ a: Int, _ b: Int, _ u: Int, _ v: Int) -> Int {
-            (((2 * a + b) * outputs + o) * inputs + i) * side * side + tap[a][u] * side + tap[b][v]
-        }
+        let (side, taps) = (phases.phaseKernelSize, k * k)
+        // cells[p·k² + t]: the element of phase p's kernel that tap t = u·k + v feeds.
+        let cells = (0..<4).flatMap { p in (0..<taps).map { t in phases.tap[p / 2][t / k] * side + phases.tap[p % 2][t % k] } }
+        // Where phase p's kernel for weight [i, o] starts.
+        func start(_ p: Int, _ i: Int, _ o: Int) -> Int { ((p * outputs + o) * inputs + i) * side * side }
         let source = try weight.plain()
         let result = Tensor(zeros: [4 * outputs, inputs, side, side])
         withExtendedLifetime(source) {
             let src = source.floatPointer, dst = result.floatPointer
-            for i in 0..<inputs {
-                for o in 0..<outputs {
-                    let from = (i * outputs + o) * k * k
-                    for a in 0...1 {
-                        for b in 0...1 {
-                            for u in 0..<k {
-                                for v in 0..<k { dst[target(i, o, a, b, u, v)] += src[from + u * k + v] }
+            cells.withUnsafeBufferPointer { cell in
+                // Each input channel's kernels are written by one thread.
+                Threads.parallelFor(inputs, minimumPerThread: 8) { range in
+                    for i in range {
+                        for o in 0..<outputs {
+                            let from = (i * outputs + o) * taps
+                            for p in 0..<4 {
+                                let to = start(p, i, o)
+                                for t in 0..<taps { dst[to + cell[p * taps + t]] += src[from + t] }
                             }
                         }
                     }
@@ -79,13 +81,16 @@ extension Tensor {
             let diff = Tensor(uninitializedShape: weight.shape)
             withExtendedLifetime(upstream) {
                 let dy = upstream.floatPointer, dx = diff.floatPointer
-                for i in 0..<inputs {
-                    for o in 0..<outputs {
-                        let to = (i * outputs + o) * k * k
-                        for u in 0..<k {
-                            for v in 0..<k {
-                                dx[to + u * k + v] = (dy[target(i, o, 0, 0, u, v)] + dy[target(i, o, 0, 1, u, v)])
-                                    + (dy[target(i, o, 1, 0, u, v)] + dy[target(i, o, 1, 1, u, v)])
+                cells.withUnsafeBufferPointer { cell in
+                    Threads.parallelFor(inputs, minimumPerThread: 8) { range in
+                        for i in range {
+                            for o in 0..<outputs {
+                                let to = (i * outputs + o) * taps
+                                let (p0, p1, p2, p3) = (start(0, i, o), start(1, i, o), start(2, i, o), start(3, i, o))
+                                for t in 0..<taps {
+                                    dx[to + t] = (dy[p0 + cell[t]] + dy[p1 + cell[taps + t]])
+                                        + (dy[p2 + cell[2 * taps + t]] + dy[p3 + cell[3 * taps + t]])
+                                }
                             }
                         }
                     }
@@ -164,6 +169,26 @@ public struct UpsamplingPhases: Hashable, Sendable {
     }
 }
 
+extension PhaseLayout {
+    /// Copies `count` runs of `run` floats, `sourceStep` and `targetStep` floats apart: by
+    /// vectors for channel blocks, by values for plain layouts (a library call per value
+    /// would cost more than the copy), by `memcpy` otherwise.
+    @inline(__always)
+    static func copyRuns(_ count: Int, of run: Int, from source: UnsafeMutablePointer<Float>, every sourceStep: Int,
+                         to target: UnsafeMutablePointer<Float>, every targetStep: Int) {
+        if run == 1 {
+            for index in 0..<count { target[index * targetStep] = source[index * sourceStep] }
+        } else if run % 4 == 0 {
+            for index in 0..<count {
+                let (a, b) = (source + index * sourceStep, target + index * targetStep)
+                for lane in stride(from: 0, to: run, by: 4) { Tensor.store4(Tensor.load4(a + lane), b + lane) }
+            }
+        } else {
+            for index in 0..<count { (target + index * targetStep).update(from: source + index * sourceStep, count: run) }
+        }
+    }
+}
+
 /// Where each element of a four-phase tensor `[N, 4·C, H, W]` and of its interleaved
 /// `[N, C, 2H, 2W]` lies, as runs of `run` contiguous floats: a channel block of a
 /// channel-blocked layout, one phase's channels of a pixel in channels-last, or a single
@@ -215,14 +240,12 @@ private struct PhaseLayout {
                 for phase in 0..<4 {
                     let (a, b) = phase.quotientAndRemainder(dividingBy: 2)
                     for m in 0..<height {
-                        var from = n * p.image + phase * p.phase + r * p.run + m * p.row
-                        var to = n * s.image + r * s.run + (2 * m + a) * s.row + b * s.column
-                        for _ in 0..<width {
-                            if toSpace { (space + to).update(from: phases + from, count: run) }
-                            else { (phases + from).update(from: space + to, count: run) }
-                            from += p.column
-                            to += 2 * s.column
-                        }
+                        let from = n * p.image + phase * p.phase + r * p.run + m * p.row
+                        let to = n * s.image + r * s.run + (2 * m + a) * s.row + b * s.column
+                        // One row of the phase image: runs `p.column` apart, to runs `2·s.column` apart.
+                        let (source, sourceStep) = toSpace ? (phases + from, p.column) : (space + to, 2 * s.column)
+                        let (target, targetStep) = toSpace ? (space + to, 2 * s.column) : (phases + from, p.column)
+                        Self.copyRuns(width, of: run, from: source, every: sourceStep, to: target, every: targetStep)
                     }
                 }
             }
