@@ -87,10 +87,10 @@ struct AUROCShareSums {
         negativeCounts = positiveCounts
     }
 
-    /// Adds `count` samples of one class in `group`, each with `share`.
-    mutating func add(_ share: Double, count: Int = 1, positive: Bool, group: Int) {
-        if positive { positiveShares[group] += share * Double(count); positiveCounts[group] += count }
-        else { negativeShares[group] += share * Double(count); negativeCounts[group] += count }
+    /// Adds a sample of one class in `group` with its `share`.
+    mutating func add(_ share: Double, positive: Bool, group: Int) {
+        if positive { positiveShares[group] += share; positiveCounts[group] += 1 }
+        else { negativeShares[group] += share; negativeCounts[group] += 1 }
     }
 
     /// The standard error of `auroc` (the mean positive share), or nil unless at least two

@@ -55,24 +55,28 @@ extension Tensor {
         let (side, taps) = (phases.phaseKernelSize, k * k)
         // cells[p·k² + t]: the element of phase p's kernel that tap t = u·k + v feeds.
         let cells = (0..<4).flatMap { p in (0..<taps).map { t in phases.tap[p / 2][t / k] * side + phases.tap[p % 2][t % k] } }
-        // Where phase p's kernel for weight [i, o] starts.
-        func start(_ p: Int, _ i: Int, _ o: Int) -> Int { ((p * outputs + o) * inputs + i) * side * side }
+        // Calls `body(weight, starts, cell)` for each kernel [i, o] of the weight, in parallel
+        // over input channels (one thread writes all of an input channel's elements): `weight`
+        // is where it starts in the weight, `starts[p]` where phase p's kernel for it starts.
+        func forEachKernel(_ body: (_ weight: Int, _ starts: SIMD4<Int>, _ cell: UnsafeBufferPointer<Int>) -> Void) {
+            cells.withUnsafeBufferPointer { cell in
+                Threads.parallelFor(inputs, minimumPerThread: 8) { range in
+                    for i in range {
+                        for o in 0..<outputs {
+                            let starts = ((SIMD4<Int>(0, 1, 2, 3) &* outputs &+ o) &* inputs &+ i) &* (side * side)
+                            body((i * outputs + o) * taps, starts, cell)
+                        }
+                    }
+                }
+            }
+        }
         let source = try weight.plain()
         let result = Tensor(zeros: [4 * outputs, inputs, side, side])
         withExtendedLifetime(source) {
             let src = source.floatPointer, dst = result.floatPointer
-            cells.withUnsafeBufferPointer { cell in
-                // Each input channel's kernels are written by one thread.
-                Threads.parallelFor(inputs, minimumPerThread: 8) { range in
-                    for i in range {
-                        for o in 0..<outputs {
-                            let from = (i * outputs + o) * taps
-                            for p in 0..<4 {
-                                let to = start(p, i, o)
-                                for t in 0..<taps { dst[to + cell[p * taps + t]] += src[from + t] }
-                            }
-                        }
-                    }
+            forEachKernel { from, starts, cell in
+                for p in 0..<4 {
+                    for t in 0..<taps { dst[starts[p] + cell[p * taps + t]] += src[from + t] }
                 }
             }
         }
@@ -81,18 +85,10 @@ extension Tensor {
             let diff = Tensor(uninitializedShape: weight.shape)
             withExtendedLifetime(upstream) {
                 let dy = upstream.floatPointer, dx = diff.floatPointer
-                cells.withUnsafeBufferPointer { cell in
-                    Threads.parallelFor(inputs, minimumPerThread: 8) { range in
-                        for i in range {
-                            for o in 0..<outputs {
-                                let to = (i * outputs + o) * taps
-                                let (p0, p1, p2, p3) = (start(0, i, o), start(1, i, o), start(2, i, o), start(3, i, o))
-                                for t in 0..<taps {
-                                    dx[to + t] = (dy[p0 + cell[t]] + dy[p1 + cell[taps + t]])
-                                        + (dy[p2 + cell[2 * taps + t]] + dy[p3 + cell[3 * taps + t]])
-                                }
-                            }
-                        }
+                forEachKernel { to, starts, cell in
+                    for t in 0..<taps {
+                        dx[to + t] = (dy[starts[0] + cell[t]] + dy[starts[1] + cell[taps + t]])
+                            + (dy[starts[2] + cell[2 * taps + t]] + dy[starts[3] + cell[3 * taps + t]])
                     }
                 }
             }
