@@ -16,7 +16,8 @@ import MOCCACore
 /// unfused layers, which stay the reference: the two agree to float32 rounding.
 ///
 /// Transposed convolutions fold only where they can run as ordinary convolutions (stride 1,
-/// ``ConvTranspose2d/callAsFunction(_:normalizedBy:activation:)``): oneDNN 2.6 runs a
+/// ``ConvTranspose2d/callAsFunction(_:normalizedBy:activation:)``, or as phase kernels after
+/// nearest upsampling, ``ConvTranspose2d/callAsFunction(nearestUpsampled:normalizedBy:activation:)``): oneDNN 2.6 runs a
 /// transposed convolution as a backward-data convolution and applies a bias and post-ops
 /// in separate loops after it, which cost more than the BatchNorm and LeakyReLU passes they
 /// would replace.
