@@ -41,14 +41,12 @@ public struct DetectionMetrics: Codable, Sendable, Equatable {
         // it, a negative's share of the positives above it) and summed per group of samples.
         let groupIndex = groups.map(Self.denseIndices) ?? Array(labels.indices)
         var sums = AUROCShareSums(groupCount: (groupIndex.max() ?? -1) + 1)
-        let (m, n) = (Double(positives), Double(negatives))
         self = ThresholdSweep.run(scores: scores, labels: labels, positives: positives, negatives: negatives) { sweep, tied in
-            let tiedPositives = Double(tied.filter { labels[$0] == 1 }.count), tiedNegatives = Double(tied.count) - tiedPositives
-            let positiveShare = (n - Double(sweep.falsePositives) + tiedNegatives / 2) / n
-            let negativeShare = (Double(sweep.truePositives) - tiedPositives / 2) / m
+            let tiedPositives = tied.filter { labels[$0] == 1 }.count
+            let share = sweep.sharesOfTied(positives: tiedPositives, negatives: tied.count - tiedPositives)
             for index in tied {
                 let positive = labels[index] == 1
-                sums.add(positive ? positiveShare : negativeShare, positive: positive, group: groupIndex[index])
+                sums.add(positive ? share.positive : share.negative, positive: positive, group: groupIndex[index])
             }
         }.metrics
         aurocStandardError = sums.standardError(auroc: auroc)
@@ -141,6 +139,16 @@ public struct ThresholdSweep: Sendable {
     public var truePositiveRate: Double { Double(truePositives) / Double(positives) }
     /// The fraction of normal samples at or above the current threshold.
     public var falsePositiveRate: Double { Double(falsePositives) / Double(negatives) }
+
+    /// Each sample's share of the other class it outranks (ties count one half), for the
+    /// group of tied samples the sweep was just lowered past (`positives` anomalous,
+    /// `negatives` normal): a positive's share of the negatives below it, a negative's share
+    /// of the positives above it. Their means over each class are the AUROC; DeLong's and
+    /// Obuchowski's standard errors are computed from them (``AUROCShareSums``).
+    func sharesOfTied(positives: Int, negatives: Int) -> (positive: Double, negative: Double) {
+        ((Double(self.negatives - falsePositives) + Double(negatives) / 2) / Double(self.negatives),
+         (Double(truePositives) - Double(positives) / 2) / Double(self.positives))
+    }
 
     /// Lowers the threshold past one group of samples that share a score: `positives`
     /// anomalous and `negatives` normal ones.

@@ -90,7 +90,6 @@ public struct PixelMetrics: Codable, Sendable, Equatable {
         let shares = zip(areas.size, areas.isDefect).map { $1 ? 1 / Double($0) : 0 }
         var sweep = ThresholdSweep(positives: anomalous, negatives: normals)
         var sums = AUROCShareSums(groupCount: (mapGroup.max() ?? 0) + 1)
-        let (m, n) = (Double(anomalous), Double(normals))
         var overlapSum = 0.0
         var curve = PROIntegral(limit: fprLimit)
         var i = keys.count
@@ -105,12 +104,10 @@ public struct PixelMetrics: Codable, Sendable, Equatable {
             }
             sweep.lower(past: tp, fp)
             curve.add(fpr: sweep.falsePositiveRate, pro: overlapSum / Double(regions))
-            // Each pixel's share of the other class it outranks, as DetectionMetrics counts it.
-            let positiveShare = (n - Double(sweep.falsePositives) + Double(fp) / 2) / n
-            let negativeShare = (Double(sweep.truePositives) - Double(tp) / 2) / m
+            let share = sweep.sharesOfTied(positives: tp, negatives: fp)
             for j in i..<end {
                 let area = Int(keys[j] & 0xFFFF_FFFF), defect = areas.isDefect[area]
-                sums.add(defect ? positiveShare : negativeShare, positive: defect, group: areas.group[area])
+                sums.add(defect ? share.positive : share.negative, positive: defect, group: areas.group[area])
             }
         }
         pixel = sweep.metrics

@@ -34,8 +34,13 @@ extension Tensor {
             return try convolutionTranspose2d(upsampleNearest2d(x, factor: 2), weight: weight, bias: bias, padding: padding)
         }
         let kernels = try phaseKernels(ofTransposed: weight, phases: phases)
-        let phaseBias = try bias.map { try concatenate([$0, $0, $0, $0], alongAxis: 0) }
-        return try phasesToSpace(convolution2d(x, weight: kernels, bias: phaseBias, padding: phases.padding))
+        return try phasesToSpace(convolution2d(x, weight: kernels, bias: bias.map(phaseBias), padding: phases.padding))
+    }
+
+    /// A transposed convolution's bias `[C_out]` for its phase convolution's `4·C_out`
+    /// outputs, whose channel `(2a + b)·C_out + o` is channel `o`. Differentiable.
+    public static func phaseBias(_ bias: Tensor) throws -> Tensor {
+        try concatenate([bias, bias, bias, bias], alongAxis: 0)
     }
 
     /// The four phase kernels of a transposed convolution's `weight` `[C_in, C_out, k, k]`

@@ -153,9 +153,9 @@ extension ConvTranspose2d {
             return try (bn.map { try $0(output) } ?? output).activated(activation)
         }
         var kernels = try Tensor.phaseKernels(ofTransposed: weight, phases: phases)
-        var phaseBias = try bias.map { try Tensor.concatenate([$0, $0, $0, $0], alongAxis: 0) }
+        var phaseBias = try bias.map(Tensor.phaseBias)
         if let bn {
-            // The phase convolution's output channel (2a + b)·C_out + o is channel o.
+            // Per channel of the phase convolution's outputs, as its bias is (``Tensor/phaseBias(_:)``).
             let (scale, shift) = try bn.foldableAffine()
             (kernels, phaseBias) = try Tensor.foldingChannelAffine(weight: kernels, bias: phaseBias, outputAxis: 0,
                                                                     scale: Array(repeating: scale, count: 4).flatMap { $0 },
