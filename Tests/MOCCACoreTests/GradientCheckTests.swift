@@ -307,6 +307,20 @@ struct GradientCheckTests {
         }
     }
 
+    /// The fused pool and leaky ReLU, on the blocked layout (its own kernel) and the plain
+    /// one (the two ops), with a slope large enough to weigh in the gradient.
+    @Test(arguments: [Float(0.01), 0.2])
+    func maxPoolLeakyRelu(slope: Float) throws {
+        let channels = 10
+        let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
+        try checkGradients([awayFromKinks([2, channels, 4, 6], seed: 60)]) {
+            let blocked = try Tensor.convolution2d($0[0], weight: identity)
+            #expect(blocked.channelBlock != nil)
+            return try Tensor.maxPool2x2LeakyRelu(blocked, slope: slope)
+        }
+        try checkGradients([awayFromKinks([1, 3, 4, 4], seed: 61)]) { try Tensor.maxPool2x2LeakyRelu($0[0], slope: slope) }
+    }
+
     @Test func upsampleOnTheChannelBlockedLayout() throws {
         let channels = 10
         let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
@@ -317,6 +331,23 @@ struct GradientCheckTests {
 
     @Test func globalAveragePool() throws {
         try checkGradients([random([2, 3, 3, 3], seed: 55)]) { try Tensor.globalAveragePool2d($0[0]) }
+    }
+
+    /// A tap: a blocked map pooled globally and also read by the next layer, so that the
+    /// pooling's spatially uniform gradient is added to a dense one; pooled twice, two
+    /// uniform gradients meet first. The outputs are concatenated into one objective.
+    @Test func globalAveragePoolWithAnotherConsumer() throws {
+        let channels = 10
+        let identity = try Tensor(shape: [channels, channels, 1, 1], scalars: (0..<(channels * channels)).map { $0 % (channels + 1) == 0 ? 1 : 0 })
+        try checkGradients([awayFromKinks([2, channels, 4, 6], seed: 62)]) {
+            let map = try Tensor.convolution2d($0[0], weight: identity)
+            #expect(map.channelBlock != nil)
+            let next = try map.leakyRelu(slope: 0.2).flattened()
+            return try Tensor.concatenate([Tensor.globalAveragePool2d(map), next, Tensor.globalAveragePool2d(map)], alongAxis: 1)
+        }
+        try checkGradients([random([2, 3, 3, 5], seed: 63)]) {
+            try Tensor.concatenate([Tensor.globalAveragePool2d($0[0]), Tensor.globalAveragePool2d($0[0])], alongAxis: 1)
+        }
     }
 
     @Test func adaptiveMaxPoolWithOverlappingBins() throws {

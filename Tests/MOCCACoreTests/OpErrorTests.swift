@@ -84,6 +84,14 @@ struct OpErrorTests {
         guard case .shapeMismatch? = error else { Issue.record("got \(String(describing: error))"); return }
     }
 
+    @Test func fusedMaxPoolLeakyReluRefusesBadInput() {
+        let error = expectError(op: "max_pool2d_leaky_relu") { _ = try Tensor.maxPool2x2LeakyRelu(Tensor(zeros: [1, 1, 4, 4]), slope: -0.1) }
+        guard case .invalidArgument? = error else { Issue.record("got \(String(describing: error))"); return }
+        expectError(op: "max_pool2d_leaky_relu") { _ = try Tensor.maxPool2x2LeakyRelu(Tensor(zeros: [4, 4])) }
+        // A map smaller than the window: the pooling's own error.
+        expectError(op: "max_pool2d") { _ = try Tensor.maxPool2x2LeakyRelu(Tensor(zeros: [1, 1, 1, 4])) }
+    }
+
     @Test func concatenateWithMismatchedShapesThrows() {
         let error = expectError(op: "concatenate") {
             _ = try Tensor.concatenate([Tensor(zeros: [2, 3]), Tensor(zeros: [2, 4])], alongAxis: 0)

@@ -169,4 +169,19 @@ struct BlockedKernelTests {
         #expect(run.got == run.expected)
         #expect(run.expected.filter { $0 != 0 }.count == run.reference.count, "one routed gradient per window")
     }
+
+    /// The fused pool and leaky ReLU on the blocked layout against oneDNN's pooling and
+    /// eltwise passes on the plain one: the same bits forward and backward, with negative,
+    /// zero and tied maxima and slopes of 0 (a ReLU), 0.01 and 0.2.
+    @Test(arguments: [8, 16], [Float(0), 0.01, 0.2])
+    func fusedMaxPoolingAndLeakyReluMatchOneDNN(block: Int, slope: Float) throws {
+        var generator = RandomGenerator(seed: 13)
+        let values = (0..<(3 * 20 * 6 * 4)).map { _ in Float(Int(generator.nextUniform() * 5)) - 2.5 + (generator.nextUniform() < 0.2 ? 0.5 : 0) }
+        #expect(values.contains(0) && values.contains { $0 < 0 } && values.contains { $0 > 0 })
+        let run = try Self.bothPaths(values, shape: [3, 20, 6, 4], block: block, seed: 14) { try Tensor.maxPool2x2LeakyRelu($0, slope: slope) }
+        #expect(run.fast.scalars == run.reference.scalars)
+        #expect(run.got == run.expected)
+        #expect(run.reference.scalars.contains { $0 < 0 } == (slope > 0), "negative maxima are scaled, not cut")
+        #expect(run.fast.gradientFunction?.name == "max_pool2d_leaky_relu")
+    }
 }

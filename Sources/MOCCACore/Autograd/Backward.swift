@@ -19,9 +19,9 @@ final class GradientFunction {
     private(set) var inputs: [GradientEdge?]
     /// Maps the gradient of the output to one gradient per input (nil: no gradient);
     /// released once it has run, with everything it saved.
-    private var backward: ((Tensor) throws -> [Tensor?])?
+    private var backward: ((Tensor) throws -> [Gradient?])?
 
-    init(name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]) {
+    init(name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Gradient?]) {
         self.name = name
         self.inputs = inputs.map { input in
             if let function = input.gradientFunction { return .function(function) }
@@ -34,7 +34,7 @@ final class GradientFunction {
     /// freed while the pass goes on.
     /// - Throws: ``TensorError/invalidArgument(op:message:)`` when it already ran (a
     ///   second backward pass through the same graph).
-    func run(_ gradient: Tensor) throws -> [(GradientEdge, Tensor)] {
+    func run(_ gradient: Tensor) throws -> [(GradientEdge, Gradient)] {
         guard let backward else {
             throw TensorError.invalidArgument(op: "backward", message: "the graph through '\(name)' was already used by an earlier backward pass; run the forward pass again")
         }
@@ -52,6 +52,15 @@ extension Tensor {
     static func record(
         _ output: Tensor, name: String, inputs: [Tensor],
         backward: @escaping (Tensor) throws -> [Tensor?]
+    ) -> Tensor {
+        record(output, name: name, inputs: inputs, gradients: { try backward($0).map { $0.map(Gradient.dense) } })
+    }
+
+    /// ``record(_:name:inputs:backward:)`` for a backward that may hand back gradients
+    /// other than dense tensors (``Gradient``).
+    static func record(
+        _ output: Tensor, name: String, inputs: [Tensor],
+        gradients backward: @escaping (Tensor) throws -> [Gradient?]
     ) -> Tensor {
         guard GradientMode.isEnabled, inputs.contains(where: \.requiresGrad) else { return output }
         output.requiresGrad = true
@@ -79,26 +88,27 @@ extension Tensor {
             return
         }
         var order = Self.topologicalOrder(from: root)
-        var gradients: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        var gradients: [ObjectIdentifier: Gradient] = [ObjectIdentifier(root): .dense(seed)]
         // A leaf's incoming gradients are summed first and added to its `grad` at the end,
         // in the order they arrive.
-        var leaves: [ObjectIdentifier: (tensor: Tensor, gradient: Tensor)] = [:]
+        var leaves: [ObjectIdentifier: (tensor: Tensor, gradient: Gradient)] = [:]
         // Each function leaves the list as it runs and releases what it saved, so that
         // activations are freed while the pass goes on rather than all at its end.
         while let function = order.popLast() {
             guard let gradient = gradients.removeValue(forKey: ObjectIdentifier(function)) else { continue }
-            for (edge, inputGradient) in try function.run(gradient) {
+            for (edge, inputGradient) in try function.run(gradient.tensor()) {
                 switch edge {
                 case .function(let input):
                     let id = ObjectIdentifier(input)
-                    gradients[id] = try gradients[id].map { try $0.accumulating(inputGradient) } ?? inputGradient
+                    gradients[id] = try gradients[id].map { try $0.adding(inputGradient) } ?? inputGradient
                 case .leaf(let tensor):
                     let id = ObjectIdentifier(tensor)
-                    leaves[id] = (tensor, try leaves[id].map { try $0.gradient.accumulating(inputGradient) } ?? inputGradient)
+                    leaves[id] = (tensor, try leaves[id].map { try $0.gradient.adding(inputGradient) } ?? inputGradient)
                 }
             }
         }
         for (tensor, gradient) in leaves.values {
+            let gradient = try gradient.tensor()
             tensor.grad = try tensor.grad.map { try $0.accumulating(gradient) } ?? gradient.plain()
         }
     }

@@ -16,29 +16,44 @@ extension Tensor {
         return [8, 16].first { descriptor == MemoryDescriptor(channelBlocked: shape, block: $0) }
     }
 
-    /// 2×2 max pooling with stride 2 of a channel-blocked `x` with even height and width.
+    /// 2×2 max pooling with stride 2 of a channel-blocked `x` with even height and width,
+    /// followed by a leaky ReLU of slope `leakySlope` when one is given.
     /// Ties and NaNs go as in PyTorch: the first maximum in the window wins; NaN wins.
-    static func maxPool2x2(_ x: Tensor, block: Int, outShape: [Int]) -> Tensor {
+    ///
+    /// The leaky ReLU is applied as the maximum is stored, and its derivative as the
+    /// gradient is routed: the same values as oneDNN's eltwise pass after the pool, forward
+    /// and backward, without its two passes over the pooled map or that map's second copy.
+    static func maxPool2x2(_ x: Tensor, block: Int, outShape: [Int], leakySlope: Float? = nil) -> Tensor {
         let windows = BlockedWindows(fineShape: x.shape, coarseShape: outShape, block: block)
         let out = Tensor(uninitializedShape: outShape, descriptor: windows.coarseDescriptor)
         let training = GradientMode.isEnabled && x.requiresGrad
-        // The window position (0...3) of each output element's maximum.
+        // The window position (0...3) of each output element's maximum, plus `positive` where
+        // the maximum is above zero (the leaky ReLU's derivative is 1 there, the slope elsewhere).
+        // Bytes instead of 32-bit lanes measured no faster: the conversion costs what they save.
         let argmax = training ? TensorStorage(byteCount: windows.coarseCount * MemoryLayout<Int32>.stride, zeroed: false) : nil
+        let positive: Int32 = 4
         withExtendedLifetime(x) {
             let src = x.floatPointer, dst = out.floatPointer
             let positions = argmax?.pointer.assumingMemoryBound(to: Int32.self)
             let (right, below) = (windows.block, windows.row)
+            let zero = SIMD4<Float>(repeating: 0)
             windows.forEach { fine, coarse in
                 var best = load4(src + fine), position = SIMD4<Int32>(repeating: 0)
                 consider(load4(src + fine + right), 1, &best, &position)
                 consider(load4(src + fine + below), 2, &best, &position)
                 consider(load4(src + fine + below + right), 3, &best, &position)
+                if let leakySlope {
+                    // oneDNN's leaky ReLU: x where x > 0, else x·slope (NaN stays NaN).
+                    let above = best .> zero
+                    position.replace(with: position | positive, where: above)
+                    best.replace(with: best * leakySlope, where: .!above)
+                }
                 store4(best, dst + coarse)
                 if let positions { UnsafeMutableRawPointer(positions + coarse).storeBytes(of: position, as: SIMD4<Int32>.self) }
             }
         }
         guard let argmax else { return out }
-        return record(out, name: "max_pool2d", inputs: [x]) { gradient in
+        return record(out, name: leakySlope == nil ? "max_pool2d" : "max_pool2d_leaky_relu", inputs: [x]) { gradient in
             let upstream = try DNNL.reorder(gradient, to: windows.coarseDescriptor)
             let diffSrc = Tensor(uninitializedShape: x.shape, descriptor: x.descriptor)
             withExtendedLifetime((upstream, argmax)) {
@@ -48,8 +63,13 @@ extension Tensor {
                 let (right, below) = (windows.block, windows.row)
                 // Every input element belongs to one window, so each is written once.
                 windows.forEach { fine, coarse in
-                    let g = load4(dy + coarse)
-                    let k = UnsafeRawPointer(positions + coarse).loadUnaligned(as: SIMD4<Int32>.self)
+                    var g = load4(dy + coarse)
+                    var k = UnsafeRawPointer(positions + coarse).loadUnaligned(as: SIMD4<Int32>.self)
+                    if let leakySlope {
+                        // oneDNN's backward: the gradient where the output is positive, else times the slope.
+                        g.replace(with: g * leakySlope, where: (k & positive) .== 0)
+                        k &= positive &- 1
+                    }
                     store4(zero.replacing(with: g, where: k .== 0), dx + fine)
                     store4(zero.replacing(with: g, where: k .== 1), dx + fine + right)
                     store4(zero.replacing(with: g, where: k .== 2), dx + fine + below)

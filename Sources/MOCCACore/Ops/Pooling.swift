@@ -23,6 +23,25 @@ extension Tensor {
                         kernel: [kernelSize, kernelSize], stride: [stride, stride])
     }
 
+    /// `leakyRelu(maxPool2d(x, kernelSize: 2))` as one op where `x` is in a channel-blocked
+    /// layout with even height and width (what a convolution or BatchNorm hands on in
+    /// training), otherwise the two ops. Same values and gradients either way: the leaky ReLU
+    /// is applied to each maximum as it is stored, and its derivative to the gradient as it
+    /// is routed back to the window's maximum, saving two passes over the pooled map.
+    /// - Throws: the errors of ``maxPool2d(_:kernelSize:stride:)``, and
+    ///   ``TensorError/invalidArgument(op:message:)`` for a negative slope.
+    public static func maxPool2x2LeakyRelu(_ x: Tensor, slope: Float = 0.01) throws -> Tensor {
+        guard slope >= 0 else {
+            throw TensorError.invalidArgument(op: "max_pool2d_leaky_relu", message: "the slope must be at least 0, got \(slope)")
+        }
+        try Validate.rank(x, 4, "max_pool2d_leaky_relu", "input [N, C, H, W]")
+        if x.shape[2] >= 2, x.shape[3] >= 2, x.shape[2] % 2 == 0, x.shape[3] % 2 == 0, let block = x.channelBlock {
+            try Validate.nonEmptyBatch(x, "max_pool2d_leaky_relu")
+            return maxPool2x2(x, block: block, outShape: [x.shape[0], x.shape[1], x.shape[2] / 2, x.shape[3] / 2], leakySlope: slope)
+        }
+        return try maxPool2d(x, kernelSize: 2).leakyRelu(slope: slope)
+    }
+
     /// The mean over the spatial axes: `[N, C, H, W]` to `[N, C]`.
     public static func globalAveragePool2d(_ x: Tensor) throws -> Tensor {
         let op = "global_avg_pool2d"
@@ -30,12 +49,20 @@ extension Tensor {
         try Validate.nonEmptyBatch(x, op)
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let pooled = try pool(x, op: op, algorithm: dnnl_pooling_avg_exclude_padding, outShape: [n, c, 1, 1],
-                              kernel: [h, w], stride: [h, w])
-        return try pooled.reshaped(to: [n, c])
+                              kernel: [h, w], stride: [h, w], recordingBackward: false)
+        // The gradient, `g/(H·W)` everywhere, is handed back as its `[N, C]` values, to be
+        // added where it meets the map's other gradient (``Gradient``).
+        let (shape, descriptor) = (x.shape, x.descriptor)
+        let mean = record(pooled, name: op, inputs: [x]) { gradient in
+            [.spatiallyUniform(try SpatiallyUniformGradient(spreading: gradient, dividedBy: h * w, over: shape, descriptor: descriptor))]
+        }
+        return try mean.reshaped(to: [n, c])
     }
 
+    /// Runs oneDNN's pooling forward, and records its backward unless `recordingBackward`
+    /// is false (the caller records its own).
     private static func pool(_ x: Tensor, op: String, algorithm: dnnl_alg_kind_t, outShape: [Int],
-                             kernel: [Int], stride: [Int]) throws -> Tensor {
+                             kernel: [Int], stride: [Int], recordingBackward: Bool = true) throws -> Tensor {
         let srcMD = x.memoryDescriptor
         let training = GradientMode.isEnabled && x.requiresGrad
         let dims = { (values: [Int]) in values.map(Int64.init) }
@@ -57,6 +84,7 @@ extension Tensor {
         let workspace = forward.workspace.map { Tensor(shape: [$0.byteCount], storage: TensorStorage(byteCount: $0.byteCount, zeroed: false)) }
         if let workspace, let md = forward.workspace { args.append((DNNL_ARG_WORKSPACE, workspace, md)) }
         try forward.execute(args, op: op)
+        guard recordingBackward else { return out }
         return record(out, name: op, inputs: [x]) { gradient in
             let backward = try DNNL.primitive("\(key)|bwd", op: op) {
                 var desc = dnnl_pooling_v2_desc_t()

@@ -73,6 +73,8 @@ extension BatchNorm {
     /// same pass (``Tensor/maxPool2dChannelAffineLeakyRelu(_:kernelSize:center:scale:shift:slope:)``):
     /// an increasing map commutes with the maximum. This is the fusion left where `input`
     /// itself must be kept, so that this BatchNorm cannot fold into the convolution before it.
+    /// Otherwise (training) a 2×2 window pools and activates in one op
+    /// (``Tensor/maxPool2x2LeakyRelu(_:slope:)``), with the same values as the two.
     public func maxPooledLeakyRelu(_ input: Tensor, kernelSize: Int, slope: Float = 0.01) throws -> Tensor {
         if InferenceFusion.applies(to: self), input.rank == inputRank, input.rank == 4 {
             let (center, scale, shift) = try evaluationAffine()
@@ -81,6 +83,7 @@ extension BatchNorm {
                                                                   scale: scale, shift: shift, slope: slope)
             }
         }
+        if kernelSize == 2 { return try Tensor.maxPool2x2LeakyRelu(self(input), slope: slope) }
         return try Tensor.maxPool2d(self(input), kernelSize: kernelSize).leakyRelu(slope: slope)
     }
 }
