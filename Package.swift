@@ -27,8 +27,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
 
+        // Vector loops compiled per x86-64 instruction set (baseline, AVX2, AVX-512), for the core.
+        .target(name: "CKernels"),
         // The tensor/autograd core: knows nothing of layers or of MOCCA.
-        .target(name: "MOCCACore", dependencies: ["CDNNL", "COpenBLAS"]),
+        .target(name: "MOCCACore", dependencies: ["CDNNL", "COpenBLAS", "CKernels"]),
         // Layers, initialisers, optimisers, schedules, weight files.
         .target(name: "MOCCANN", dependencies: ["MOCCACore"]),
         // Network architectures built from MOCCANN layers.
@@ -53,7 +55,7 @@ let package = Package(
 
         // Helpers shared by the test targets: fixtures, PyTorch's deterministic fill, tolerances.
         .target(name: "MOCCATestSupport", dependencies: ["MOCCANN"], path: "Tests/Support"),
-        .testTarget(name: "MOCCACoreTests", dependencies: ["MOCCACore", "MOCCATestSupport"]),
+        .testTarget(name: "MOCCACoreTests", dependencies: ["MOCCACore", "CKernels", "MOCCATestSupport"]),
         .testTarget(name: "MOCCANNTests", dependencies: ["MOCCANN", "MOCCAModels", "MOCCATestSupport"],
                     exclude: ["../Fixtures"]),
         .testTarget(name: "MOCCADataTests", dependencies: ["MOCCAData", "MOCCATestSupport"], exclude: ["../Fixtures"]),

@@ -1,5 +1,6 @@
 @testable import MOCCACore
 import MOCCATestSupport
+import CKernels
 import Testing
 
 /// Runs that compare results across runs or thread counts: serialised, because the thread
@@ -168,6 +169,42 @@ struct BlockedKernelTests {
         #expect(run.fast.scalars == run.reference.scalars)
         #expect(run.got == run.expected)
         #expect(run.expected.filter { $0 != 0 }.count == run.reference.count, "one routed gradient per window")
+    }
+
+    /// The C pooling kernels give the same bits on every instruction set this CPU runs
+    /// (baseline x86-64, AVX2, AVX-512), with ties, NaNs, negative and zero maxima, with and
+    /// without the leaky ReLU, forward and backward.
+    @Test(arguments: [8, 16])
+    func poolingKernelsAgreeAcrossInstructionSets(block: Int) throws {
+        let flags = OpenBLASCore.cpuFlags
+        var isas = [MOCCA_ISA_BASELINE]
+        if flags.contains("avx2") { isas.append(MOCCA_ISA_AVX2) }
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { isas.append(MOCCA_ISA_AVX512) }
+        let (planes, height, width) = (5, 3, 4)
+        let (fine, coarse) = (planes * 4 * height * width * block, planes * height * width * block)
+        var generator = RandomGenerator(seed: 15)
+        var input = (0..<fine).map { _ in Float(Int(generator.nextUniform() * 5)) - 2 }
+        for index in stride(from: 3, to: fine, by: 97) { input[index] = .nan }
+        let upstream = (0..<coarse).map { _ in generator.nextUniform() * 2 - 1 }
+        for activate: Int32 in [0, 1] {
+            var results: [(output: [Float], positions: [Int32], gradient: [Float])] = []
+            for isa in isas {
+                var output = [Float](repeating: 0, count: coarse), positions = [Int32](repeating: -1, count: coarse)
+                var gradient = [Float](repeating: .nan, count: fine)
+                mocca_max_pool_2x2(isa, input, &output, &positions, planes, height, width, block, activate, 0.2)
+                mocca_max_pool_2x2_backward(isa, upstream, positions, &gradient, planes, height, width, block, activate, 0.2)
+                results.append((output, positions, gradient))
+            }
+            let reference = try #require(results.first)
+            #expect(reference.positions.allSatisfy { (0...7).contains($0) })
+            #expect(reference.gradient.allSatisfy { !$0.isNaN }, "every input element is written")
+            #expect(reference.output.contains { $0.isNaN }, "NaN wins its window")
+            for (isa, result) in zip(isas, results).dropFirst() {
+                #expect(result.output.map(\.bitPattern) == reference.output.map(\.bitPattern), "\(isa)")
+                #expect(result.positions == reference.positions, "\(isa)")
+                #expect(result.gradient.map(\.bitPattern) == reference.gradient.map(\.bitPattern), "\(isa)")
+            }
+        }
     }
 
     /// The fused pool and leaky ReLU on the blocked layout against oneDNN's pooling and

@@ -1,4 +1,5 @@
 import CDNNL
+import CKernels
 import Foundation
 
 /// What the machine running the kernels is: its CPU, the instruction set oneDNN runs, and
@@ -31,6 +32,16 @@ public enum ComputeHost {
         let bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
         return isa & bf16 == bf16
     }
+
+    /// The instruction set of the package's own C vector loops (`CKernels`): AVX-512 or
+    /// AVX2 where oneDNN runs those, so that `ONEDNN_MAX_CPU_ISA` caps both; otherwise
+    /// baseline x86-64. Every choice computes the same values.
+    static let kernelISA: mocca_isa = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        let has = { (level: dnnl_cpu_isa_t) in isa & level.rawValue == level.rawValue }
+        if has(dnnl_cpu_isa_avx512_core) { return MOCCA_ISA_AVX512 }
+        return has(dnnl_cpu_isa_avx2) ? MOCCA_ISA_AVX2 : MOCCA_ISA_BASELINE
+    }()
 
     /// The oneDNN library version (`2.6.3`).
     public static var oneDNNVersion: String {

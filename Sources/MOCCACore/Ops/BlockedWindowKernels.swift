@@ -1,7 +1,9 @@
 import CDNNL
+import CKernels
 
 /// 2×2 max pooling and ×2 nearest upsampling on oneDNN's channel-blocked layouts, written
-/// as vector loops.
+/// as vector loops: the pooling in C (`CKernels`, compiled for AVX-512, AVX2 and baseline
+/// x86-64 and chosen at run time, `ComputeHost.kernelISA`), the upsampling in Swift.
 ///
 /// In `aBcd8b`/`aBcd16b` a pixel's channels of one block are contiguous, so a 2×2 window
 /// is four contiguous vectors. oneDNN 2.6's AVX2 max pooling runs at a third of its
@@ -27,29 +29,20 @@ extension Tensor {
         let windows = BlockedWindows(fineShape: x.shape, coarseShape: outShape, block: block)
         let out = Tensor(uninitializedShape: outShape, descriptor: windows.coarseDescriptor)
         let training = GradientMode.isEnabled && x.requiresGrad
-        // The window position (0...3) of each output element's maximum, plus `positive` where
-        // the maximum is above zero (the leaky ReLU's derivative is 1 there, the slope elsewhere).
+        // The window position (0...3) of each output element's maximum, plus 4 where the
+        // maximum is above zero (the leaky ReLU's derivative is 1 there, the slope elsewhere).
         // Bytes instead of 32-bit lanes measured no faster: the conversion costs what they save.
         let argmax = training ? TensorStorage(byteCount: windows.coarseCount * MemoryLayout<Int32>.stride, zeroed: false) : nil
-        let positive: Int32 = 4
+        let (height, width) = (outShape[2], outShape[3])
+        // Elements per plane (a sample's channel block) of the input and of the output.
+        let (fine, coarse) = (4 * height * width * block, height * width * block)
+        let (activate, slope): (Int32, Float) = leakySlope.map { (1, $0) } ?? (0, 0)
         withExtendedLifetime(x) {
             let src = x.floatPointer, dst = out.floatPointer
             let positions = argmax?.pointer.assumingMemoryBound(to: Int32.self)
-            let (right, below) = (windows.block, windows.row)
-            let zero = SIMD4<Float>(repeating: 0)
-            windows.forEach { fine, coarse in
-                var best = load4(src + fine), position = SIMD4<Int32>(repeating: 0)
-                consider(load4(src + fine + right), 1, &best, &position)
-                consider(load4(src + fine + below), 2, &best, &position)
-                consider(load4(src + fine + below + right), 3, &best, &position)
-                if let leakySlope {
-                    // oneDNN's leaky ReLU: x where x > 0, else x·slope (NaN stays NaN).
-                    let above = best .> zero
-                    position.replace(with: position | positive, where: above)
-                    best.replace(with: best * leakySlope, where: .!above)
-                }
-                store4(best, dst + coarse)
-                if let positions { UnsafeMutableRawPointer(positions + coarse).storeBytes(of: position, as: SIMD4<Int32>.self) }
+            Threads.parallelFor(windows.planes, minimumPerThread: 8) { planes in
+                mocca_max_pool_2x2(ComputeHost.kernelISA, src + planes.lowerBound * fine, dst + planes.lowerBound * coarse,
+                                   positions.map { $0 + planes.lowerBound * coarse }, planes.count, height, width, block, activate, slope)
             }
         }
         guard let argmax else { return out }
@@ -59,21 +52,10 @@ extension Tensor {
             withExtendedLifetime((upstream, argmax)) {
                 let dy = upstream.floatPointer, dx = diffSrc.floatPointer
                 let positions = argmax.pointer.assumingMemoryBound(to: Int32.self)
-                let zero = SIMD4<Float>(repeating: 0)
-                let (right, below) = (windows.block, windows.row)
                 // Every input element belongs to one window, so each is written once.
-                windows.forEach { fine, coarse in
-                    var g = load4(dy + coarse)
-                    var k = UnsafeRawPointer(positions + coarse).loadUnaligned(as: SIMD4<Int32>.self)
-                    if let leakySlope {
-                        // oneDNN's backward: the gradient where the output is positive, else times the slope.
-                        g.replace(with: g * leakySlope, where: (k & positive) .== 0)
-                        k &= positive &- 1
-                    }
-                    store4(zero.replacing(with: g, where: k .== 0), dx + fine)
-                    store4(zero.replacing(with: g, where: k .== 1), dx + fine + right)
-                    store4(zero.replacing(with: g, where: k .== 2), dx + fine + below)
-                    store4(zero.replacing(with: g, where: k .== 3), dx + fine + below + right)
+                Threads.parallelFor(windows.planes, minimumPerThread: 8) { planes in
+                    mocca_max_pool_2x2_backward(ComputeHost.kernelISA, dy + planes.lowerBound * coarse, positions + planes.lowerBound * coarse,
+                                                dx + planes.lowerBound * fine, planes.count, height, width, block, activate, slope)
                 }
             }
             return [diffSrc]
@@ -109,14 +91,6 @@ extension Tensor {
             }
             return [diffSrc]
         }
-    }
-
-    /// Takes `candidate` where it beats `best` (or is NaN), recording its window position.
-    @inline(__always)
-    private static func consider(_ candidate: SIMD4<Float>, _ index: Int32, _ best: inout SIMD4<Float>, _ position: inout SIMD4<Int32>) {
-        let wins = (candidate .> best) .| (candidate .!= candidate)
-        best.replace(with: candidate, where: wins)
-        position.replace(with: index, where: wins)
     }
 
     // Four-lane vectors throughout: wider ones are split element by element on the
