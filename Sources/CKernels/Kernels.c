@@ -71,11 +71,38 @@
         }                                                                                         \
     }
 
+#define DEFINE_POOL_AFFINE(NAME, TARGET, BLOCK)                                                   \
+    TARGET static void NAME(const float *restrict src, float *restrict dst, long first_plane, long planes, \
+                            long height, long width, long blocks, const float *restrict center,  \
+                            const float *restrict scale, const float *restrict shift, float slope) { \
+        const long row = 2 * width * BLOCK;                                                       \
+        for (long plane = first_plane; plane < first_plane + planes; plane++) {                   \
+            const long channel = plane % blocks * BLOCK;                                          \
+            for (long i = 0; i < height; i++) {                                                   \
+                for (long j = 0; j < width; j++) {                                                \
+                    const float *f = src + ((plane * 2 * height + 2 * i) * 2 * width + 2 * j) * BLOCK; \
+                    float *o = dst + ((plane * height + i) * width + j) * BLOCK;                  \
+                    for (int l = 0; l < BLOCK; l++) {                                             \
+                        float b = f[l], x;                                                        \
+                        x = f[BLOCK + l]; if (x > b || x != x) b = x;                             \
+                        x = f[row + l]; if (x > b || x != x) b = x;                               \
+                        x = f[row + BLOCK + l]; if (x > b || x != x) b = x;                       \
+                        b = (b + -center[channel + l]) * scale[channel + l];                      \
+                        if (shift) b = b + shift[channel + l];                                    \
+                        o[l] = b > 0 ? b : b * slope;                                             \
+                    }                                                                             \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
 #define DEFINE_FOR_ISA(ISA, TARGET)                                                               \
     DEFINE_POOL(pool8_##ISA, TARGET, 8)                                                           \
     DEFINE_POOL(pool16_##ISA, TARGET, 16)                                                         \
     DEFINE_POOL_BACKWARD(pool_backward8_##ISA, TARGET, 8)                                         \
-    DEFINE_POOL_BACKWARD(pool_backward16_##ISA, TARGET, 16)
+    DEFINE_POOL_BACKWARD(pool_backward16_##ISA, TARGET, 16)                                       \
+    DEFINE_POOL_AFFINE(pool_affine8_##ISA, TARGET, 8)                                             \
+    DEFINE_POOL_AFFINE(pool_affine16_##ISA, TARGET, 16)
 
 DEFINE_FOR_ISA(baseline, TARGET_BASELINE)
 DEFINE_FOR_ISA(avx2, TARGET_AVX2)
@@ -98,4 +125,17 @@ void mocca_max_pool_2x2_backward(mocca_isa isa, const float *dy, const int32_t *
         {pool_backward8_avx2, pool_backward16_avx2},
         {pool_backward8_avx512, pool_backward16_avx512}};
     kernels[isa][block == 16](dy, positions, dx, planes, height, width, activate, slope);
+}
+
+typedef void (*pool_affine_kernel)(const float *, float *, long, long, long, long, long, const float *, const float *,
+                                   const float *, float);
+
+void mocca_max_pool_2x2_affine_leaky(mocca_isa isa, const float *src, float *dst, long first_plane, long planes,
+                                     long height, long width, long block, long blocks,
+                                     const float *center, const float *scale, const float *shift, float slope) {
+    static const pool_affine_kernel kernels[3][2] = {
+        {pool_affine8_baseline, pool_affine16_baseline},
+        {pool_affine8_avx2, pool_affine16_avx2},
+        {pool_affine8_avx512, pool_affine16_avx512}};
+    kernels[isa][block == 16](src, dst, first_plane, planes, height, width, blocks, center, scale, shift, slope);
 }

@@ -207,6 +207,56 @@ struct BlockedKernelTests {
         }
     }
 
+    /// The inference pooling with a per-channel affine map and a leaky ReLU, in C on the
+    /// blocked layout, against oneDNN's pooling with the same post-ops on the plain one:
+    /// the same bits, with and without a shift (whose absence keeps a zero's sign), with
+    /// ties and zero results. A NaN wins its window in C, as in training and in PyTorch,
+    /// where oneDNN's pooling drops it. Then the C kernel on every instruction set this CPU runs.
+    @Test(arguments: [8, 16])
+    func pooledAffineLeakyReluMatchesOneDNN(block: Int) throws {
+        let (n, channels, h, w) = (3, 20, 6, 4)
+        var generator = RandomGenerator(seed: 16)
+        var values = (0..<(n * channels * h * w)).map { _ in Float(Int(generator.nextUniform() * 5)) - 2 }
+        let plain = try Tensor(shape: [n, channels, h, w], scalars: values)
+        let blocked = try DNNL.reorder(plain, to: MemoryDescriptor(channelBlocked: plain.shape, block: block))
+        #expect(blocked.channelBlock == block && plain.channelBlock == nil)
+        // Integer centres make exact zeros after the affine map.
+        let center = (0..<channels).map { Float($0 % 3) - 1 }
+        let scale = (0..<channels).map { 0.5 + Float($0 % 4) * 0.25 }
+        for shift in [(0..<channels).map { Float($0 % 5) * 0.1 - 0.2 }, [Float](repeating: 0, count: channels)] {
+            let (fast, reference) = try withoutGradients {
+                try [blocked, plain].map { try Tensor.maxPool2dChannelAffineLeakyRelu($0, kernelSize: 2, center: center, scale: scale, shift: shift, slope: 0.2) }
+            }.splat()
+            #expect(fast.channelBlock == block)
+            #expect(fast.scalars.map(\.bitPattern) == reference.scalars.map(\.bitPattern))
+            #expect(reference.scalars.contains { $0 == 0 } && reference.scalars.contains { $0 < 0 })
+        }
+        values[0] = .nan
+        let withNaN = try DNNL.reorder(try Tensor(shape: [n, channels, h, w], scalars: values), to: blocked.memoryDescriptor)
+        let pooled = try withoutGradients {
+            try Tensor.maxPool2dChannelAffineLeakyRelu(withNaN, kernelSize: 2, center: center, scale: scale, shift: scale, slope: 0.2)
+        }
+        #expect(pooled.scalars[0].isNaN && pooled.scalars.dropFirst().allSatisfy { !$0.isNaN })
+
+        let flags = OpenBLASCore.cpuFlags
+        var isas = [MOCCA_ISA_BASELINE]
+        if flags.contains("avx2") { isas.append(MOCCA_ISA_AVX2) }
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { isas.append(MOCCA_ISA_AVX512) }
+        let blocks = (channels + block - 1) / block
+        let padded = { (v: [Float]) in v + [Float](repeating: 0, count: blocks * block - channels) }
+        values[1] = .nan
+        let input = try DNNL.reorder(try Tensor(shape: [n, channels, h, w], scalars: values), to: blocked.memoryDescriptor)
+        let outputs = isas.map { isa in
+            var output = [Float](repeating: 0, count: n * blocks * (h / 2) * (w / 2) * block)
+            withExtendedLifetime(input) {
+                mocca_max_pool_2x2_affine_leaky(isa, input.floatPointer, &output, 0, n * blocks, h / 2, w / 2, block, blocks,
+                                                padded(center), padded(scale), padded(scale), 0.2)
+            }
+            return output.map(\.bitPattern)
+        }
+        #expect(outputs.allSatisfy { $0 == outputs[0] })
+    }
+
     /// The fused pool and leaky ReLU on the blocked layout against oneDNN's pooling and
     /// eltwise passes on the plain one: the same bits forward and backward, with negative,
     /// zero and tied maxima and slopes of 0 (a ReLU), 0.01 and 0.2.
@@ -221,4 +271,9 @@ struct BlockedKernelTests {
         #expect(run.reference.scalars.contains { $0 < 0 } == (slope > 0), "negative maxima are scaled, not cut")
         #expect(run.fast.gradientFunction?.name == "max_pool2d_leaky_relu")
     }
+}
+
+private extension Array {
+    /// The two elements of a two-element array.
+    func splat() -> (Element, Element) { (self[0], self[1]) }
 }

@@ -34,4 +34,14 @@ void mocca_max_pool_2x2(mocca_isa isa, const float *src, float *dst, int32_t *po
 void mocca_max_pool_2x2_backward(mocca_isa isa, const float *dy, const int32_t *positions, float *dx,
                                  long planes, long height, long width, long block, int activate, float slope);
 
+/// Inference: `leaky((max − center[c])·scale[c] + shift[c])` per 2×2 window, in that order of
+/// operations (oneDNN's binary post-ops: add −center, multiply, add shift), the first maximum
+/// winning and NaN winning as in `mocca_max_pool_2x2`. The planes are `first_plane ..<
+/// first_plane + planes` of a map with `blocks` channel blocks per sample; `center`, `scale`
+/// and `shift` hold `blocks·block` values (the padding channels' are zero); a NULL `shift`
+/// is not added (which keeps the sign of a zero, as oneDNN does without that post-op).
+void mocca_max_pool_2x2_affine_leaky(mocca_isa isa, const float *src, float *dst, long first_plane, long planes,
+                                     long height, long width, long block, long blocks,
+                                     const float *center, const float *scale, const float *shift, float slope);
+
 #endif

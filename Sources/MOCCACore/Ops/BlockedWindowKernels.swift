@@ -108,7 +108,7 @@ extension Tensor {
 
 /// The 2×2 windows of a channel-blocked "fine" tensor and the matching elements of its
 /// half-size "coarse" counterpart (same batch and channels, half the height and width).
-private struct BlockedWindows {
+struct BlockedWindows {
     let fineShape: [Int]
     let coarseShape: [Int]
     let block: Int
