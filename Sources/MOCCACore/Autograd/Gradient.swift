@@ -125,10 +125,10 @@ struct SpatiallyUniformGradient {
                 let blocks = (channels + block - 1) / block
                 Self.forEachUnit(samples * blocks, elements: positions * block) { unit in
                     let (n, first) = (unit / blocks, unit % blocks * block)
-                    // Padding channels stay zero: their value is 0.
-                    var lanes = [Float](repeating: 0, count: block)
-                    for lane in 0..<min(block, channels - first) { lanes[lane] = values[n * channels + first + lane] }
-                    lanes.withUnsafeBufferPointer { lanes in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { lanes in
+                        // Padding channels stay zero: their value is 0.
+                        lanes.initialize(repeating: 0)
+                        for lane in 0..<min(block, channels - first) { lanes[lane] = values[n * channels + first + lane] }
                         for position in 0..<positions {
                             let offset = (unit * positions + position) * block
                             Self.fill(dst + offset, from: src.map { $0 + offset }, count: block) { lanes[$0] }
