@@ -149,6 +149,15 @@ struct BlockedKernelTests {
         return (reference, fast, try #require(plain.grad).scalars, try #require(input.grad).scalars)
     }
 
+    /// The instruction sets of the C kernels (`CKernels`) that this CPU can run.
+    static var runnableISAs: [mocca_isa] {
+        let flags = OpenBLASCore.cpuFlags
+        var isas = [MOCCA_ISA_BASELINE]
+        if flags.contains("avx2") { isas.append(MOCCA_ISA_AVX2) }
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { isas.append(MOCCA_ISA_AVX512) }
+        return isas
+    }
+
     @Test(arguments: [8, 16])
     func upsamplingMatchesOneDNN(block: Int) throws {
         var generator = RandomGenerator(seed: 10)
@@ -176,10 +185,7 @@ struct BlockedKernelTests {
     /// without the leaky ReLU, forward and backward.
     @Test(arguments: [8, 16])
     func poolingKernelsAgreeAcrossInstructionSets(block: Int) throws {
-        let flags = OpenBLASCore.cpuFlags
-        var isas = [MOCCA_ISA_BASELINE]
-        if flags.contains("avx2") { isas.append(MOCCA_ISA_AVX2) }
-        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { isas.append(MOCCA_ISA_AVX512) }
+        let isas = Self.runnableISAs
         let (planes, height, width) = (5, 3, 4)
         let (fine, coarse) = (planes * 4 * height * width * block, planes * height * width * block)
         var generator = RandomGenerator(seed: 15)
@@ -238,10 +244,7 @@ struct BlockedKernelTests {
         }
         #expect(pooled.scalars[0].isNaN && pooled.scalars.dropFirst().allSatisfy { !$0.isNaN })
 
-        let flags = OpenBLASCore.cpuFlags
-        var isas = [MOCCA_ISA_BASELINE]
-        if flags.contains("avx2") { isas.append(MOCCA_ISA_AVX2) }
-        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) { isas.append(MOCCA_ISA_AVX512) }
+        let isas = Self.runnableISAs
         let blocks = (channels + block - 1) / block
         let padded = { (v: [Float]) in v + [Float](repeating: 0, count: blocks * block - channels) }
         values[1] = .nan

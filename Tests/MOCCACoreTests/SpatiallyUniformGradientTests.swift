@@ -62,7 +62,7 @@ struct SpatiallyUniformGradientTests {
             #expect(tensor.scalars == expected, "\(name): the same bits as the plain sum")
         }
         // The blocked layouts' padding channels stay zero, as oneDNN reads them.
-        if let block = [8, 16].first(where: { descriptor == MemoryDescriptor(channelBlocked: Self.shape, block: $0) }) {
+        if let block = descriptor.channelBlock {
             let sum = try uniform.added(to: laidOut)
             let (n, c, positions) = (Self.shape[0], Self.shape[1], Self.shape[2] * Self.shape[3])
             let blocks = (c + block - 1) / block

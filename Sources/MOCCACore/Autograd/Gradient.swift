@@ -51,7 +51,7 @@ struct SpatiallyUniformGradient {
             guard let descriptor, descriptor != MemoryDescriptor(plain: shape) else { self = .plain; return }
             guard shape.count == 4 else { return nil }
             if descriptor == MemoryDescriptor(shape: shape, tag: dnnl_acdb) { self = .channelsLast; return }
-            guard let block = [8, 16].first(where: { descriptor == MemoryDescriptor(channelBlocked: shape, block: $0) }) else { return nil }
+            guard let block = descriptor.channelBlock else { return nil }
             self = .channelBlocked(block)
         }
     }

@@ -13,10 +13,7 @@ import CKernels
 extension Tensor {
     /// The channel block (8 or 16) when this tensor is in oneDNN's dense channel-blocked
     /// layout `aBcd8b`/`aBcd16b`, the layout convolutions and BatchNorm hand on.
-    var channelBlock: Int? {
-        guard rank == 4, let descriptor else { return nil }
-        return [8, 16].first { descriptor == MemoryDescriptor(channelBlocked: shape, block: $0) }
-    }
+    var channelBlock: Int? { rank == 4 ? descriptor?.channelBlock : nil }
 
     /// 2×2 max pooling with stride 2 of a channel-blocked `x` with even height and width,
     /// followed by a leaky ReLU of slope `leakySlope` when one is given.
@@ -153,5 +150,12 @@ extension MemoryDescriptor {
     /// A rank-4 descriptor in oneDNN's channel-blocked layout: `aBcd8b` or `aBcd16b`.
     init(channelBlocked shape: [Int], block: Int) {
         self.init(shape: shape, tag: block == 8 ? dnnl_aBcd8b : dnnl_aBcd16b)
+    }
+
+    /// The channel block (8 or 16) when this is the dense channel-blocked layout of its
+    /// rank-4 shape, `aBcd8b`/`aBcd16b`; nil otherwise.
+    var channelBlock: Int? {
+        guard shape.count == 4 else { return nil }
+        return [8, 16].first { self == MemoryDescriptor(channelBlocked: shape, block: $0) }
     }
 }
